@@ -1,0 +1,50 @@
+//! The [`Protocol`] contract: the callbacks a probe implements.
+//!
+//! A protocol is sans-IO: it never touches a socket, file or clock. The reactor calls it when
+//! something happens on the connection and hands it a [`Transport`] through which it issues
+//! commands (write, close, abort). That is what lets one probe run unchanged over TCP, TLS and
+//! any delivery of bytes. `data_received` gets arbitrary chunks: a protocol must buffer and act
+//! on whole messages, like tokio-util's `Decoder`.
+
+use crate::{DisconnectReason, Transport};
+
+/// The error a callback may return; the side then ends with
+/// [`DisconnectReason::Error`] and the connection is aborted.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What every callback returns. A panic counts as an error too.
+pub type CallbackResult = Result<(), BoxError>;
+
+/// One side of a connection, driven by callbacks (Twisted's `IProtocol`).
+///
+/// Order of calls, per connection: `connection_made` exactly once, first; over TLS
+/// `handshake_completed` once the handshake is done; `data_received` any number of times with
+/// chunks of any size (never after this side called `lose_connection` or
+/// `abort_connection`); `connection_lost` exactly once, last. Nothing is called re-entrantly.
+pub trait Protocol: Send + 'static {
+    /// The connection is established. Over TLS this runs before the handshake completes, as in
+    /// Twisted; writes made here go out once it has.
+    fn connection_made(&mut self, transport: &mut Transport) -> CallbackResult {
+        let _ = transport;
+        Ok(())
+    }
+
+    /// The TLS handshake completed (never called over plain TCP).
+    fn handshake_completed(&mut self, transport: &mut Transport) -> CallbackResult {
+        let _ = transport;
+        Ok(())
+    }
+
+    /// Bytes arrived from the peer. Chunk boundaries mean nothing.
+    fn data_received(&mut self, transport: &mut Transport, data: &[u8]) -> CallbackResult;
+
+    /// The connection ended. Writes made here are silent no-ops.
+    fn connection_lost(
+        &mut self,
+        transport: &mut Transport,
+        reason: &DisconnectReason,
+    ) -> CallbackResult {
+        let _ = (transport, reason);
+        Ok(())
+    }
+}

@@ -1,0 +1,48 @@
+//! [`Reactor`]: what drives connections, and the reactors built in.
+//!
+//! A reactor owns the sockets and the event loop; the protocol logic it drives lives in
+//! [`Connection`]. Twisted runs every connection test against every reactor because the
+//! reactor is what is under test; a reactor here is the same: something that implements this
+//! trait and can then be certified against the whole catalogue.
+
+mod tokio_ct;
+
+use std::time::Duration;
+
+use crate::{Connection, Endpoint, Error};
+
+pub use tokio_ct::TokioCurrentThread;
+
+/// Drives both sides of a pairing over real connections.
+pub trait Reactor: Send + Sync + std::fmt::Debug {
+    /// The name trials use (`tokio-ct`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Listens on `endpoint` (an ephemeral loopback port), connects `client` to it, and drives
+    /// both connections until both have ended or `timeout` has passed, then returns having
+    /// closed everything it opened. A side still open at the timeout must be left unfinished
+    /// (its record shows it was open).
+    ///
+    /// What a reactor must do with a [`Connection`]: call `made` once connected (before any
+    /// TLS handshake), `handshake_completed` once the handshake is done, `received` with bytes
+    /// read, send `pending_writes` (only after the handshake) and report them with `wrote`,
+    /// carry out `close_requested`, and call `finish` with the reason the connection ended.
+    /// See the crate documentation for the meaning of each reason.
+    fn drive(
+        &self,
+        endpoint: &Endpoint,
+        server: Connection,
+        client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error>;
+}
+
+/// The reactors built in, by name.
+pub fn builtin() -> &'static [&'static dyn Reactor] {
+    &[&TokioCurrentThread]
+}
+
+/// The built-in reactor with this name.
+pub fn by_name(name: &str) -> Option<&'static dyn Reactor> {
+    builtin().iter().copied().find(|r| r.name() == name)
+}

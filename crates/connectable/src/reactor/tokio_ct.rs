@@ -1,0 +1,349 @@
+//! `tokio-ct`: a tokio current-thread runtime per pairing, tokio-rustls for TLS.
+//!
+//! Both sides run as futures joined on one thread, so a pairing spawns no task that could
+//! outlive it: when `drive` returns, the runtime and every socket are gone.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+use crate::transport::CloseRequest;
+use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Reactor};
+
+/// How long a closing side waits for the peer's EOF after sending its own, reading and
+/// discarding, so that unread bytes in the receive buffer do not turn a clean close into a
+/// reset.
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
+
+/// Size of the buffer each side reads into.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// The `tokio-ct` reactor. See the module documentation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioCurrentThread;
+
+impl Reactor for TokioCurrentThread {
+    fn name(&self) -> &'static str {
+        "tokio-ct"
+    }
+
+    fn drive(
+        &self,
+        endpoint: &Endpoint,
+        server: Connection,
+        client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::io("building the tokio runtime"))?;
+        runtime.block_on(async {
+            let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                .await
+                .map_err(Error::io("binding 127.0.0.1:0"))?;
+            let address = listener
+                .local_addr()
+                .map_err(Error::io("reading the listener's address"))?;
+            // A timeout leaves the unfinished side's record open, which is how the caller
+            // learns of it.
+            let _ = tokio::time::timeout(
+                timeout,
+                pair(endpoint, listener, address, server, client),
+            )
+            .await;
+            Ok(())
+        })
+    }
+}
+
+async fn pair(
+    endpoint: &Endpoint,
+    listener: TcpListener,
+    address: SocketAddr,
+    mut server: Connection,
+    mut client: Connection,
+) {
+    let client_gave_up = Notify::new();
+    let server_side = async {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = client_gave_up.notified() => {
+                server.finish(DisconnectReason::Refused("the client never connected".into()));
+                return;
+            }
+        };
+        drop(listener);
+        match accepted {
+            Ok((stream, _)) => serve(endpoint, stream, &mut server).await,
+            Err(e) => server.finish(DisconnectReason::Refused(format!("accept failed: {e}"))),
+        }
+    };
+    let client_side = async {
+        match TcpStream::connect(address).await {
+            Ok(stream) => connect(endpoint, stream, &mut client).await,
+            Err(e) => {
+                client.finish(DisconnectReason::Refused(format!(
+                    "connecting to {address}: {e}"
+                )));
+                client_gave_up.notify_one();
+            }
+        }
+    };
+    tokio::join!(server_side, client_side);
+}
+
+async fn serve(endpoint: &Endpoint, stream: TcpStream, connection: &mut Connection) {
+    if !established(&stream, connection) {
+        return;
+    }
+    match endpoint {
+        Endpoint::Tcp => converse(stream, connection).await,
+        Endpoint::Tls(configs) => {
+            let acceptor = TlsAcceptor::from(configs.server.clone());
+            let handshake = acceptor.accept(stream);
+            match handshake.await {
+                Ok(tls) => after_handshake(tls, connection).await,
+                Err(e) => connection.finish(reason_for(&e)),
+            }
+        }
+    }
+}
+
+async fn connect(endpoint: &Endpoint, stream: TcpStream, connection: &mut Connection) {
+    if !established(&stream, connection) {
+        return;
+    }
+    match endpoint {
+        Endpoint::Tcp => converse(stream, connection).await,
+        Endpoint::Tls(configs) => {
+            let connector = TlsConnector::from(configs.client.clone());
+            let handshake = connector.connect(configs.server_name.clone(), stream);
+            match handshake.await {
+                Ok(tls) => after_handshake(tls, connection).await,
+                Err(e) => connection.finish(reason_for(&e)),
+            }
+        }
+    }
+}
+
+/// Runs `connection_made`; if the protocol aborted in it, resets and returns false.
+fn established(stream: &TcpStream, connection: &mut Connection) -> bool {
+    let _ = stream.set_nodelay(true);
+    let address = |a: io::Result<SocketAddr>| {
+        Address::Ip(a.unwrap_or_else(|_| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))))
+    };
+    connection.made(address(stream.local_addr()), address(stream.peer_addr()));
+    if connection.close_requested() == Some(CloseRequest::Abort) {
+        let _ = stream.set_zero_linger();
+        connection.finish(DisconnectReason::Aborted);
+        return false;
+    }
+    true
+}
+
+async fn after_handshake<S: Socket>(stream: S, connection: &mut Connection) {
+    connection.handshake_completed();
+    converse(stream, connection).await;
+}
+
+/// A stream the reactor can reset (TCP, or TLS over TCP).
+trait Socket: AsyncRead + AsyncWrite + Unpin {
+    /// Discards what is unsent and makes the close a reset (RST), not a FIN.
+    fn reset(self);
+}
+
+impl Socket for TcpStream {
+    fn reset(self) {
+        let _ = self.set_zero_linger();
+    }
+}
+
+impl Socket for tokio_rustls::server::TlsStream<TcpStream> {
+    fn reset(self) {
+        let _ = self.get_ref().0.set_zero_linger();
+    }
+}
+
+impl Socket for tokio_rustls::client::TlsStream<TcpStream> {
+    fn reset(self) {
+        let _ = self.get_ref().0.set_zero_linger();
+    }
+}
+
+/// What one turn of the I/O loop produced.
+enum Turn {
+    Read(usize),
+    Failed(io::Error),
+}
+
+/// The open phase: send what the protocol writes, deliver what arrives, until one side
+/// closes.
+async fn converse<S: Socket>(mut stream: S, connection: &mut Connection) {
+    let mut buffer = vec![0u8; READ_BUFFER];
+    loop {
+        match connection.close_requested() {
+            Some(CloseRequest::Abort) => {
+                stream.reset();
+                connection.finish(DisconnectReason::Aborted);
+                return;
+            }
+            Some(CloseRequest::Lose) => {
+                let reason = close(&mut stream, connection, &mut buffer).await;
+                connection.finish(reason);
+                return;
+            }
+            None => {}
+        }
+        match poll_fn(|cx| turn(cx, &mut stream, connection, &mut buffer, true)).await {
+            Turn::Read(0) => {
+                // The peer closed (FIN; over TLS after close_notify). Flush what the protocol
+                // had written and close our side too.
+                let reason = match flush_and_shutdown(&mut stream, connection).await {
+                    Ok(()) => DisconnectReason::Done,
+                    Err(e) => reason_for(&e),
+                };
+                connection.finish(reason);
+                return;
+            }
+            Turn::Read(n) => connection.received(&buffer[..n]),
+            Turn::Failed(e) => {
+                connection.finish(reason_for(&e));
+                return;
+            }
+        }
+    }
+}
+
+/// Writes what is pending and polls for a read; `deliver` false reads are still done (and
+/// reported) so that a peer flooding us cannot deadlock a flush.
+fn turn<S: Socket>(
+    cx: &mut Context<'_>,
+    stream: &mut S,
+    connection: &mut Connection,
+    buffer: &mut [u8],
+    read: bool,
+) -> Poll<Turn> {
+    while !connection.pending_writes().is_empty() {
+        match Pin::new(&mut *stream).poll_write(cx, connection.pending_writes()) {
+            Poll::Ready(Ok(0)) => {
+                return Poll::Ready(Turn::Failed(io::ErrorKind::WriteZero.into()));
+            }
+            Poll::Ready(Ok(n)) => connection.wrote(n),
+            Poll::Ready(Err(e)) => return Poll::Ready(Turn::Failed(e)),
+            Poll::Pending => break,
+        }
+    }
+    // tokio-rustls may hold encrypted records it could not send yet.
+    if let Poll::Ready(Err(e)) = Pin::new(&mut *stream).poll_flush(cx) {
+        return Poll::Ready(Turn::Failed(e));
+    }
+    if !read {
+        return Poll::Pending;
+    }
+    let mut read_buf = ReadBuf::new(buffer);
+    match Pin::new(&mut *stream).poll_read(cx, &mut read_buf) {
+        Poll::Ready(Ok(())) => Poll::Ready(Turn::Read(read_buf.filled().len())),
+        Poll::Ready(Err(e)) => Poll::Ready(Turn::Failed(e)),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+/// This side called `lose_connection`: flush, send FIN (over TLS close_notify first), then
+/// read and discard until the peer's EOF, for at most [`LINGER`].
+async fn close<S: Socket>(
+    stream: &mut S,
+    connection: &mut Connection,
+    buffer: &mut [u8],
+) -> DisconnectReason {
+    // Keep reading (and discarding) while flushing, so a peer that writes as much as we do
+    // cannot deadlock the flush.
+    while !connection.pending_writes().is_empty() {
+        match poll_fn(|cx| {
+            if connection.pending_writes().is_empty() {
+                return Poll::Ready(Turn::Read(1));
+            }
+            turn(cx, stream, connection, buffer, true)
+        })
+        .await
+        {
+            Turn::Failed(e) => return reason_for(&e),
+            Turn::Read(_) => {}
+        }
+    }
+    if let Err(e) = flush_and_shutdown(stream, connection).await {
+        return reason_for(&e);
+    }
+    let deadline = Instant::now() + LINGER;
+    loop {
+        let read = poll_fn(|cx| {
+            let mut read_buf = ReadBuf::new(&mut *buffer);
+            Pin::new(&mut *stream)
+                .poll_read(cx, &mut read_buf)
+                .map_ok(|()| read_buf.filled().len())
+        });
+        match tokio::time::timeout_at(deadline, read).await {
+            // EOF (with or without the peer's close_notify: ours went out) or no EOF within the
+            // linger: our close was clean.
+            Err(_) | Ok(Ok(0)) => return DisconnectReason::Done,
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return DisconnectReason::Done;
+            }
+            Ok(Err(e)) => return reason_for(&e),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// Sends what is pending, then closes our writing side (TLS: close_notify, then FIN).
+async fn flush_and_shutdown<S: Socket>(
+    stream: &mut S,
+    connection: &mut Connection,
+) -> io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let deadline = Instant::now() + LINGER;
+    let flush = async {
+        while !connection.pending_writes().is_empty() {
+            let n = stream.write(connection.pending_writes()).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            connection.wrote(n);
+        }
+        stream.flush().await?;
+        stream.shutdown().await
+    };
+    match tokio::time::timeout_at(deadline, flush).await {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the peer did not take our last writes",
+        )),
+    }
+}
+
+/// The reason an I/O error means: a TLS failure if rustls produced it, otherwise a lost
+/// connection.
+fn reason_for(error: &io::Error) -> DisconnectReason {
+    if let Some(tls) = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        return DisconnectReason::Tls(tls.to_string());
+    }
+    match error.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            DisconnectReason::Lost("the peer closed without close_notify".into())
+        }
+        _ => DisconnectReason::Lost(error.to_string()),
+    }
+}

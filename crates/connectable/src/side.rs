@@ -1,0 +1,188 @@
+//! [`ConnectableProtocol`]: one side of a pairing, and what was recorded about it.
+//!
+//! Twisted's `ConnectableProtocol` is a base class that remembers its `reactor`, its
+//! `disconnectReason` and fires a `_done` Deferred from `connectionLost`. Ours wraps any
+//! [`Protocol`] instead of being inherited from, and records the same three things plus the
+//! side's event trace. The record is shared with the reactor, so it survives a timeout.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::{DisconnectReason, Protocol, Trace};
+
+/// How received bytes are handed to a side's `data_received`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// As the reactor read them: whatever chunks the transport produced.
+    #[default]
+    Whole,
+    /// At most one byte per `data_received` call: proves a protocol buffers correctly.
+    Bytewise,
+}
+
+impl Delivery {
+    /// Every mode, in documentation order.
+    pub const ALL: [Delivery; 2] = [Self::Whole, Self::Bytewise];
+
+    /// The word suites and trial names use: `whole`, `bytewise`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Whole => "whole",
+            Self::Bytewise => "bytewise",
+        }
+    }
+
+    /// The mode a suite word names, if any.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.word() == word)
+    }
+}
+
+/// One side of a pairing: a protocol, how it gets its bytes, and its record.
+pub struct ConnectableProtocol {
+    pub(crate) protocol: Option<Box<dyn Protocol>>,
+    pub(crate) delivery: Delivery,
+    pub(crate) record: Arc<SideRecord>,
+}
+
+impl std::fmt::Debug for ConnectableProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectableProtocol")
+            .field("delivery", &self.delivery)
+            .field("reactor", &self.reactor())
+            .field("disconnect_reason", &self.disconnect_reason())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectableProtocol {
+    /// Wraps `protocol` for a pairing, with [`Delivery::Whole`].
+    pub fn new(protocol: impl Protocol) -> Self {
+        Self::from_box(Box::new(protocol))
+    }
+
+    /// Wraps an already boxed protocol.
+    pub fn from_box(protocol: Box<dyn Protocol>) -> Self {
+        Self {
+            protocol: Some(protocol),
+            delivery: Delivery::Whole,
+            record: Arc::new(SideRecord::default()),
+        }
+    }
+
+    /// Sets how this side gets its bytes.
+    pub fn with_delivery(mut self, delivery: Delivery) -> Self {
+        self.delivery = delivery;
+        self
+    }
+
+    /// The name of the reactor that drove this side, once it has been paired.
+    pub fn reactor(&self) -> Option<&'static str> {
+        self.record.lock().reactor
+    }
+
+    /// Why the connection ended, once `connection_lost` has run (or the connection was
+    /// refused); `None` while it is open or if it never ended (a timeout).
+    pub fn disconnect_reason(&self) -> Option<DisconnectReason> {
+        self.record.lock().reason.clone()
+    }
+
+    /// A snapshot of the side's event trace.
+    pub fn trace(&self) -> Trace {
+        self.record.lock().trace.clone()
+    }
+
+    /// A future that completes, exactly once per waiter, right after `connection_lost` ran,
+    /// with the reason. Cloneable; usable from any runtime, or blocking with
+    /// [`Done::wait_timeout`].
+    pub fn done(&self) -> Done {
+        Done(Arc::clone(&self.record))
+    }
+}
+
+/// What the reactor and the side handle share.
+#[derive(Debug, Default)]
+pub(crate) struct SideRecord {
+    state: Mutex<SideState>,
+    ended: Condvar,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct SideState {
+    pub(crate) reactor: Option<&'static str>,
+    pub(crate) reason: Option<DisconnectReason>,
+    pub(crate) trace: Trace,
+    pub(crate) origin: Option<Instant>,
+    wakers: Vec<Waker>,
+}
+
+impl SideState {
+    pub(crate) fn since_origin(&self) -> Duration {
+        self.origin.map(|o| o.elapsed()).unwrap_or_default()
+    }
+}
+
+impl SideRecord {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SideState> {
+        // A probe that panicked never holds this lock (callbacks run outside it), so a
+        // poisoned lock still holds a consistent record.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records the final reason once and wakes every waiter.
+    pub(crate) fn end(&self, reason: DisconnectReason) {
+        let wakers = {
+            let mut state = self.lock();
+            if state.reason.is_some() {
+                return;
+            }
+            state.reason = Some(reason);
+            std::mem::take(&mut state.wakers)
+        };
+        self.ended.notify_all();
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// Completes with the side's [`DisconnectReason`] once it has ended (Twisted's `_done`).
+#[derive(Clone, Debug)]
+pub struct Done(Arc<SideRecord>);
+
+impl Done {
+    /// Blocks the thread until the side has ended or `timeout` passed.
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<DisconnectReason> {
+        let state = self.0.lock();
+        let (state, _) = self
+            .0
+            .ended
+            .wait_timeout_while(state, timeout, |s| s.reason.is_none())
+            .unwrap_or_else(PoisonError::into_inner);
+        state.reason.clone()
+    }
+
+    /// Whether the side has ended.
+    pub fn is_done(&self) -> bool {
+        self.0.lock().reason.is_some()
+    }
+}
+
+impl Future for Done {
+    type Output = DisconnectReason;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DisconnectReason> {
+        let mut state = self.0.lock();
+        match &state.reason {
+            Some(reason) => Poll::Ready(reason.clone()),
+            None => {
+                if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    state.wakers.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
