@@ -1,0 +1,1 @@
+//! Loading suite files (being written).

@@ -1,0 +1,139 @@
+//! The suite model: what a `suites/*.toml` file means once loaded and checked.
+//!
+//! Nothing here knows TOML; [`crate::load`] builds these values and reports every problem with
+//! its place. Building them does no I/O beyond reading the files: no keys, no sockets.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use connectable::{Delivery, ReasonKind};
+use protocols::ProbeSpec;
+
+/// One suite file: its stem is the suite's name.
+#[derive(Clone, Debug)]
+pub struct Suite {
+    /// The file's stem (`closing` for `suites/closing.toml`).
+    pub name: String,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its cases, in file order.
+    pub cases: Vec<Case>,
+}
+
+/// One `[[case]]`, with the suite's defaults already applied.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// `[a-z0-9_]+`, unique in its suite.
+    pub name: String,
+    /// What the case checks and why its expectations are what they are.
+    pub about: String,
+    /// Where the case starts in its file, for messages.
+    pub location: Location,
+    /// The accepting side.
+    pub server: PeerSpec,
+    /// The connecting side.
+    pub client: PeerSpec,
+    /// The transports it runs over (never empty).
+    pub transports: Vec<TransportKind>,
+    /// The reactors it runs on, by name (never empty).
+    pub reactors: Vec<String>,
+    /// The delivery modes it runs with (never empty).
+    pub delivery: Vec<Delivery>,
+    /// How long a pairing may take.
+    pub timeout: Duration,
+    /// Why the case is skipped, if it is: its trials show as ignored.
+    pub skip: Option<String>,
+    /// What the server side must show.
+    pub expect_server: Expectation,
+    /// What the client side must show.
+    pub expect_client: Expectation,
+}
+
+/// A place in a suite file, 1-based.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// The file.
+    pub path: PathBuf,
+    /// The line, from 1.
+    pub line: usize,
+    /// The column, from 1, in characters.
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
+/// What plays one side of a case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerSpec {
+    /// A probe from the catalogue, with its arguments.
+    Probe(ProbeSpec),
+}
+
+impl PeerSpec {
+    /// How the side is shown in messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Probe(spec) => format!("probe {}", spec.name()),
+        }
+    }
+}
+
+/// A transport a case can run over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TransportKind {
+    /// TCP on 127.0.0.1.
+    Tcp,
+    /// TLS over TCP on 127.0.0.1, with the generated test PKI.
+    Tls,
+}
+
+impl TransportKind {
+    /// Every transport, in documentation order.
+    pub const ALL: [TransportKind; 2] = [Self::Tcp, Self::Tls];
+
+    /// The word suites and trial names use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Tls => "tls",
+        }
+    }
+
+    /// The transport a suite word names.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.word() == word)
+    }
+}
+
+/// What one side must show when its pairing ends. Every field left out is not checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expectation {
+    /// The reason must be one of these (a single word in the file is a list of one).
+    pub reason: Option<Vec<ReasonKind>>,
+    /// What the side must have received, in all.
+    pub received: Option<Received>,
+    /// The callback sequence, consecutive `data` merged: words from [`EVENT_WORDS`].
+    pub events: Option<Vec<String>>,
+    /// A substring of the reason's detail.
+    pub error: Option<String>,
+}
+
+/// The words an `events` expectation may use.
+pub const EVENT_WORDS: &[&str] = &["made", "handshake", "data", "lost"];
+
+/// An expectation on the bytes a side received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// `received = "..."`: exactly this UTF-8 text.
+    Text(String),
+    /// `received_hex = "..."`: exactly these bytes.
+    Hex(Vec<u8>),
+    /// `received_len = N`: exactly this many bytes.
+    Len(u64),
+}
