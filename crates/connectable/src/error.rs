@@ -47,7 +47,11 @@ impl fmt::Display for Error {
             Self::AlreadyPaired => f.write_str("this side was already paired once"),
             Self::TimedOut { after, pairing } => {
                 let open = pairing.still_open();
-                write!(f, "timed out after {after:?}; still open: {}", open.join(", "))
+                write!(
+                    f,
+                    "timed out after {after:?}; still open: {}",
+                    open.join(", ")
+                )
             }
         }
     }

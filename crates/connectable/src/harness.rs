@@ -9,7 +9,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use crate::transport::CloseRequest;
-use crate::{Address, ConnectableProtocol, Connection, Delivery, DisconnectReason, Protocol, Trace};
+use crate::{
+    Address, ConnectableProtocol, Connection, Delivery, DisconnectReason, Protocol, Trace,
+};
 
 /// One protocol driven by hand. See the module documentation.
 #[derive(Debug)]

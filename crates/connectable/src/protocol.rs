@@ -48,3 +48,27 @@ pub trait Protocol: Send + 'static {
         Ok(())
     }
 }
+
+/// A boxed protocol is a protocol, so `ProbeSpec::instantiate()` output can be driven by a
+/// [`Harness`](crate::harness::Harness) or wrapped again.
+impl<P: Protocol + ?Sized> Protocol for Box<P> {
+    fn connection_made(&mut self, transport: &mut Transport) -> CallbackResult {
+        (**self).connection_made(transport)
+    }
+
+    fn handshake_completed(&mut self, transport: &mut Transport) -> CallbackResult {
+        (**self).handshake_completed(transport)
+    }
+
+    fn data_received(&mut self, transport: &mut Transport, data: &[u8]) -> CallbackResult {
+        (**self).data_received(transport, data)
+    }
+
+    fn connection_lost(
+        &mut self,
+        transport: &mut Transport,
+        reason: &DisconnectReason,
+    ) -> CallbackResult {
+        (**self).connection_lost(transport, reason)
+    }
+}

@@ -130,7 +130,10 @@ mod tests {
                 DisconnectReason::Tls("received fatal alert: UnknownCA".into()),
                 "tls (received fatal alert: UnknownCA)",
             ),
-            (DisconnectReason::Lost("connection reset".into()), "lost (connection reset)"),
+            (
+                DisconnectReason::Lost("connection reset".into()),
+                "lost (connection reset)",
+            ),
         ];
         for (reason, shown) in cases {
             assert_eq!(reason.to_string(), shown);

@@ -132,7 +132,8 @@ impl Trace {
     pub(crate) fn record_received(&mut self, data: &[u8]) {
         self.received_total += data.len() as u64;
         let room = RECEIVED_KEPT.saturating_sub(self.received.len());
-        self.received.extend_from_slice(&data[..data.len().min(room)]);
+        self.received
+            .extend_from_slice(&data[..data.len().min(room)]);
     }
 }
 

@@ -8,6 +8,15 @@
 //! Arguments are plain serde structs with unknown fields rejected, so this crate knows no file
 //! format: the runner hands [`parse`] whatever serde `Deserializer` its suite format gives.
 
+mod abort_on_data;
+mod accumulate;
+mod closing;
+mod closing_later;
+mod echo;
+mod idle;
 mod registry;
+mod send;
+#[cfg(test)]
+mod testing;
 
 pub use registry::{ArgumentInfo, PROBES, ProbeInfo, ProbeSpec, info, parse};

@@ -56,11 +56,9 @@ impl Reactor for TokioCurrentThread {
                 .map_err(Error::io("reading the listener's address"))?;
             // A timeout leaves the unfinished side's record open, which is how the caller
             // learns of it.
-            let _ = tokio::time::timeout(
-                timeout,
-                pair(endpoint, listener, address, server, client),
-            )
-            .await;
+            let _ =
+                tokio::time::timeout(timeout, pair(endpoint, listener, address, server, client))
+                    .await;
             Ok(())
         })
     }
