@@ -1,1 +1,66 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>` (the alias is in `.cargo/config.toml`).
+//!
+//! Kept thin on purpose (rust-analyzer's xtask is the model): it finds the project root and
+//! spawns `$CARGO`; the work itself lives in the crates.
+
+mod conformance;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const HELP: &str = "\
+usage: cargo xtask <command> [arguments]
+
+commands:
+  conformance [runner options] [libtest arguments]
+                 build and run the conformance suites in suites/ (exit status passed through:
+                 0 all passed, 101 a trial failed, 2 the suites could not be loaded)
+                 e.g. cargo xtask conformance ::tls:: --skip bytewise
+  check-suites [--suites DIR]
+                 load and validate every suite without running it (exit status 2 on errors)
+  help           this text
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let rest: Vec<String> = args.collect();
+    let result = match command.as_deref() {
+        Some("conformance") => conformance::run(&rest),
+        Some("check-suites") => conformance::check(&rest),
+        Some("help" | "--help" | "-h") | None => {
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{HELP}");
+            }
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(anyhow::anyhow!(
+            "unknown command {other:?}; commands: conformance, check-suites, help"
+        )),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {error:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask's manifest is one level down).
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(1)
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// The cargo that started us, so the same toolchain builds everything.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}

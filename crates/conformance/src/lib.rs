@@ -1,10 +1,129 @@
 //! The conformance runner: suites in, libtest-mimic trials out.
 //!
 //! [`load`] reads `suites/*.toml` into the [`suite`] model, reporting every problem with its
-//! file, line and column; the runner expands each case over transports x reactors x delivery
-//! into one trial named `suite::case::transport::reactor::delivery`, runs the pairing with
-//! `connectable::run_protocols` and checks the expectations. Only this crate knows TOML,
-//! libtest-mimic and report formats.
+//! file, line and column; [`trials`] expands each case over transports x reactors x delivery
+//! into one trial named `suite::case::transport::reactor::delivery`, which runs the pairing
+//! with `connectable::run_protocols` and [`check`]s the expectations; [`report`] shapes the
+//! failure message. [`main`] is the whole program, shared by the `conformance` binary and the
+//! `cargo test` target. Only this crate knows TOML, libtest-mimic and report formats.
 
+pub mod check;
+pub mod cli;
 pub mod load;
+pub mod report;
 pub mod suite;
+pub mod trials;
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use libtest_mimic::{Arguments, Trial};
+
+/// Exit status when the suites could not be loaded (0 and 101 are libtest's).
+pub const EXIT_BAD_SUITES: u8 = 2;
+/// Exit status for a bad command line or a filter that matches no trial.
+pub const EXIT_USAGE: u8 = 1;
+
+/// Who is running the trials: it decides what a filter that matches nothing means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The `conformance` binary (and so `cargo xtask conformance`): a filter that matches no
+    /// trial is an error, since it is almost always a typo.
+    Binary,
+    /// The `cargo test` target: cargo hands the same filter to every test binary, so matching
+    /// nothing here is normal (libtest's behaviour).
+    CargoTest,
+}
+
+/// Runs the program: options, suites, trials; returns the exit status.
+#[allow(clippy::print_stderr, clippy::print_stdout)] // this is the program's user interface
+pub fn main(mode: Mode) -> ExitCode {
+    let (options, libtest_args) = match cli::parse(std::env::args_os(), |n| std::env::var_os(n)) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let suites = match load::load_dir(&options.suites) {
+        Ok(suites) => suites,
+        Err(diagnostics) => {
+            for diagnostic in &diagnostics {
+                eprintln!("{diagnostic}");
+            }
+            eprintln!(
+                "error: the suites in {} could not be loaded ({} problem{})",
+                options.suites.display(),
+                diagnostics.len(),
+                if diagnostics.len() == 1 { "" } else { "s" }
+            );
+            return ExitCode::from(EXIT_BAD_SUITES);
+        }
+    };
+    let trials = trials::trials(&suites);
+    if options.check_only {
+        let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
+        println!(
+            "{} suites, {cases} cases, {} trials: ok",
+            suites.len(),
+            trials.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let args = Arguments::from_iter(libtest_args);
+    let filtered = args.filter.is_some() || !args.skip.is_empty();
+    if mode == Mode::Binary && filtered && trials.iter().all(|t| args.is_filtered_out(t)) {
+        eprintln!("error: {}", no_match(&args, &trials));
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if !args.list {
+        report_skips(&suites, &args, &trials);
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Says why each selected skipped case is skipped (libtest shows only "ignored").
+#[allow(clippy::print_stderr)]
+fn report_skips(suites: &[suite::Suite], args: &Arguments, trials: &[Trial]) {
+    if args.ignored || args.include_ignored {
+        return;
+    }
+    for suite in suites {
+        for case in &suite.cases {
+            let Some(why) = &case.skip else { continue };
+            let prefix = format!("{}::{}::", suite.name, case.name);
+            let selected = trials
+                .iter()
+                .any(|t| t.name().starts_with(&prefix) && !args.is_filtered_out(t));
+            if selected {
+                eprintln!("skipping {}::{}: {why}", suite.name, case.name);
+            }
+        }
+    }
+}
+
+/// The message for a filter that matches nothing, with the closest names as suggestions.
+fn no_match(args: &Arguments, trials: &[Trial]) -> String {
+    let filter = args.filter.as_deref().unwrap_or_default();
+    let mut message = if filter.is_empty() {
+        "the --skip patterns leave no trial to run".to_owned()
+    } else {
+        format!(
+            "no trial matches {}{filter:?} (names are suite::case::transport::reactor::delivery; \
+             --list shows them all)",
+            if args.exact { "exactly " } else { "" }
+        )
+    };
+    let parts: BTreeSet<&str> = trials.iter().flat_map(|t| t.name().split("::")).collect();
+    let wanted = filter.trim_matches(':');
+    let mut close: Vec<(f64, &str)> = parts
+        .iter()
+        .map(|p| (strsim::jaro_winkler(wanted, p), *p))
+        .filter(|(score, _)| *score > 0.8)
+        .collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0));
+    if let Some((_, best)) = close.first() {
+        message.push_str(&format!("; did you mean {best:?}?"));
+    }
+    message
+}

@@ -180,7 +180,11 @@ impl Socket for tokio_rustls::client::TlsStream<TcpStream> {
 
 /// What one turn of the I/O loop produced.
 enum Turn {
+    /// This many bytes were read (0: the peer's EOF).
     Read(usize),
+    /// Everything pending was handed to the stream.
+    Flushed,
+    /// The stream failed.
     Failed(io::Error),
 }
 
@@ -214,6 +218,7 @@ async fn converse<S: Socket>(mut stream: S, connection: &mut Connection) {
                 return;
             }
             Turn::Read(n) => connection.received(&buffer[..n]),
+            Turn::Flushed => {}
             Turn::Failed(e) => {
                 connection.finish(reason_for(&e));
                 return;
@@ -222,8 +227,8 @@ async fn converse<S: Socket>(mut stream: S, connection: &mut Connection) {
     }
 }
 
-/// Writes what is pending and polls for a read; `deliver` false reads are still done (and
-/// reported) so that a peer flooding us cannot deadlock a flush.
+/// Writes what is pending, flushes, and (if `read`) polls for a read; pending until one of
+/// them has something to report.
 fn turn<S: Socket>(
     cx: &mut Context<'_>,
     stream: &mut S,
@@ -265,17 +270,21 @@ async fn close<S: Socket>(
 ) -> DisconnectReason {
     // Keep reading (and discarding) while flushing, so a peer that writes as much as we do
     // cannot deadlock the flush.
+    let mut reading = true;
     while !connection.pending_writes().is_empty() {
-        match poll_fn(|cx| {
-            if connection.pending_writes().is_empty() {
-                return Poll::Ready(Turn::Read(1));
+        let step = poll_fn(|cx| {
+            let polled = turn(cx, stream, connection, buffer, reading);
+            if polled.is_pending() && connection.pending_writes().is_empty() {
+                return Poll::Ready(Turn::Flushed);
             }
-            turn(cx, stream, connection, buffer, true)
+            polled
         })
-        .await
-        {
+        .await;
+        match step {
             Turn::Failed(e) => return reason_for(&e),
-            Turn::Read(_) => {}
+            // The peer has stopped writing; it may still be reading what we flush.
+            Turn::Read(0) => reading = false,
+            Turn::Read(_) | Turn::Flushed => {}
         }
     }
     if let Err(e) = flush_and_shutdown(stream, connection).await {
