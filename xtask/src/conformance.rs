@@ -1,6 +1,7 @@
 //! `cargo xtask conformance` and `cargo xtask check-suites`: build the runner, point it at
 //! `suites/`, and pass its exit status through.
 
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use anyhow::Context as _;
@@ -20,10 +21,18 @@ pub(crate) fn check(args: &[String]) -> anyhow::Result<ExitCode> {
 
 fn runner(options: &[&str], args: &[String]) -> anyhow::Result<ExitCode> {
     let root = project_root();
+    // Relative to where the user is, when it can be, so messages say `suites/closing.toml:12:9`.
+    let suites = root.join("suites");
+    let suites = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| suites.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|relative| !relative.as_os_str().is_empty())
+        .unwrap_or(suites);
     let status = Command::new(cargo())
-        .current_dir(&root)
+        .arg("run")
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
         .args([
-            "run",
             "--quiet",
             "--package",
             "conformance",
@@ -32,7 +41,7 @@ fn runner(options: &[&str], args: &[String]) -> anyhow::Result<ExitCode> {
             "--",
         ])
         .arg("--suites")
-        .arg(root.join("suites"))
+        .arg(suites)
         .args(options)
         .args(args)
         .status()

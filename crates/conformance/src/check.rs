@@ -49,10 +49,10 @@ pub fn mismatches(expect: &Expectation, side: &ConnectableProtocol) -> Vec<Strin
                 "received: expected {expected}, got {}",
                 describe_total(got, total)
             );
-            if let Received::Text(text) = received {
-                if let Some(at) = first_difference(text.as_bytes(), got) {
-                    line.push_str(&format!("; first difference at byte {at}"));
-                }
+            if let Received::Text(text) = received
+                && let Some(at) = first_difference(text.as_bytes(), got)
+            {
+                line.push_str(&format!("; first difference at byte {at}"));
             }
             found.push(line);
         }

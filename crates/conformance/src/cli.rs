@@ -71,9 +71,13 @@ mod tests {
         ))
     }
 
+    /// Arguments, CONFORMANCE_SUITES, then the suites folder ("" for the default), whether
+    /// `--check` was given, and what is left for libtest.
+    type Row<'a> = (&'a [&'a str], Option<&'a str>, &'a str, bool, &'a [&'a str]);
+
     #[test]
     fn runner_options_are_taken_out() {
-        let cases: [(&[&str], Option<&str>, &str, bool, &[&str]); 5] = [
+        let cases: [Row<'_>; 5] = [
             (&["r"], None, "", false, &["r"]),
             (
                 &["r", "--suites", "x", "--list"],

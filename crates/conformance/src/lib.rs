@@ -127,3 +127,60 @@ fn no_match(args: &Arguments, trials: &[Trial]) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod reference_is_complete {
+    //! suites/README.md is the format reference: every word the loader accepts must be in it.
+
+    use connectable::{Delivery, ReasonKind};
+
+    use crate::suite::{EVENT_WORDS, TransportKind};
+
+    #[test]
+    fn every_word_the_loader_accepts_is_documented() {
+        let path = crate::cli::default_suites().join("README.md");
+        let reference = std::fs::read_to_string(&path).expect("suites/README.md is readable");
+        let mut words: Vec<String> = Vec::new();
+        for probe in protocols::PROBES {
+            words.push(probe.name.into());
+            words.extend(probe.arguments.iter().map(|a| a.name.to_owned()));
+        }
+        words.extend(ReasonKind::ALL.iter().map(|k| k.word().to_owned()));
+        words.extend(TransportKind::ALL.iter().map(|t| t.word().to_owned()));
+        words.extend(Delivery::ALL.iter().map(|d| d.word().to_owned()));
+        words.extend(
+            connectable::reactor::builtin()
+                .iter()
+                .map(|r| r.name().to_owned()),
+        );
+        words.extend(EVENT_WORDS.iter().map(|w| (*w).to_owned()));
+        for key in [
+            "name",
+            "about",
+            "server",
+            "client",
+            "transports",
+            "reactors",
+            "delivery",
+            "timeout",
+            "skip",
+            "reason",
+            "received",
+            "received_hex",
+            "received_len",
+            "events",
+            "error",
+        ] {
+            words.push(key.into());
+        }
+        let missing: Vec<&String> = words
+            .iter()
+            .filter(|w| !reference.contains(&format!("`{w}`")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{} does not document {missing:?}",
+            path.display()
+        );
+    }
+}

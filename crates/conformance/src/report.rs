@@ -19,11 +19,11 @@ pub fn failure(
     client: &ConnectableProtocol,
 ) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}: case {:?}: {}",
-        case.location, case.name, case.about
-    );
+    let _ = writeln!(out, "{}: case {:?}", case.location, case.name);
+    for line in case.about.lines().filter(|l| !l.trim().is_empty()) {
+        let _ = writeln!(out, "  {}", line.trim());
+    }
+    let _ = writeln!(out, "failed:");
     for problem in problems {
         let _ = writeln!(out, "  {problem}");
     }
