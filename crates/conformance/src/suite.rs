@@ -125,7 +125,7 @@ pub struct Expectation {
 }
 
 /// The words an `events` expectation may use.
-pub const EVENT_WORDS: &[&str] = &["made", "handshake", "data", "lost"];
+pub const EVENT_WORDS: &[&str] = connectable::Event::WORDS;
 
 /// An expectation on the bytes a side received.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,22 +2,24 @@
 //!
 //! A reactor owns the socket; the `Connection` owns the protocol, its [`Transport`] handle and
 //! the side's record. The reactor reports what happened (`made`, `handshake_completed`,
-//! `received`, `finish`) and carries out what the protocol asked (`pending_writes`,
-//! `close_requested`). Everything the contract promises that does not depend on a socket lives
-//! here, so every reactor gets it the same way: callbacks run in order and never re-entrantly,
-//! `connection_lost` runs exactly once, no data is delivered after a close was requested,
-//! bytewise delivery, panics caught and turned into `error`, the trace.
+//! `received`, `wrote`, `peer_half_closed`, `write_closed`, `fire_timer`, `finish`) and carries
+//! out what the protocol asked (`pending_writes`, `close_requested`, `half_close_requested`,
+//! `wants_read`, `take_new_timers`). Everything the contract promises that does not depend on a
+//! socket lives here, so every reactor gets it the same way: callbacks in order and never
+//! re-entrant, `connection_lost` exactly once, no data after a close was requested, data held
+//! while reading is paused, bytewise delivery, producer notifications at the water marks,
+//! panics caught and turned into `error`, the trace.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::side::SideRecord;
 use crate::transport::CloseRequest;
 use crate::{
     Address, CallbackResult, ConnectableProtocol, Delivery, DisconnectReason, Error, Event,
-    Protocol, Transport,
+    HIGH_WATER, ProducerKind, Protocol, TimerId, Transport,
 };
 
 /// One side of a connection as a reactor sees it.
@@ -29,6 +31,15 @@ pub struct Connection {
     reactor: &'static str,
     failure: Option<String>,
     finished: bool,
+    /// Bytes read while reading was paused (or that arrived in the same read as the pause),
+    /// delivered once reading resumes.
+    held: Vec<u8>,
+    /// What the protocol's reading state was after the last callback, to record changes.
+    reading_paused: bool,
+    /// The producer as last seen, to notice a new registration.
+    producer: Option<ProducerKind>,
+    producer_paused: bool,
+    peer_half_closed: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -64,6 +75,11 @@ impl Connection {
             reactor,
             failure: None,
             finished: false,
+            held: Vec::new(),
+            reading_paused: false,
+            producer: None,
+            producer_paused: false,
+            peer_half_closed: false,
         })
     }
 
@@ -79,7 +95,7 @@ impl Connection {
 
     /// The TLS handshake completed: runs `handshake_completed`.
     pub fn handshake_completed(&mut self) {
-        if self.transport.is_none() || self.finished {
+        if !self.is_open() {
             return;
         }
         self.event(Event::Handshake);
@@ -87,24 +103,24 @@ impl Connection {
     }
 
     /// Bytes arrived: hands them to `data_received` in chunks as the delivery mode says,
-    /// stopping as soon as the protocol asks to close.
+    /// stopping as soon as the protocol asks to close, and holding the rest while reading is
+    /// paused.
     pub fn received(&mut self, data: &[u8]) {
-        let step = match self.delivery {
-            Delivery::Whole => data.len().max(1),
-            Delivery::Bytewise => 1,
-        };
-        for chunk in data.chunks(step) {
-            if !self.accepts_data() {
-                break;
+        if self.held.is_empty() {
+            let delivered = self.deliver(data);
+            if self.accepts_data() && delivered < data.len() {
+                self.held.extend_from_slice(&data[delivered..]);
             }
-            {
-                let mut state = self.record.lock();
-                let at = state.since_origin();
-                state.trace.push(at, Event::Data(chunk.len()));
-                state.trace.record_received(chunk);
-            }
-            self.call(|p, t| p.data_received(t, chunk));
+        } else {
+            self.held.extend_from_slice(data);
+            self.deliver_held();
         }
+    }
+
+    /// Whether the reactor should read from the socket now: the connection is open, reading
+    /// is not paused, and nothing is held back.
+    pub fn wants_read(&self) -> bool {
+        self.accepts_data() && !self.reading_paused && self.held.is_empty()
     }
 
     /// Bytes the protocol wrote that the reactor has not sent yet.
@@ -113,9 +129,23 @@ impl Connection {
     }
 
     /// The reactor sent the first `n` bytes of [`pending_writes`](Self::pending_writes).
+    /// When that empties the write buffer, a producer is told to resume.
     pub fn wrote(&mut self, n: usize) {
-        if let Some(transport) = &mut self.transport {
-            transport.consume(n);
+        let Some(transport) = &mut self.transport else {
+            return;
+        };
+        transport.consume(n);
+        if n > 0 && transport.buffered() == 0 && !self.finished {
+            let resume = match self.producer {
+                Some(ProducerKind::Pull) => true,
+                Some(ProducerKind::Streaming) => self.producer_paused,
+                None => false,
+            };
+            if resume {
+                self.producer_paused = false;
+                self.event(Event::ResumeProducing);
+                self.call(|p, t| p.resume_producing(t));
+            }
         }
     }
 
@@ -124,23 +154,109 @@ impl Connection {
         self.transport.as_ref().and_then(Transport::close_requested)
     }
 
-    /// The connection ended: runs `connection_lost` once (unless the connection was never
-    /// made), records the reason, and completes the side's `done`. If a callback of this side
-    /// failed, the reason recorded is [`DisconnectReason::Error`]. Later calls do nothing.
+    /// Whether the protocol asked to shut down writing only (and it has not happened yet).
+    pub fn half_close_requested(&self) -> bool {
+        self.transport
+            .as_ref()
+            .is_some_and(Transport::half_close_requested)
+    }
+
+    /// The reactor shut down this side's writing (after flushing): runs
+    /// `write_connection_lost`.
+    pub fn write_closed(&mut self) {
+        let Some(transport) = &mut self.transport else {
+            return;
+        };
+        if self.finished || transport.is_write_closed() {
+            return;
+        }
+        transport.mark_write_closed();
+        self.event(Event::WriteLost);
+        self.call(|p, t| p.write_connection_lost(t));
+    }
+
+    /// Whether this side's writing was shut down by a half-close.
+    pub fn is_write_closed(&self) -> bool {
+        self.transport
+            .as_ref()
+            .is_some_and(Transport::is_write_closed)
+    }
+
+    /// The peer shut down its writing side (EOF). If the protocol is half-close aware this
+    /// runs `read_connection_lost` and returns true: the connection stays open for writing.
+    /// Otherwise it returns false and the reactor closes the connection fully.
+    pub fn peer_half_closed(&mut self) -> bool {
+        if !self.is_open() || !self.protocol.half_close_aware() {
+            return false;
+        }
+        if !self.peer_half_closed {
+            self.peer_half_closed = true;
+            self.event(Event::ReadLost);
+            self.call(|p, t| p.read_connection_lost(t));
+        }
+        true
+    }
+
+    /// Whether the peer has half-closed (the reactor must not read again).
+    pub fn is_read_closed(&self) -> bool {
+        self.peer_half_closed
+    }
+
+    /// Timers the protocol set since the last call, with their delays, for the reactor to
+    /// schedule.
+    pub fn take_new_timers(&mut self) -> Vec<(TimerId, Duration)> {
+        self.transport
+            .as_mut()
+            .map(Transport::take_new_timers)
+            .unwrap_or_default()
+    }
+
+    /// A scheduled timer is due: runs `timer_fired` unless it was cancelled.
+    pub fn fire_timer(&mut self, timer: TimerId) {
+        if !self.is_open() {
+            return;
+        }
+        let live = self
+            .transport
+            .as_mut()
+            .is_some_and(|t| t.claim_timer(timer));
+        if live {
+            self.event(Event::Timer);
+            self.call(|p, t| p.timer_fired(t, timer));
+        }
+    }
+
+    /// The connection ended: tells a registered producer to stop, runs `connection_lost` once
+    /// (unless the connection was never made), records the reason, and completes the side's
+    /// `done`. If a callback of this side failed, the reason recorded is
+    /// [`DisconnectReason::Error`]. Later calls do nothing.
     pub fn finish(&mut self, reason: DisconnectReason) {
         if self.finished {
             return;
         }
-        self.finished = true;
         let reason = match &self.failure {
             Some(message) => DisconnectReason::Error(message.clone()),
             None => reason,
         };
-        if let Some(transport) = &mut self.transport {
-            transport.mark_lost();
+        if self.transport.is_some() {
+            if self
+                .transport
+                .as_ref()
+                .and_then(Transport::producer)
+                .is_some()
+            {
+                self.event(Event::StopProducing);
+                self.call(|p, t| p.stop_producing(t));
+            }
+            self.finished = true;
+            if let Some(transport) = &mut self.transport {
+                transport.mark_lost();
+            }
             self.event(Event::Lost(reason.kind()));
             self.call(|p, t| p.connection_lost(t, &reason));
         }
+        self.finished = true;
+        self.held = Vec::new();
         let reason = match &self.failure {
             Some(message) => DisconnectReason::Error(message.clone()),
             None => reason,
@@ -153,9 +269,51 @@ impl Connection {
         self.finished
     }
 
+    fn is_open(&self) -> bool {
+        self.transport.is_some() && !self.finished
+    }
+
     /// Whether the protocol may still be handed data.
     fn accepts_data(&self) -> bool {
-        !self.finished && self.transport.is_some() && self.close_requested().is_none()
+        self.is_open() && self.close_requested().is_none() && !self.peer_half_closed
+    }
+
+    /// Hands `data` over chunk by chunk while the protocol accepts it; returns how many bytes
+    /// were handed over.
+    fn deliver(&mut self, data: &[u8]) -> usize {
+        let step = match self.delivery {
+            Delivery::Whole => data.len().max(1),
+            Delivery::Bytewise => 1,
+        };
+        let mut delivered = 0;
+        for chunk in data.chunks(step) {
+            if !self.accepts_data() || self.reading_paused {
+                break;
+            }
+            {
+                let mut state = self.record.lock();
+                let at = state.since_origin();
+                state.trace.push(at, Event::Data(chunk.len()));
+                state.trace.record_received(chunk);
+            }
+            delivered += chunk.len();
+            self.call(|p, t| p.data_received(t, chunk));
+        }
+        delivered
+    }
+
+    fn deliver_held(&mut self) {
+        if self.held.is_empty() || self.reading_paused || !self.accepts_data() {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        let delivered = self.deliver(&held);
+        if self.accepts_data() {
+            // Whatever arrived meanwhile was appended to the (new) held buffer; keep order.
+            let mut rest = held[delivered..].to_vec();
+            rest.append(&mut self.held);
+            self.held = rest;
+        }
     }
 
     fn event(&self, event: Event) {
@@ -164,9 +322,19 @@ impl Connection {
         state.trace.push(at, event);
     }
 
+    /// Runs one callback, then what it set off: reading paused or resumed (held data is
+    /// delivered on resume), a producer registered or over the high-water mark.
+    fn call(&mut self, callback: impl FnOnce(&mut dyn Protocol, &mut Transport) -> CallbackResult) {
+        self.call_once(callback);
+        self.settle();
+    }
+
     /// Runs one callback, turning a panic or an error into a recorded failure that aborts
     /// the connection.
-    fn call(&mut self, callback: impl FnOnce(&mut dyn Protocol, &mut Transport) -> CallbackResult) {
+    fn call_once(
+        &mut self,
+        callback: impl FnOnce(&mut dyn Protocol, &mut Transport) -> CallbackResult,
+    ) {
         let Some(transport) = self.transport.as_mut() else {
             return;
         };
@@ -179,6 +347,45 @@ impl Connection {
         transport.force_abort();
         self.event(Event::CallbackFailed(message.clone()));
         self.failure.get_or_insert(message);
+    }
+
+    fn settle(&mut self) {
+        let Some(transport) = &self.transport else {
+            return;
+        };
+        let paused = transport.is_reading_paused();
+        let producer = transport.producer();
+        let buffered = transport.buffered();
+        if paused != self.reading_paused && !self.finished {
+            self.reading_paused = paused;
+            self.event(if paused {
+                Event::Paused
+            } else {
+                Event::Resumed
+            });
+            if !paused {
+                self.deliver_held();
+            }
+        }
+        if producer != self.producer {
+            self.producer = producer;
+            self.producer_paused = false;
+            if producer == Some(ProducerKind::Pull) && !self.finished {
+                // Twisted's registerProducer resumes a pull producer at once.
+                self.event(Event::ResumeProducing);
+                self.call(|p, t| p.resume_producing(t));
+                return;
+            }
+        }
+        if producer == Some(ProducerKind::Streaming)
+            && !self.producer_paused
+            && buffered > HIGH_WATER
+            && !self.finished
+        {
+            self.producer_paused = true;
+            self.event(Event::PauseProducing);
+            self.call(|p, t| p.pause_producing(t));
+        }
     }
 }
 

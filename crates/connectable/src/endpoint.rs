@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::Error;
-use crate::pki::TlsConfigs;
+use crate::pki::{TlsConfigs, TlsProfile};
 
 /// The connection a pairing runs over.
 #[derive(Clone, Debug)]
@@ -27,6 +27,11 @@ impl Endpoint {
     /// TLS on loopback with the process's test PKI (generated on first use).
     pub fn tls() -> Result<Self, Error> {
         TlsConfigs::get().map(Self::Tls)
+    }
+
+    /// TLS on loopback with the certificates of `profile`.
+    pub fn tls_with(profile: TlsProfile) -> Result<Self, Error> {
+        TlsConfigs::for_profile(profile).map(Self::Tls)
     }
 
     /// The word trial names use: `tcp`, `tls`.

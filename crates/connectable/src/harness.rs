@@ -6,11 +6,11 @@
 //! proves it does not depend on chunk boundaries (tokio-util's `framed_read` tests do the same).
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::transport::CloseRequest;
 use crate::{
-    Address, ConnectableProtocol, Connection, Delivery, DisconnectReason, Protocol, Trace,
+    Address, ConnectableProtocol, Connection, Delivery, DisconnectReason, Protocol, TimerId, Trace,
 };
 
 /// One protocol driven by hand. See the module documentation.
@@ -19,6 +19,8 @@ pub struct Harness {
     connection: Connection,
     side: ConnectableProtocol,
     written: Vec<u8>,
+    holding_writes: bool,
+    timers: Vec<(TimerId, Duration)>,
 }
 
 impl Harness {
@@ -33,6 +35,8 @@ impl Harness {
             connection,
             side,
             written: Vec::new(),
+            holding_writes: false,
+            timers: Vec::new(),
         };
         harness.collect();
         harness
@@ -49,6 +53,67 @@ impl Harness {
     pub fn feed(&mut self, data: &[u8]) -> &mut Self {
         self.connection.received(data);
         self.collect();
+        self
+    }
+
+    /// Plays a peer that stops reading (`true`): writes stay in the write buffer, so a
+    /// streaming producer is paused past the high-water mark. `false` sends everything held,
+    /// which resumes producers.
+    pub fn hold_writes(&mut self, hold: bool) -> &mut Self {
+        self.holding_writes = hold;
+        self.collect();
+        self
+    }
+
+    /// Bytes written and not sent because writes are held.
+    pub fn buffered(&self) -> usize {
+        self.connection.pending_writes().len()
+    }
+
+    /// The peer shut down its writing side; returns whether the protocol kept the connection
+    /// open (it is half-close aware).
+    pub fn peer_half_closed(&mut self) -> bool {
+        let open = self.connection.peer_half_closed();
+        self.collect();
+        open
+    }
+
+    /// Completes a half-close the protocol asked for (runs `write_connection_lost`); returns
+    /// whether it had asked.
+    pub fn complete_half_close(&mut self) -> bool {
+        if !self.connection.half_close_requested() {
+            return false;
+        }
+        self.collect();
+        self.connection.write_closed();
+        self.collect();
+        true
+    }
+
+    /// Whether reading is paused (the reactor would not read).
+    pub fn wants_read(&self) -> bool {
+        self.connection.wants_read()
+    }
+
+    /// Timers set and not fired yet, with their delays.
+    pub fn timers(&self) -> &[(TimerId, Duration)] {
+        &self.timers
+    }
+
+    /// Fires every timer set so far, shortest delay first (cancelled ones are skipped), and
+    /// any they set in turn, up to `rounds` times.
+    pub fn fire_timers(&mut self, rounds: usize) -> &mut Self {
+        for _ in 0..rounds {
+            if self.timers.is_empty() {
+                break;
+            }
+            let mut due = std::mem::take(&mut self.timers);
+            due.sort_by_key(|(id, delay)| (*delay, *id));
+            for (id, _) in due {
+                self.connection.fire_timer(id);
+                self.collect();
+            }
+        }
         self
     }
 
@@ -80,9 +145,20 @@ impl Harness {
     }
 
     fn collect(&mut self) {
-        let pending = self.connection.pending_writes();
-        self.written.extend_from_slice(pending);
-        let n = pending.len();
-        self.connection.wrote(n);
+        self.timers.extend(self.connection.take_new_timers());
+        // Sending can resume a producer, which writes again: loop, but boundedly.
+        for _ in 0..1024 {
+            if self.holding_writes {
+                return;
+            }
+            let pending = self.connection.pending_writes();
+            if pending.is_empty() {
+                return;
+            }
+            self.written.extend_from_slice(pending);
+            let n = pending.len();
+            self.connection.wrote(n);
+            self.timers.extend(self.connection.take_new_timers());
+        }
     }
 }

@@ -46,4 +46,4 @@ pub use reactor::Reactor;
 pub use reason::{DisconnectReason, ReasonKind};
 pub use side::{ConnectableProtocol, Delivery, Done};
 pub use trace::{Event, RECEIVED_KEPT, TimedEvent, Trace};
-pub use transport::{Address, CloseRequest, Transport};
+pub use transport::{Address, CloseRequest, HIGH_WATER, ProducerKind, TimerId, Transport};

@@ -1,39 +1,148 @@
-//! The test PKI: a CA and a leaf for `localhost` and 127.0.0.1, generated in memory with rcgen.
+//! The test PKI and the TLS profiles built from it, generated in memory with rcgen.
 //!
-//! Keys are P-256 (as rustls' own `TestPki`), generated once per process on first use and
-//! never at trial-list time, never written to disk by this module, never committed. The TLS
-//! configurations built from them are cached too, so a pairing costs no key generation and no
-//! config building.
+//! One CA the clients trust, a second CA nobody trusts, and a leaf for every profile a case can
+//! ask for (valid, expired, not yet valid, for the wrong host, from the unknown CA,
+//! self-signed; client certificates from either CA). Keys are P-256 (as rustls' own
+//! `TestPki`), generated once per process on first use and never at trial-list time, never
+//! written to disk by this module, never committed. The rustls configurations of each profile
+//! are built once per process too, so a pairing costs no key generation and no config
+//! building.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType, date_time_ymd,
 };
+use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 
 use crate::Error;
 
-/// The host name the leaf certificate is for, and that clients verify.
+/// The host name the valid leaf is for, and that clients verify.
 pub const SERVER_NAME: &str = "localhost";
 
-/// The generated CA and leaf, in DER and PEM.
+/// A certificate and its key, in DER and PEM.
+#[derive(Debug)]
+pub struct CertifiedKey {
+    /// The certificate (DER).
+    pub cert_der: CertificateDer<'static>,
+    /// The certificate (PEM), for external peers.
+    pub cert_pem: String,
+    /// The private key (PKCS#8 DER).
+    pub key_der: Vec<u8>,
+    /// The private key (PEM).
+    pub key_pem: String,
+}
+
+impl CertifiedKey {
+    fn private_key(&self) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone()))
+    }
+}
+
+/// Which certificate the server presents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ServerCert {
+    /// For `localhost` and 127.0.0.1, signed by the trusted CA, valid now.
+    #[default]
+    Valid,
+    /// Valid only in 2000.
+    Expired,
+    /// Valid only from 4000 on.
+    NotYetValid,
+    /// For `wrong.invalid` only.
+    WrongHost,
+    /// Signed by a CA the client does not trust.
+    UnknownCa,
+    /// Signed by its own key.
+    SelfSigned,
+}
+
+impl ServerCert {
+    /// Every kind, in documentation order.
+    pub const ALL: [ServerCert; 6] = [
+        Self::Valid,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::WrongHost,
+        Self::UnknownCa,
+        Self::SelfSigned,
+    ];
+
+    /// The word suites use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not-yet-valid",
+            Self::WrongHost => "wrong-host",
+            Self::UnknownCa => "unknown-ca",
+            Self::SelfSigned => "self-signed",
+        }
+    }
+
+    /// The kind a suite word names.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.word() == word)
+    }
+}
+
+/// Which certificate the client presents, if any.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ClientCert {
+    /// No client certificate.
+    #[default]
+    None,
+    /// Signed by the CA the server trusts.
+    Valid,
+    /// Signed by a CA the server does not trust.
+    UnknownCa,
+}
+
+impl ClientCert {
+    /// Every kind, in documentation order.
+    pub const ALL: [ClientCert; 3] = [Self::None, Self::Valid, Self::UnknownCa];
+
+    /// The word suites use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Valid => "valid",
+            Self::UnknownCa => "unknown-ca",
+        }
+    }
+
+    /// The kind a suite word names.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.word() == word)
+    }
+}
+
+/// The TLS set-up of a pairing: what each side presents and whether the server insists on a
+/// client certificate. The client always verifies against the trusted CA.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TlsProfile {
+    /// The server's certificate.
+    pub server_cert: ServerCert,
+    /// The client's certificate.
+    pub client_cert: ClientCert,
+    /// Whether the server rejects a client without a trusted certificate.
+    pub require_client_cert: bool,
+}
+
+/// The generated CAs and leaves.
 #[derive(Debug)]
 pub struct TestPki {
-    /// The CA certificate (DER).
-    pub ca_der: CertificateDer<'static>,
-    /// The CA certificate (PEM), for external peers.
-    pub ca_pem: String,
-    /// The leaf certificate for `localhost` and 127.0.0.1, signed by the CA (DER).
-    pub leaf_der: CertificateDer<'static>,
-    /// The leaf certificate (PEM).
-    pub leaf_pem: String,
-    /// The leaf's private key (PKCS#8 DER).
-    pub leaf_key_der: Vec<u8>,
-    /// The leaf's private key (PEM).
-    pub leaf_key_pem: String,
+    /// The CA clients and servers trust (certificate and key).
+    pub ca: CertifiedKey,
+    /// A CA nobody trusts.
+    pub unknown_ca: CertifiedKey,
+    server: Vec<(ServerCert, CertifiedKey)>,
+    client_valid: CertifiedKey,
+    client_unknown_ca: CertifiedKey,
 }
 
 impl TestPki {
@@ -45,84 +154,196 @@ impl TestPki {
             .map_err(|e| Error::Pki(e.clone()))
     }
 
+    /// The server leaf of a kind.
+    pub fn server(&self, kind: ServerCert) -> &CertifiedKey {
+        self.server
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, c)| c)
+            .unwrap_or(&self.server[0].1)
+    }
+
+    /// The valid server leaf (for `localhost` and 127.0.0.1).
+    pub fn leaf(&self) -> &CertifiedKey {
+        self.server(ServerCert::Valid)
+    }
+
+    /// The client certificate of a kind (`None` for [`ClientCert::None`]).
+    pub fn client(&self, kind: ClientCert) -> Option<&CertifiedKey> {
+        match kind {
+            ClientCert::None => None,
+            ClientCert::Valid => Some(&self.client_valid),
+            ClientCert::UnknownCa => Some(&self.client_unknown_ca),
+        }
+    }
+
     fn generate() -> Result<TestPki, rcgen::Error> {
-        let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        let mut ca_name = DistinguishedName::new();
-        ca_name.push(DnType::CommonName, "connectable test CA");
-        ca_params.distinguished_name = ca_name;
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca_cert = ca_params.self_signed(&ca_key)?;
-        let issuer = Issuer::new(ca_params, &ca_key);
+        let (ca, ca_key, ca_params) = authority("connectable test CA")?;
+        let (unknown_ca, unknown_key, unknown_params) = authority("connectable unknown CA")?;
+        let trusted = Issuer::new(ca_params, &ca_key);
+        let untrusted = Issuer::new(unknown_params, &unknown_key);
 
-        let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        let mut leaf_params = CertificateParams::new(vec![SERVER_NAME.to_owned()])?;
-        leaf_params
-            .subject_alt_names
-            .push(SanType::IpAddress([127, 0, 0, 1].into()));
-        leaf_params
-            .distinguished_name
-            .push(DnType::CommonName, SERVER_NAME);
-        let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer)?;
+        let mut server = Vec::new();
+        for kind in ServerCert::ALL {
+            let names = match kind {
+                ServerCert::WrongHost => vec!["wrong.invalid".to_owned()],
+                _ => vec![SERVER_NAME.to_owned()],
+            };
+            let mut params = CertificateParams::new(names)?;
+            if kind != ServerCert::WrongHost {
+                params
+                    .subject_alt_names
+                    .push(SanType::IpAddress([127, 0, 0, 1].into()));
+            }
+            params
+                .distinguished_name
+                .push(DnType::CommonName, SERVER_NAME);
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            match kind {
+                ServerCert::Expired => {
+                    params.not_before = date_time_ymd(2000, 1, 1);
+                    params.not_after = date_time_ymd(2001, 1, 1);
+                }
+                ServerCert::NotYetValid => {
+                    params.not_before = date_time_ymd(4000, 1, 1);
+                    params.not_after = date_time_ymd(4001, 1, 1);
+                }
+                _ => {}
+            }
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+            let cert = match kind {
+                ServerCert::UnknownCa => params.signed_by(&key, &untrusted)?,
+                ServerCert::SelfSigned => params.self_signed(&key)?,
+                _ => params.signed_by(&key, &trusted)?,
+            };
+            server.push((kind, certified(cert, &key)));
+        }
 
+        let client = |issuer: &Issuer<'_, &KeyPair>| -> Result<CertifiedKey, rcgen::Error> {
+            let mut params = CertificateParams::new(vec!["client.localhost".to_owned()])?;
+            params
+                .distinguished_name
+                .push(DnType::CommonName, "connectable test client");
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+            Ok(certified(params.signed_by(&key, issuer)?, &key))
+        };
         Ok(TestPki {
-            ca_der: ca_cert.der().clone(),
-            ca_pem: ca_cert.pem(),
-            leaf_der: leaf_cert.der().clone(),
-            leaf_pem: leaf_cert.pem(),
-            leaf_key_der: leaf_key.serialize_der(),
-            leaf_key_pem: leaf_key.serialize_pem(),
+            client_valid: client(&trusted)?,
+            client_unknown_ca: client(&untrusted)?,
+            ca: certified(ca, &ca_key),
+            unknown_ca: certified(unknown_ca, &unknown_key),
+            server,
         })
     }
 }
 
-/// The rustls configurations a TLS endpoint uses, built once per process.
+fn authority(name: &str) -> Result<(rcgen::Certificate, KeyPair, CertificateParams), rcgen::Error> {
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, name);
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let cert = params.self_signed(&key)?;
+    Ok((cert, key, params))
+}
+
+fn certified(cert: rcgen::Certificate, key: &KeyPair) -> CertifiedKey {
+    CertifiedKey {
+        cert_der: cert.der().clone(),
+        cert_pem: cert.pem(),
+        key_der: key.serialize_der(),
+        key_pem: key.serialize_pem(),
+    }
+}
+
+/// The rustls configurations a TLS endpoint uses, built once per process per profile.
 #[derive(Clone, Debug)]
 pub struct TlsConfigs {
-    /// The server's configuration: the leaf and its key.
+    /// The profile they were built for.
+    pub profile: TlsProfile,
+    /// The server's configuration.
     pub server: Arc<ServerConfig>,
-    /// The client's configuration: trusts the CA only.
+    /// The client's configuration: trusts the test CA only.
     pub client: Arc<ClientConfig>,
     /// The name the client verifies.
     pub server_name: ServerName<'static>,
 }
 
 impl TlsConfigs {
-    /// The default configurations: a valid leaf, a client that verifies it.
+    /// The default profile: a valid leaf, no client certificate.
     pub fn get() -> Result<TlsConfigs, Error> {
-        static CONFIGS: OnceLock<Result<TlsConfigs, String>> = OnceLock::new();
-        CONFIGS
-            .get_or_init(|| TlsConfigs::build().map_err(|e| e.to_string()))
-            .clone()
-            .map_err(Error::Pki)
+        Self::for_profile(TlsProfile::default())
     }
 
-    fn build() -> Result<TlsConfigs, Error> {
+    /// The configurations of `profile`, built on first use.
+    pub fn for_profile(profile: TlsProfile) -> Result<TlsConfigs, Error> {
+        static BUILT: OnceLock<Mutex<HashMap<TlsProfile, TlsConfigs>>> = OnceLock::new();
+        let built = BUILT.get_or_init(Default::default);
+        if let Some(configs) = built
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&profile)
+        {
+            return Ok(configs.clone());
+        }
+        // Built outside the lock: two threads may race to build the same profile; both
+        // results are equivalent and the first one stored wins.
+        let configs = Self::build(profile)?;
+        Ok(built
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(profile)
+            .or_insert(configs)
+            .clone())
+    }
+
+    fn build(profile: TlsProfile) -> Result<TlsConfigs, Error> {
         let pki = TestPki::get()?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = |e: rustls::Error| Error::Pki(e.to_string());
 
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.leaf_key_der.clone()));
+        let mut roots = RootCertStore::empty();
+        roots.add(pki.ca.cert_der.clone()).map_err(tls)?;
+        let roots = Arc::new(roots);
+
+        let client_verifier = if profile.require_client_cert {
+            WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
+                .build()
+        } else if profile.client_cert != ClientCert::None {
+            WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
+                .allow_unauthenticated()
+                .build()
+        } else {
+            Ok(WebPkiClientVerifier::no_client_auth())
+        }
+        .map_err(|e| Error::Pki(e.to_string()))?;
+        let leaf = pki.server(profile.server_cert);
         let server = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(tls)?
-            .with_no_client_auth()
-            .with_single_cert(vec![pki.leaf_der.clone()], key)
+            .with_client_cert_verifier(client_verifier)
+            .with_single_cert(vec![leaf.cert_der.clone()], leaf.private_key())
             .map_err(tls)?;
 
-        let mut roots = RootCertStore::empty();
-        roots.add(pki.ca_der.clone()).map_err(tls)?;
         let client = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(tls)?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            .with_root_certificates(Arc::clone(&roots));
+        let client = match pki.client(profile.client_cert) {
+            None => client.with_no_client_auth(),
+            Some(cert) => client
+                .with_client_auth_cert(vec![cert.cert_der.clone()], cert.private_key())
+                .map_err(tls)?,
+        };
 
         let server_name = ServerName::try_from(SERVER_NAME)
             .map_err(|e| Error::Pki(e.to_string()))?
             .to_owned();
         Ok(TlsConfigs {
+            profile,
             server: Arc::new(server),
             client: Arc::new(client),
             server_name,

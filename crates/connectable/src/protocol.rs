@@ -6,7 +6,7 @@
 //! any delivery of bytes. `data_received` gets arbitrary chunks: a protocol must buffer and act
 //! on whole messages, like tokio-util's `Decoder`.
 
-use crate::{DisconnectReason, Transport};
+use crate::{DisconnectReason, TimerId, Transport};
 
 /// The error a callback may return; the side then ends with
 /// [`DisconnectReason::Error`] and the connection is aborted.
@@ -38,6 +38,51 @@ pub trait Protocol: Send + 'static {
     /// Bytes arrived from the peer. Chunk boundaries mean nothing.
     fn data_received(&mut self, transport: &mut Transport, data: &[u8]) -> CallbackResult;
 
+    /// Whether this protocol handles half-close (Twisted's `IHalfCloseableProtocol`). If not,
+    /// the peer shutting down its writing side closes the connection fully, as in Twisted.
+    fn half_close_aware(&self) -> bool {
+        false
+    }
+
+    /// The peer shut down its writing side (TCP FIN); this side can still write. Only called
+    /// on half-close-aware protocols.
+    fn read_connection_lost(&mut self, transport: &mut Transport) -> CallbackResult {
+        let _ = transport;
+        Ok(())
+    }
+
+    /// This side's `half_close` has completed: what was written is flushed and FIN sent.
+    /// Writes from now on are silent no-ops.
+    fn write_connection_lost(&mut self, transport: &mut Transport) -> CallbackResult {
+        let _ = transport;
+        Ok(())
+    }
+
+    /// A streaming producer's write buffer passed the high-water mark: stop writing.
+    fn pause_producing(&mut self, transport: &mut Transport) -> CallbackResult {
+        let _ = transport;
+        Ok(())
+    }
+
+    /// The write buffer drained: a streaming producer may write again; a pull producer
+    /// should write its next piece.
+    fn resume_producing(&mut self, transport: &mut Transport) -> CallbackResult {
+        let _ = transport;
+        Ok(())
+    }
+
+    /// The connection ended while this protocol was a registered producer.
+    fn stop_producing(&mut self, transport: &mut Transport) -> CallbackResult {
+        let _ = transport;
+        Ok(())
+    }
+
+    /// A timer set with [`Transport::call_later`] fired.
+    fn timer_fired(&mut self, transport: &mut Transport, timer: TimerId) -> CallbackResult {
+        let _ = (transport, timer);
+        Ok(())
+    }
+
     /// The connection ended. Writes made here are silent no-ops.
     fn connection_lost(
         &mut self,
@@ -62,6 +107,34 @@ impl<P: Protocol + ?Sized> Protocol for Box<P> {
 
     fn data_received(&mut self, transport: &mut Transport, data: &[u8]) -> CallbackResult {
         (**self).data_received(transport, data)
+    }
+
+    fn half_close_aware(&self) -> bool {
+        (**self).half_close_aware()
+    }
+
+    fn read_connection_lost(&mut self, transport: &mut Transport) -> CallbackResult {
+        (**self).read_connection_lost(transport)
+    }
+
+    fn write_connection_lost(&mut self, transport: &mut Transport) -> CallbackResult {
+        (**self).write_connection_lost(transport)
+    }
+
+    fn pause_producing(&mut self, transport: &mut Transport) -> CallbackResult {
+        (**self).pause_producing(transport)
+    }
+
+    fn resume_producing(&mut self, transport: &mut Transport) -> CallbackResult {
+        (**self).resume_producing(transport)
+    }
+
+    fn stop_producing(&mut self, transport: &mut Transport) -> CallbackResult {
+        (**self).stop_producing(transport)
+    }
+
+    fn timer_fired(&mut self, transport: &mut Transport, timer: TimerId) -> CallbackResult {
+        (**self).timer_fired(transport, timer)
     }
 
     fn connection_lost(

@@ -21,6 +21,22 @@ pub enum Event {
     Handshake,
     /// `data_received` ran with a chunk of this many bytes.
     Data(usize),
+    /// `read_connection_lost` ran: the peer half-closed.
+    ReadLost,
+    /// `write_connection_lost` ran: this side's half-close completed.
+    WriteLost,
+    /// The protocol paused reading.
+    Paused,
+    /// The protocol resumed reading.
+    Resumed,
+    /// `pause_producing` ran: the write buffer passed the high-water mark.
+    PauseProducing,
+    /// `resume_producing` ran.
+    ResumeProducing,
+    /// `stop_producing` ran: the connection ended under a registered producer.
+    StopProducing,
+    /// A timer set with `call_later` fired (shown, not matched by `events`).
+    Timer,
     /// `connection_lost` ran with a reason of this kind.
     Lost(ReasonKind),
     /// A callback failed (panicked or returned an error) with this message.
@@ -28,15 +44,37 @@ pub enum Event {
 }
 
 impl Event {
-    /// The word suites use in `events` expectations (`made`, `handshake`, `data`, `lost`);
-    /// `None` for events that are shown but not matched.
+    /// Every word an `events` expectation can use, in documentation order.
+    pub const WORDS: &'static [&'static str] = &[
+        "made",
+        "handshake",
+        "data",
+        "read-lost",
+        "write-lost",
+        "paused",
+        "resumed",
+        "pause-producing",
+        "resume-producing",
+        "stop-producing",
+        "lost",
+    ];
+
+    /// The word suites use in `events` expectations; `None` for events that are shown but
+    /// not matched (timers, callback failures).
     pub fn word(&self) -> Option<&'static str> {
         match self {
             Self::Made => Some("made"),
             Self::Handshake => Some("handshake"),
             Self::Data(_) => Some("data"),
+            Self::ReadLost => Some("read-lost"),
+            Self::WriteLost => Some("write-lost"),
+            Self::Paused => Some("paused"),
+            Self::Resumed => Some("resumed"),
+            Self::PauseProducing => Some("pause-producing"),
+            Self::ResumeProducing => Some("resume-producing"),
+            Self::StopProducing => Some("stop-producing"),
             Self::Lost(_) => Some("lost"),
-            Self::CallbackFailed(_) => None,
+            Self::Timer | Self::CallbackFailed(_) => None,
         }
     }
 }
@@ -140,11 +178,11 @@ impl Trace {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Made => f.write_str("made"),
-            Self::Handshake => f.write_str("handshake"),
             Self::Data(n) => write!(f, "data {n} bytes"),
+            Self::Timer => f.write_str("timer fired"),
             Self::Lost(kind) => write!(f, "lost: {kind}"),
             Self::CallbackFailed(message) => write!(f, "callback failed: {message}"),
+            other => f.write_str(other.word().unwrap_or("?")),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Where one end of a connection is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,12 +25,35 @@ impl fmt::Display for Address {
 
 /// How the protocol asked the connection to end, if it did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CloseRequest {
     /// `lose_connection`: flush pending writes, close cleanly.
     Lose,
+    /// `lose_connection_without_close_notify`: flush, then FIN without TLS close_notify.
+    LoseWithoutCloseNotify,
     /// `abort_connection`: discard pending writes, reset.
     Abort,
 }
+
+/// What kind of producer a protocol registered (Twisted's `registerProducer(p, streaming)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProducerKind {
+    /// Writes on its own until told `pause_producing`; told `resume_producing` once the
+    /// write buffer has drained.
+    Streaming,
+    /// Writes only when told `resume_producing`, which happens each time the write buffer
+    /// is empty.
+    Pull,
+}
+
+/// A timer set with [`Transport::call_later`]; [`Protocol::timer_fired`] gets it back.
+///
+/// [`Protocol::timer_fired`]: crate::Protocol::timer_fired
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimerId(pub u64);
+
+/// The write buffer size above which a streaming producer is paused (Twisted's 64 KiB).
+pub const HIGH_WATER: usize = 64 * 1024;
 
 /// The command handle a [`Protocol`](crate::Protocol) callback gets (Twisted's `ITransport`).
 #[derive(Debug)]
@@ -37,6 +61,13 @@ pub struct Transport {
     pending: Vec<u8>,
     close: Option<CloseRequest>,
     lost: bool,
+    half_close: bool,
+    write_closed: bool,
+    reading_paused: bool,
+    producer: Option<ProducerKind>,
+    next_timer: u64,
+    new_timers: Vec<(TimerId, Duration)>,
+    live_timers: Vec<TimerId>,
     host: Address,
     peer: Address,
     reactor: &'static str,
@@ -49,6 +80,13 @@ impl Transport {
             pending: Vec::new(),
             close: None,
             lost: false,
+            half_close: false,
+            write_closed: false,
+            reading_paused: false,
+            producer: None,
+            next_timer: 0,
+            new_timers: Vec::new(),
+            live_timers: Vec::new(),
             host,
             peer,
             reactor,
@@ -82,6 +120,84 @@ impl Transport {
         if self.close.is_none() && !self.lost {
             self.close = Some(CloseRequest::Lose);
         }
+    }
+
+    /// Like `lose_connection`, but over TLS the TCP connection is closed (FIN) without
+    /// sending close_notify first: a disorderly TLS shutdown, which the peer must see as
+    /// `lost` (a truncation attack looks the same). Over plain TCP it is `lose_connection`.
+    pub fn lose_connection_without_close_notify(&mut self) {
+        if self.close.is_none() && !self.lost {
+            self.close = Some(CloseRequest::LoseWithoutCloseNotify);
+        }
+    }
+
+    /// Shuts down writing only, once what was written is flushed (TCP: FIN, and reading goes
+    /// on; `write_connection_lost` follows). Over TLS there is no half-close: close_notify
+    /// ends the whole connection, so this is `lose_connection`. Calling it twice, or once the
+    /// connection is closing or lost, does nothing.
+    pub fn half_close(&mut self) {
+        if self.close.is_none() && !self.lost {
+            self.half_close = true;
+        }
+    }
+
+    /// Stops delivering data (Twisted's `pauseProducing` on a transport, `stopReading`):
+    /// bytes stay in the kernel, and an EOF is not seen, until `resume_reading`.
+    pub fn pause_reading(&mut self) {
+        self.reading_paused = true;
+    }
+
+    /// Delivers data again after `pause_reading`.
+    pub fn resume_reading(&mut self) {
+        self.reading_paused = false;
+    }
+
+    /// Whether reading is paused.
+    pub fn is_reading_paused(&self) -> bool {
+        self.reading_paused
+    }
+
+    /// Registers the protocol as the producer feeding this transport: it gets
+    /// `pause_producing` when the write buffer passes [`HIGH_WATER`], `resume_producing` when
+    /// it has drained (a pull producer: each time it is empty, starting now), and
+    /// `stop_producing` when the connection ends.
+    pub fn register_producer(&mut self, kind: ProducerKind) {
+        if !self.lost {
+            self.producer = Some(kind);
+        }
+    }
+
+    /// Stops producer notifications.
+    pub fn unregister_producer(&mut self) {
+        self.producer = None;
+    }
+
+    /// The registered producer, if any.
+    pub fn producer(&self) -> Option<ProducerKind> {
+        self.producer
+    }
+
+    /// Calls the protocol's `timer_fired` with the returned id after `delay`, unless it is
+    /// cancelled first. Every timer is cancelled when the connection ends.
+    pub fn call_later(&mut self, delay: Duration) -> TimerId {
+        let id = TimerId(self.next_timer);
+        self.next_timer += 1;
+        if !self.lost {
+            self.new_timers.push((id, delay));
+            self.live_timers.push(id);
+        }
+        id
+    }
+
+    /// Cancels a timer; harmless if it already fired or was cancelled.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.live_timers.retain(|t| *t != timer);
+        self.new_timers.retain(|(t, _)| *t != timer);
+    }
+
+    /// Bytes written and not yet handed to the network: the write buffer.
+    pub fn buffered(&self) -> usize {
+        self.pending.len()
     }
 
     /// Discards pending writes and resets the connection. Harmless to call twice, or after
@@ -119,7 +235,7 @@ impl Transport {
     }
 
     fn accepts_writes(&self) -> bool {
-        !self.lost && self.close != Some(CloseRequest::Abort)
+        !self.lost && !self.write_closed && self.close != Some(CloseRequest::Abort)
     }
 
     // The reactor side of the handle.
@@ -141,6 +257,34 @@ impl Transport {
     pub(crate) fn mark_lost(&mut self) {
         self.lost = true;
         self.pending.clear();
+        self.producer = None;
+        self.new_timers.clear();
+        self.live_timers.clear();
+    }
+
+    pub(crate) fn half_close_requested(&self) -> bool {
+        self.half_close && !self.write_closed
+    }
+
+    /// The write side is shut: later writes are no-ops.
+    pub(crate) fn mark_write_closed(&mut self) {
+        self.write_closed = true;
+        self.pending.clear();
+    }
+
+    pub(crate) fn is_write_closed(&self) -> bool {
+        self.write_closed
+    }
+
+    pub(crate) fn take_new_timers(&mut self) -> Vec<(TimerId, Duration)> {
+        std::mem::take(&mut self.new_timers)
+    }
+
+    /// Takes the timer out of the live set; true if it was live (not cancelled).
+    pub(crate) fn claim_timer(&mut self, timer: TimerId) -> bool {
+        let live = self.live_timers.contains(&timer);
+        self.live_timers.retain(|t| *t != timer);
+        live
     }
 }
 

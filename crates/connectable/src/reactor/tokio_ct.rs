@@ -3,6 +3,7 @@
 //! Both sides run as futures joined on one thread, so a pairing spawns no task that could
 //! outlive it: when `drive` returns, the runtime and every socket are gone.
 
+use std::collections::BTreeSet;
 use std::future::poll_fn;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -17,7 +18,7 @@ use tokio::time::Instant;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::transport::CloseRequest;
-use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Reactor};
+use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Reactor, TimerId};
 
 /// How long a closing side waits for the peer's EOF after sending its own, reading and
 /// discarding, so that unread bytes in the receive buffer do not turn a clean close into a
@@ -156,25 +157,49 @@ async fn after_handshake<S: Socket>(stream: S, connection: &mut Connection) {
 
 /// A stream the reactor can reset (TCP, or TLS over TCP).
 trait Socket: AsyncRead + AsyncWrite + Unpin {
+    /// Whether this is TLS (no half-close; close_notify matters).
+    const TLS: bool;
+
     /// Discards what is unsent and makes the close a reset (RST), not a FIN.
     fn reset(self);
+
+    /// The TCP stream underneath.
+    fn tcp(&mut self) -> &mut TcpStream;
 }
 
 impl Socket for TcpStream {
+    const TLS: bool = false;
+
     fn reset(self) {
         let _ = self.set_zero_linger();
+    }
+
+    fn tcp(&mut self) -> &mut TcpStream {
+        self
     }
 }
 
 impl Socket for tokio_rustls::server::TlsStream<TcpStream> {
+    const TLS: bool = true;
+
     fn reset(self) {
         let _ = self.get_ref().0.set_zero_linger();
+    }
+
+    fn tcp(&mut self) -> &mut TcpStream {
+        self.get_mut().0
     }
 }
 
 impl Socket for tokio_rustls::client::TlsStream<TcpStream> {
+    const TLS: bool = true;
+
     fn reset(self) {
         let _ = self.get_ref().0.set_zero_linger();
+    }
+
+    fn tcp(&mut self) -> &mut TcpStream {
+        self.get_mut().0
     }
 }
 
@@ -184,33 +209,102 @@ enum Turn {
     Read(usize),
     /// Everything pending was handed to the stream.
     Flushed,
+    /// A timer is due.
+    Timer,
     /// The stream failed.
     Failed(io::Error),
 }
 
-/// The open phase: send what the protocol writes, deliver what arrives, until one side
-/// closes.
+/// The protocol's timers, by deadline.
+#[derive(Default)]
+struct Timers(BTreeSet<(Instant, TimerId)>);
+
+impl Timers {
+    fn schedule(&mut self, connection: &mut Connection) {
+        let now = Instant::now();
+        for (id, delay) in connection.take_new_timers() {
+            self.0.insert((now + delay, id));
+        }
+    }
+
+    fn next(&self) -> Option<Instant> {
+        self.0.first().map(|(at, _)| *at)
+    }
+
+    fn fire_due(&mut self, connection: &mut Connection) {
+        let now = Instant::now();
+        while let Some(&(at, id)) = self.0.first() {
+            if at > now || connection.is_finished() {
+                break;
+            }
+            self.0.pop_first();
+            connection.fire_timer(id);
+        }
+    }
+}
+
+/// The open phase: send what the protocol writes, deliver what arrives, fire its timers,
+/// until the connection ends.
 async fn converse<S: Socket>(mut stream: S, connection: &mut Connection) {
     let mut buffer = vec![0u8; READ_BUFFER];
+    let mut timers = Timers::default();
     loop {
-        match connection.close_requested() {
+        timers.schedule(connection);
+        let request = connection.close_requested().or_else(|| {
+            // TLS has no half-close: close_notify ends the whole connection.
+            (S::TLS && connection.half_close_requested()).then_some(CloseRequest::Lose)
+        });
+        match request {
             Some(CloseRequest::Abort) => {
                 stream.reset();
                 connection.finish(DisconnectReason::Aborted);
                 return;
             }
-            Some(CloseRequest::Lose) => {
-                let reason = close(&mut stream, connection, &mut buffer).await;
+            Some(request) => {
+                let close_notify = request != CloseRequest::LoseWithoutCloseNotify;
+                let reason = close(&mut stream, connection, &mut buffer, close_notify).await;
                 connection.finish(reason);
                 return;
             }
             None => {}
         }
-        match poll_fn(|cx| turn(cx, &mut stream, connection, &mut buffer, true)).await {
+        if connection.half_close_requested() {
+            if let Err(e) = flush_and_shutdown(&mut stream, connection, true).await {
+                connection.finish(reason_for(&e));
+                return;
+            }
+            connection.write_closed();
+            continue;
+        }
+        if connection.is_write_closed() && connection.is_read_closed() {
+            connection.finish(DisconnectReason::Done);
+            return;
+        }
+        let read = connection.wants_read() && !connection.is_read_closed();
+        let next_timer = timers.next();
+        let step = poll_fn(|cx| {
+            if let Some(at) = next_timer
+                && at <= Instant::now()
+            {
+                return Poll::Ready(Turn::Timer);
+            }
+            turn(cx, &mut stream, connection, &mut buffer, read)
+        });
+        let step = match next_timer {
+            Some(at) => tokio::time::timeout_at(at, step)
+                .await
+                .unwrap_or(Turn::Timer),
+            None => step.await,
+        };
+        match step {
+            Turn::Timer => timers.fire_due(connection),
             Turn::Read(0) => {
+                if !S::TLS && connection.peer_half_closed() {
+                    continue;
+                }
                 // The peer closed (FIN; over TLS after close_notify). Flush what the protocol
                 // had written and close our side too.
-                let reason = match flush_and_shutdown(&mut stream, connection).await {
+                let reason = match flush_and_shutdown(&mut stream, connection, true).await {
                     Ok(()) => DisconnectReason::Done,
                     Err(e) => reason_for(&e),
                 };
@@ -236,12 +330,16 @@ fn turn<S: Socket>(
     buffer: &mut [u8],
     read: bool,
 ) -> Poll<Turn> {
+    let mut wrote = false;
     while !connection.pending_writes().is_empty() {
         match Pin::new(&mut *stream).poll_write(cx, connection.pending_writes()) {
             Poll::Ready(Ok(0)) => {
                 return Poll::Ready(Turn::Failed(io::ErrorKind::WriteZero.into()));
             }
-            Poll::Ready(Ok(n)) => connection.wrote(n),
+            Poll::Ready(Ok(n)) => {
+                connection.wrote(n);
+                wrote = true;
+            }
             Poll::Ready(Err(e)) => return Poll::Ready(Turn::Failed(e)),
             Poll::Pending => break,
         }
@@ -250,27 +348,34 @@ fn turn<S: Socket>(
     if let Poll::Ready(Err(e)) = Pin::new(&mut *stream).poll_flush(cx) {
         return Poll::Ready(Turn::Failed(e));
     }
-    if !read {
-        return Poll::Pending;
+    if read {
+        let mut read_buf = ReadBuf::new(buffer);
+        match Pin::new(&mut *stream).poll_read(cx, &mut read_buf) {
+            Poll::Ready(Ok(())) => return Poll::Ready(Turn::Read(read_buf.filled().len())),
+            Poll::Ready(Err(e)) => return Poll::Ready(Turn::Failed(e)),
+            Poll::Pending => {}
+        }
     }
-    let mut read_buf = ReadBuf::new(buffer);
-    match Pin::new(&mut *stream).poll_read(cx, &mut read_buf) {
-        Poll::Ready(Ok(())) => Poll::Ready(Turn::Read(read_buf.filled().len())),
-        Poll::Ready(Err(e)) => Poll::Ready(Turn::Failed(e)),
-        Poll::Pending => Poll::Pending,
+    // A write may have set off a callback (a producer resumed) that changed what the loop
+    // must do next.
+    if wrote {
+        Poll::Ready(Turn::Flushed)
+    } else {
+        Poll::Pending
     }
 }
 
-/// This side called `lose_connection`: flush, send FIN (over TLS close_notify first), then
-/// read and discard until the peer's EOF, for at most [`LINGER`].
+/// This side called `lose_connection`: flush, send FIN (over TLS close_notify first, unless
+/// told not to), then read and discard until the peer's EOF, for at most [`LINGER`].
 async fn close<S: Socket>(
     stream: &mut S,
     connection: &mut Connection,
     buffer: &mut [u8],
+    close_notify: bool,
 ) -> DisconnectReason {
     // Keep reading (and discarding) while flushing, so a peer that writes as much as we do
     // cannot deadlock the flush.
-    let mut reading = true;
+    let mut reading = !connection.is_read_closed();
     while !connection.pending_writes().is_empty() {
         let step = poll_fn(|cx| {
             let polled = turn(cx, stream, connection, buffer, reading);
@@ -284,11 +389,14 @@ async fn close<S: Socket>(
             Turn::Failed(e) => return reason_for(&e),
             // The peer has stopped writing; it may still be reading what we flush.
             Turn::Read(0) => reading = false,
-            Turn::Read(_) | Turn::Flushed => {}
+            Turn::Read(_) | Turn::Flushed | Turn::Timer => {}
         }
     }
-    if let Err(e) = flush_and_shutdown(stream, connection).await {
+    if let Err(e) = flush_and_shutdown(stream, connection, close_notify).await {
         return reason_for(&e);
+    }
+    if connection.is_read_closed() {
+        return DisconnectReason::Done;
     }
     let deadline = Instant::now() + LINGER;
     loop {
@@ -315,6 +423,7 @@ async fn close<S: Socket>(
 async fn flush_and_shutdown<S: Socket>(
     stream: &mut S,
     connection: &mut Connection,
+    close_notify: bool,
 ) -> io::Result<()> {
     use tokio::io::AsyncWriteExt;
     let deadline = Instant::now() + LINGER;
@@ -327,7 +436,11 @@ async fn flush_and_shutdown<S: Socket>(
             connection.wrote(n);
         }
         stream.flush().await?;
-        stream.shutdown().await
+        if close_notify {
+            stream.shutdown().await
+        } else {
+            stream.tcp().shutdown().await
+        }
     };
     match tokio::time::timeout_at(deadline, flush).await {
         Ok(result) => result,
