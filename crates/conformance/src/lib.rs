@@ -132,6 +132,7 @@ fn no_match(args: &Arguments, trials: &[Trial]) -> String {
 mod reference_is_complete {
     //! suites/README.md is the format reference: every word the loader accepts must be in it.
 
+    use connectable::pki::{ClientCert, ServerCert};
     use connectable::{Delivery, ReasonKind};
 
     use crate::suite::{EVENT_WORDS, TransportKind};
@@ -154,6 +155,8 @@ mod reference_is_complete {
                 .map(|r| r.name().to_owned()),
         );
         words.extend(EVENT_WORDS.iter().map(|w| (*w).to_owned()));
+        words.extend(ServerCert::ALL.iter().map(|c| c.word().to_owned()));
+        words.extend(ClientCert::ALL.iter().map(|c| c.word().to_owned()));
         for key in [
             "name",
             "about",

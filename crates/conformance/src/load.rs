@@ -14,6 +14,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use connectable::pki::{ClientCert, ServerCert, TlsProfile};
 use connectable::{Delivery, ReasonKind};
 use protocols::{ArgumentInfo, ProbeInfo};
 use serde::de::IntoDeserializer as _;
@@ -165,8 +166,10 @@ const CASE_KEYS: &[&str] = &[
     "delivery",
     "timeout",
     "skip",
+    "tls",
     "expect",
 ];
+const TLS_KEYS: &[&str] = &["server_cert", "client_cert", "require_client_cert"];
 const EXPECT_KEYS: &[&str] = &["server", "client"];
 const SIDE_KEYS: &[&str] = &[
     "reason",
@@ -434,6 +437,10 @@ impl Checker<'_> {
         let skip = table
             .get("skip")
             .map(|value| self.non_empty_text(&ctx, "skip", value));
+        let tls = match table.get("tls") {
+            None => Some(TlsProfile::default()),
+            Some(value) => self.tls(&ctx, value),
+        };
         let (expect_server, expect_client) = match table.get("expect") {
             None => (Expectation::default(), Expectation::default()),
             Some(value) => self.expect(&ctx, value),
@@ -458,6 +465,7 @@ impl Checker<'_> {
             delivery: delivery?,
             timeout: timeout?,
             skip: skip.flatten(),
+            tls: tls?,
             expect_server,
             expect_client,
         })
@@ -638,6 +646,75 @@ impl Checker<'_> {
                     trim_message(error.message())
                 );
                 self.at(error.span().unwrap_or(span), message);
+                None
+            }
+        }
+    }
+
+    // -- TLS profile ----------------------------------------------------------------------
+
+    fn tls(&mut self, ctx: &str, value: &Value<'_>) -> Option<TlsProfile> {
+        let table = self.table(ctx, "tls", value)?;
+        let before = self.diagnostics.len();
+        self.unknown_keys(&format!("{ctx}tls: "), table, TLS_KEYS);
+        let mut profile = TlsProfile::default();
+        if let Some(value) = table.get("server_cert") {
+            let valid: Vec<&'static str> = ServerCert::ALL.iter().map(|c| c.word()).collect();
+            let words = Words {
+                key: "tls.server_cert",
+                noun: "server certificate",
+                valid: &valid,
+                set: false,
+            };
+            if let Some(word) = self.single_word(ctx, &words, value) {
+                profile.server_cert = ServerCert::from_word(word).unwrap_or_default();
+            }
+        }
+        if let Some(value) = table.get("client_cert") {
+            let valid: Vec<&'static str> = ClientCert::ALL.iter().map(|c| c.word()).collect();
+            let words = Words {
+                key: "tls.client_cert",
+                noun: "client certificate",
+                valid: &valid,
+                set: false,
+            };
+            if let Some(word) = self.single_word(ctx, &words, value) {
+                profile.client_cert = ClientCert::from_word(word).unwrap_or_default();
+            }
+        }
+        if let Some(value) = table.get("require_client_cert") {
+            match value.get_ref() {
+                DeValue::Boolean(required) => profile.require_client_cert = *required,
+                other => self.at(
+                    value.span(),
+                    format!(
+                        "{ctx}tls.require_client_cert: expected true or false, found {}",
+                        found(other)
+                    ),
+                ),
+            }
+        }
+        (self.diagnostics.len() == before).then_some(profile)
+    }
+
+    /// A value that must be one word of `words.valid`.
+    fn single_word(
+        &mut self,
+        ctx: &str,
+        words: &Words<'_>,
+        value: &Value<'_>,
+    ) -> Option<&'static str> {
+        match value.get_ref() {
+            DeValue::String(text) => self.word(ctx, words, text, value.span()),
+            other => {
+                self.at(
+                    value.span(),
+                    format!(
+                        "{ctx}{}: expected a word, found {}",
+                        words.key,
+                        found(other)
+                    ),
+                );
                 None
             }
         }
@@ -1175,7 +1252,7 @@ mod tests {
         (
             "[[case]]\nname = \"a\"\nabut = \"a\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n",
             &[
-                "3:1: case \"a\": unknown key \"abut\"; did you mean \"about\"? (valid: name, about, server, client, transports, reactors, delivery, timeout, skip, expect)",
+                "3:1: case \"a\": unknown key \"abut\"; did you mean \"about\"? (valid: name, about, server, client, transports, reactors, delivery, timeout, skip, tls, expect)",
             ],
         ),
         (
@@ -1312,6 +1389,17 @@ mod tests {
                 "20:11: case \"z\": timeout: expected a duration such as \"5s\", found an integer",
             ],
         ),
+        // TLS profiles.
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
+             tls = { server_cert = \"expird\", client_cert = 3, require_client_cert = \"yes\", verify = false }\n",
+            &[
+                "6:23: case \"x\": unknown server certificate \"expird\"; did you mean \"expired\"? (valid: valid, expired, not-yet-valid, wrong-host, unknown-ca, self-signed)",
+                "6:47: case \"x\": tls.client_cert: expected a word, found an integer",
+                "6:72: case \"x\": tls.require_client_cert: expected true or false, found a string",
+                "6:79: case \"x\": tls: unknown key \"verify\" (valid: server_cert, client_cert, require_client_cert)",
+            ],
+        ),
         // Expectations.
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
@@ -1340,7 +1428,7 @@ mod tests {
              expect.server = { reason = 1, events = [\"made\", \"mad\"], error = 2 }\nexpect.client = { reason = [] }\n",
             &[
                 "6:28: case \"x\": expect.server.reason: expected a word or a list of words, found an integer",
-                "6:49: case \"x\": unknown event \"mad\"; did you mean \"made\"? (valid: made, handshake, data, lost)",
+                "6:49: case \"x\": unknown event \"mad\"; did you mean \"made\"? (valid: made, handshake, data, read-lost, write-lost, paused, resumed, pause-producing, resume-producing, stop-producing, lost)",
                 "6:65: case \"x\": expect.server.error: expected text, found an integer",
                 "7:28: case \"x\": expect.client.reason: empty list; give at least one of: done, lost, aborted, tls, refused, error",
             ],

@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use connectable::pki::TlsProfile;
 use connectable::{Delivery, ReasonKind};
 use protocols::ProbeSpec;
 
@@ -44,6 +45,8 @@ pub struct Case {
     pub timeout: Duration,
     /// Why the case is skipped, if it is: its trials show as ignored.
     pub skip: Option<String>,
+    /// The certificates of the TLS transports (`tls = { ... }`); unused over plain TCP.
+    pub tls: TlsProfile,
     /// What the server side must show.
     pub expect_server: Expectation,
     /// What the client side must show.

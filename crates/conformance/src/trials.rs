@@ -81,7 +81,9 @@ pub fn trials(suites: &[Suite]) -> Vec<Trial> {
 pub fn run(case: &Case, cell: Cell) -> Result<(), Failed> {
     let endpoint = match cell.transport {
         TransportKind::Tcp => Endpoint::tcp(),
-        TransportKind::Tls => Endpoint::tls().map_err(|e| Failed::from(e.to_string()))?,
+        TransportKind::Tls => {
+            Endpoint::tls_with(case.tls).map_err(|e| Failed::from(e.to_string()))?
+        }
     };
     let side = |peer: &PeerSpec| {
         let protocol = match peer {
