@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod external;
 pub mod load;
 pub mod report;
 pub mod suite;
@@ -156,6 +157,28 @@ mod reference_is_complete {
         );
         words.extend(EVENT_WORDS.iter().map(|w| (*w).to_owned()));
         words.extend(ServerCert::ALL.iter().map(|c| c.word().to_owned()));
+        words.extend(protocols::Step::WORDS.iter().map(|w| (*w).to_owned()));
+        words.push("script".into());
+        for key in [
+            "command",
+            "ready",
+            "env",
+            "cwd",
+            "address",
+            "server_name",
+            "ca",
+            "requires",
+            "exit",
+            "stdout",
+            "stderr",
+        ] {
+            words.push(key.into());
+        }
+        words.extend(
+            crate::suite::PLACEHOLDERS
+                .iter()
+                .map(|p| format!("{{{p}}}")),
+        );
         words.extend(ClientCert::ALL.iter().map(|c| c.word().to_owned()));
         for key in [
             "name",

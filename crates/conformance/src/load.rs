@@ -17,12 +17,14 @@ use std::time::Duration;
 use connectable::pki::{ClientCert, ServerCert, TlsProfile};
 use connectable::{Delivery, ReasonKind};
 use protocols::{ArgumentInfo, ProbeInfo};
+use serde::Deserialize as _;
 use serde::de::IntoDeserializer as _;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::suite::{
-    Case, EVENT_WORDS, Expectation, Location, PeerSpec, Received, Suite, TransportKind,
+    AddressSpec, Case, CommandSpec, EVENT_WORDS, Expectation, Location, PLACEHOLDERS, PeerSpec,
+    Received, Suite, TransportKind,
 };
 
 /// One problem found while loading suites: where it is and what is wrong.
@@ -166,9 +168,12 @@ const CASE_KEYS: &[&str] = &[
     "delivery",
     "timeout",
     "skip",
+    "requires",
     "tls",
     "expect",
 ];
+const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd"];
+const ADDRESS_KEYS: &[&str] = &["address", "server_name", "ca"];
 const TLS_KEYS: &[&str] = &["server_cert", "client_cert", "require_client_cert"];
 const EXPECT_KEYS: &[&str] = &["server", "client"];
 const SIDE_KEYS: &[&str] = &[
@@ -176,10 +181,30 @@ const SIDE_KEYS: &[&str] = &[
     "received",
     "received_hex",
     "received_len",
+    "received_generated",
+    "events",
+    "error",
+    "exit",
+    "stdout",
+    "stderr",
+];
+/// What can be checked on a side our reactor drives, and on a side someone else runs.
+const PROBE_SIDE_KEYS: &[&str] = &[
+    "reason",
+    "received",
+    "received_hex",
+    "received_len",
+    "received_generated",
     "events",
     "error",
 ];
-const RECEIVED_KEYS: &[&str] = &["received", "received_hex", "received_len"];
+const EXTERNAL_SIDE_KEYS: &[&str] = &["exit", "stdout", "stderr"];
+const RECEIVED_KEYS: &[&str] = &[
+    "received",
+    "received_hex",
+    "received_len",
+    "received_generated",
+];
 
 /// The reactor a case runs on when the suite says nothing.
 const DEFAULT_REACTOR: &str = "tokio-ct";
@@ -434,9 +459,38 @@ impl Checker<'_> {
             None => Some(defaults.timeout),
             Some(value) => self.duration(&ctx, "timeout", value),
         };
-        let skip = table
+        let mut skip = table
             .get("skip")
             .map(|value| self.non_empty_text(&ctx, "skip", value));
+        if let Some(value) = table.get("requires") {
+            let mut programs = Vec::new();
+            match value.get_ref() {
+                DeValue::Array(items) => {
+                    for item in items.iter() {
+                        programs.extend(self.non_empty_text(&ctx, "requires", item));
+                    }
+                }
+                other => self.at(
+                    value.span(),
+                    format!(
+                        "{ctx}requires: expected a list of program names, found {}",
+                        found(other)
+                    ),
+                ),
+            }
+            // Decided when the list is built: a missing program makes the case show as
+            // skipped, with the reason, rather than fail or pass.
+            let missing: Vec<String> = programs
+                .into_iter()
+                .filter(|p| !crate::external::on_path(p))
+                .collect();
+            if skip.is_none() && !missing.is_empty() {
+                skip = Some(Some(format!(
+                    "requires {}, not found on PATH",
+                    missing.join(", ")
+                )));
+            }
+        }
         let tls = match table.get("tls") {
             None => Some(TlsProfile::default()),
             Some(value) => self.tls(&ctx, value),
@@ -445,6 +499,19 @@ impl Checker<'_> {
             None => (Expectation::default(), Expectation::default()),
             Some(value) => self.expect(&ctx, value),
         };
+        if let (Some(server), Some(client)) = (&server, &client) {
+            if server.is_external() && client.is_external() {
+                self.at(
+                    span.clone(),
+                    format!(
+                        "{ctx}both sides are external; at least one must be a probe or a script"
+                    ),
+                );
+            }
+            for (side, peer) in [("server", server), ("client", client)] {
+                self.side_keys_fit(&ctx, side, peer, table.get("expect"));
+            }
+        }
 
         if self.diagnostics.len() != before {
             return None;
@@ -480,10 +547,32 @@ impl Checker<'_> {
                 let arguments = Spanned::new(value.span(), DeValue::Table(DeTable::new()));
                 self.parse_probe(ctx, key, info, arguments)
             }
+            DeValue::Table(table) if table.get("command").is_some() => {
+                self.unknown_keys(&format!("{ctx}{key}: "), table, COMMAND_KEYS);
+                self.command(ctx, key, table)
+            }
+            DeValue::Table(table) if table.get("address").is_some() => {
+                self.unknown_keys(&format!("{ctx}{key}: "), table, ADDRESS_KEYS);
+                if key != "server" {
+                    self.at(
+                        value.span(),
+                        format!(
+                            "{ctx}{key}: an address can only be the server (a client someone \
+                             else wrote is a command)"
+                        ),
+                    );
+                    return None;
+                }
+                self.address(ctx, key, table)
+            }
+            DeValue::Table(table) if table.get("script").is_some() => {
+                self.unknown_keys(&format!("{ctx}{key}: "), table, &["script"]);
+                self.script(ctx, key, table.get("script")?)
+            }
             DeValue::Table(table) => {
                 let Some(name) = table.get("probe") else {
-                    const HOW: &str =
-                        "(a peer is a probe name, or a table { probe = \"name\", ...arguments })";
+                    const HOW: &str = "(a peer is a probe name, or a table with probe, script, \
+                                       command or address)";
                     let misspelt = sorted(table)
                         .map(|(k, _)| k)
                         .find(|k| !did_you_mean(k.get_ref(), &["probe"]).is_empty());
@@ -549,6 +638,176 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// `script = [ { step = value }, ... ]`: each step a table with one known key, then the
+    /// values checked by `protocols::Script`'s own parsing.
+    fn script(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Option<PeerSpec> {
+        let path = format!("{key}.script");
+        let DeValue::Array(steps) = value.get_ref() else {
+            self.at(
+                value.span(),
+                format!(
+                    "{ctx}{path}: expected a list of steps, found {}",
+                    found(value.get_ref())
+                ),
+            );
+            return None;
+        };
+        let before = self.diagnostics.len();
+        for (i, step) in steps.iter().enumerate() {
+            let step_ctx = format!("{ctx}{path}: step {}: ", i + 1);
+            let DeValue::Table(table) = step.get_ref() else {
+                self.at(
+                    step.span(),
+                    format!(
+                        "{step_ctx}expected a table such as {{ send = \"x\" }}, found {}",
+                        found(step.get_ref())
+                    ),
+                );
+                continue;
+            };
+            self.unknown_keys(&step_ctx, table, protocols::Step::WORDS);
+            if table.len() != 1 {
+                let keys: Vec<&str> = sorted(table).map(|(k, _)| k.get_ref().as_ref()).collect();
+                self.at(
+                    step.span(),
+                    format!(
+                        "{step_ctx}a step has exactly one key, found {}",
+                        if keys.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            keys.join(", ")
+                        }
+                    ),
+                );
+            }
+        }
+        if self.diagnostics.len() != before {
+            return None;
+        }
+        match protocols::Script::deserialize(value.clone().into_deserializer()) {
+            Ok(script) => Some(PeerSpec::Script(script)),
+            Err(error) => {
+                let message = format!("{ctx}{path}: {}", trim_message(error.message()));
+                self.at(error.span().unwrap_or(value.span()), message);
+                None
+            }
+        }
+    }
+
+    /// `{ command = [argv...], ready = "...", env = { ... }, cwd = "..." }`.
+    fn command(&mut self, ctx: &str, key: &str, table: &DeTable<'_>) -> Option<PeerSpec> {
+        let before = self.diagnostics.len();
+        let mut argv = Vec::new();
+        let value = table.get("command")?;
+        let path = format!("{key}.command");
+        match value.get_ref() {
+            DeValue::Array(items) if !items.is_empty() => {
+                for item in items.iter() {
+                    if let Some(text) = self.text(ctx, &path, item) {
+                        self.placeholders(ctx, &path, &text, item.span());
+                        argv.push(text);
+                    }
+                }
+            }
+            DeValue::Array(_) => self.at(
+                value.span(),
+                format!("{ctx}{path}: empty list; give the program and its arguments"),
+            ),
+            other => self.at(
+                value.span(),
+                format!(
+                    "{ctx}{path}: expected a list of texts (the program and its arguments), \
+                     found {}",
+                    found(other)
+                ),
+            ),
+        }
+        let ready = table
+            .get("ready")
+            .and_then(|v| self.non_empty_text(ctx, &format!("{key}.ready"), v));
+        let mut env = Vec::new();
+        if let Some(value) = table.get("env")
+            && let Some(vars) = self.table(ctx, &format!("{key}.env"), value)
+        {
+            for (name, var) in sorted(vars) {
+                let path = format!("{key}.env.{}", name.get_ref());
+                if let Some(text) = self.text(ctx, &path, var) {
+                    self.placeholders(ctx, &path, &text, var.span());
+                    env.push((name.get_ref().to_string(), text));
+                }
+            }
+        }
+        let cwd = table.get("cwd").and_then(|v| {
+            let path = format!("{key}.cwd");
+            let text = self.non_empty_text(ctx, &path, v)?;
+            self.placeholders(ctx, &path, &text, v.span());
+            Some(text)
+        });
+        (self.diagnostics.len() == before).then_some(PeerSpec::Command(CommandSpec {
+            argv,
+            ready,
+            env,
+            cwd,
+        }))
+    }
+
+    /// Every `{name}` in `text` must be a known placeholder.
+    fn placeholders(&mut self, ctx: &str, path: &str, text: &str, span: Span) {
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            let name = &rest[open + 1..open + close];
+            if !PLACEHOLDERS.contains(&name) {
+                let shown = quote(&format!("{{{name}}}"));
+                let hint = did_you_mean(name, PLACEHOLDERS);
+                self.at(
+                    span.clone(),
+                    format!(
+                        "{ctx}{path}: unknown placeholder {shown}{hint} \
+                         (valid: {{host}}, {{port}}, {{cert}}, {{key}}, {{ca}})"
+                    ),
+                );
+            }
+            rest = &rest[open + close + 1..];
+        }
+    }
+
+    /// `{ address = "host:port", server_name = "...", ca = "path" }`.
+    fn address(&mut self, ctx: &str, key: &str, table: &DeTable<'_>) -> Option<PeerSpec> {
+        let before = self.diagnostics.len();
+        let value = table.get("address")?;
+        let address = self.text(ctx, &format!("{key}.address"), value);
+        if let Some(text) = &address
+            && text
+                .rsplit_once(':')
+                .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+        {
+            self.at(
+                value.span(),
+                format!(
+                    "{ctx}{key}.address: expected \"host:port\", found {}",
+                    quote(text)
+                ),
+            );
+        }
+        let server_name = table
+            .get("server_name")
+            .and_then(|v| self.non_empty_text(ctx, &format!("{key}.server_name"), v));
+        let ca = table
+            .get("ca")
+            .and_then(|v| self.non_empty_text(ctx, &format!("{key}.ca"), v));
+        if self.diagnostics.len() != before {
+            return None;
+        }
+        Some(PeerSpec::Address(AddressSpec {
+            address: address?,
+            server_name,
+            ca,
+        }))
     }
 
     fn probe_name(&mut self, ctx: &str, name: &str, span: Span) -> Option<&'static ProbeInfo> {
@@ -792,7 +1051,8 @@ impl Checker<'_> {
             self.at(
                 span,
                 format!(
-                    "{ctx}{key}: give only one of received, received_hex, received_len (found {})",
+                    "{ctx}{key}: give only one of {} (found {})",
+                    RECEIVED_KEYS.join(", "),
                     names.join(", ")
                 ),
             );
@@ -811,27 +1071,15 @@ impl Checker<'_> {
                 }
             }
         }
-        if let Some(value) = table.get("received_len") {
-            let path = format!("{key}.received_len");
-            match value.get_ref() {
-                DeValue::Integer(integer) => {
-                    match u64::from_str_radix(integer.as_str(), integer.radix()) {
-                        Ok(len) => expectation.received = Some(Received::Len(len)),
-                        Err(_) => self.at(
-                            value.span(),
-                            format!(
-                                "{ctx}{path}: expected a non-negative integer, found {integer}"
-                            ),
-                        ),
-                    }
+        for (name, make) in [
+            ("received_len", Received::Len as fn(u64) -> Received),
+            ("received_generated", Received::Generated),
+        ] {
+            if let Some(value) = table.get(name) {
+                let path = format!("{key}.{name}");
+                if let Some(n) = self.count(ctx, &path, value) {
+                    expectation.received = Some(make(n));
                 }
-                other => self.at(
-                    value.span(),
-                    format!(
-                        "{ctx}{path}: expected a non-negative integer, found {}",
-                        found(other)
-                    ),
-                ),
             }
         }
 
@@ -850,7 +1098,89 @@ impl Checker<'_> {
         if let Some(value) = table.get("error") {
             expectation.error = self.text(ctx, &format!("{key}.error"), value);
         }
+        if let Some(value) = table.get("exit") {
+            expectation.exit = self.exit(ctx, &format!("{key}.exit"), value);
+        }
+        if let Some(value) = table.get("stdout") {
+            expectation.stdout = self.text(ctx, &format!("{key}.stdout"), value);
+        }
+        if let Some(value) = table.get("stderr") {
+            expectation.stderr = self.text(ctx, &format!("{key}.stderr"), value);
+        }
         expectation
+    }
+
+    /// An external side can only be checked on its exit status and output; a probe side on
+    /// everything else.
+    fn side_keys_fit(
+        &mut self,
+        ctx: &str,
+        side: &str,
+        peer: &PeerSpec,
+        expect: Option<&Value<'_>>,
+    ) {
+        let Some(DeValue::Table(expect)) = expect.map(|v| v.get_ref()) else {
+            return;
+        };
+        let Some(DeValue::Table(keys)) = expect.get(side).map(|v| v.get_ref()) else {
+            return;
+        };
+        let (allowed, what) = if peer.is_external() {
+            (EXTERNAL_SIDE_KEYS, "an external side")
+        } else {
+            (PROBE_SIDE_KEYS, "a probe or script side")
+        };
+        for (key, _) in sorted(keys) {
+            let name = key.get_ref().as_ref();
+            if SIDE_KEYS.contains(&name) && !allowed.contains(&name) {
+                self.at(
+                    key.span(),
+                    format!(
+                        "{ctx}expect.{side}: {} cannot be checked on {what} (valid: {})",
+                        quote(name),
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `exit = 0`, `exit = [0, 1]`, `exit = "killed"`, `exit = [0, "killed"]`.
+    fn exit(&mut self, ctx: &str, path: &str, value: &Value<'_>) -> Option<Vec<Option<i32>>> {
+        let items: Vec<&Value<'_>> = match value.get_ref() {
+            DeValue::Array(items) if items.is_empty() => {
+                self.at(
+                    value.span(),
+                    format!("{ctx}{path}: empty list; give at least one exit status"),
+                );
+                return None;
+            }
+            DeValue::Array(items) => items.iter().collect(),
+            _ => vec![value],
+        };
+        let mut codes = Vec::new();
+        for item in items {
+            match item.get_ref() {
+                DeValue::Integer(integer) => {
+                    match i32::from_str_radix(integer.as_str(), integer.radix()) {
+                        Ok(code) => codes.push(Some(code)),
+                        Err(_) => self.at(
+                            item.span(),
+                            format!("{ctx}{path}: {} is not an exit status", integer.as_str()),
+                        ),
+                    }
+                }
+                DeValue::String(word) if word == "killed" => codes.push(None),
+                other => self.at(
+                    item.span(),
+                    format!(
+                        "{ctx}{path}: expected an exit status or \"killed\", found {}",
+                        found(other)
+                    ),
+                ),
+            }
+        }
+        Some(codes)
     }
 
     // -- Values -------------------------------------------------------------------------
@@ -969,6 +1299,24 @@ impl Checker<'_> {
             self.at(span, unknown_word(ctx, words.noun, text, words.valid));
         }
         word
+    }
+
+    /// A non-negative integer.
+    fn count(&mut self, ctx: &str, path: &str, value: &Value<'_>) -> Option<u64> {
+        let shown = match value.get_ref() {
+            DeValue::Integer(integer) => {
+                match u64::from_str_radix(integer.as_str(), integer.radix()) {
+                    Ok(n) => return Some(n),
+                    Err(_) => integer.as_str().to_owned(),
+                }
+            }
+            other => found(other).to_owned(),
+        };
+        self.at(
+            value.span(),
+            format!("{ctx}{path}: expected a non-negative integer, found {shown}"),
+        );
+        None
     }
 
     fn duration(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Option<Duration> {
@@ -1198,6 +1546,12 @@ mod tests {
                 })
                 .collect(),
         };
+        // The catalogue grows; rows say {probes} for the list of every probe name.
+        let probes: Vec<&str> = protocols::PROBES.iter().map(|p| p.name).collect();
+        let expected: Vec<String> = expected
+            .iter()
+            .map(|e| e.replace("{probes}", &probes.join(", ")))
+            .collect();
         (shown != expected).then(|| {
             format!("--- from:\n{text}--- expected:\n{expected:#?}\n--- got:\n{shown:#?}\n")
         })
@@ -1252,7 +1606,7 @@ mod tests {
         (
             "[[case]]\nname = \"a\"\nabut = \"a\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n",
             &[
-                "3:1: case \"a\": unknown key \"abut\"; did you mean \"about\"? (valid: name, about, server, client, transports, reactors, delivery, timeout, skip, tls, expect)",
+                "3:1: case \"a\": unknown key \"abut\"; did you mean \"about\"? (valid: name, about, server, client, transports, reactors, delivery, timeout, skip, requires, tls, expect)",
             ],
         ),
         (
@@ -1291,14 +1645,12 @@ mod tests {
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"closing_later\"\nclient = \"idle\"\n",
             &[
-                "4:10: case \"x\": unknown probe \"closing_later\"; did you mean \"closing-later\"? (valid: closing-later, closing, echo, send, accumulate, abort-on-data, idle)",
+                "4:10: case \"x\": unknown probe \"closing_later\"; did you mean \"closing-later\"? (valid: {probes})",
             ],
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = { probe = \"ecko\" }\nclient = \"idle\"\n",
-            &[
-                "4:20: case \"x\": unknown probe \"ecko\"; did you mean \"echo\"? (valid: closing-later, closing, echo, send, accumulate, abort-on-data, idle)",
-            ],
+            &["4:20: case \"x\": unknown probe \"ecko\"; did you mean \"echo\"? (valid: {probes})"],
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = { probe = \"send\", dta = \"x\" }\n",
@@ -1350,14 +1702,14 @@ mod tests {
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = { data = \"x\" }\nclient = 3\n",
             &[
-                "4:10: case \"x\": server: missing key \"probe\" (a peer is a probe name, or a table { probe = \"name\", ...arguments })",
+                "4:10: case \"x\": server: missing key \"probe\" (a peer is a probe name, or a table with probe, script, command or address)",
                 "5:10: case \"x\": client: expected a probe name or a table { probe = \"name\", ...arguments }, found an integer",
             ],
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = { prbe = \"send\", data = \"x\" }\n",
             &[
-                "5:12: case \"x\": client: unknown key \"prbe\"; did you mean \"probe\"? (a peer is a probe name, or a table { probe = \"name\", ...arguments })",
+                "5:12: case \"x\": client: unknown key \"prbe\"; did you mean \"probe\"? (a peer is a probe name, or a table with probe, script, command or address)",
             ],
         ),
         (
@@ -1389,6 +1741,68 @@ mod tests {
                 "20:11: case \"z\": timeout: expected a duration such as \"5s\", found an integer",
             ],
         ),
+        // Scripts.
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"echo\"\n\
+             client = { script = [ { sned = \"x\" }, { send = \"a\", close = true }, 3, { wait = \"1 s\" } ], probe = \"echo\" }\n",
+            &[
+                "5:25: case \"x\": client.script: step 1: unknown key \"sned\"; did you mean \"send\"? (valid: send, send_hex, send_size, expect, expect_hex, expect_size, wait, pause_reading, resume_reading, half_close, close, abort, expect_closed)",
+                "5:39: case \"x\": client.script: step 2: a step has exactly one key, found send, close",
+                "5:69: case \"x\": client.script: step 3: expected a table such as { send = \"x\" }, found an integer",
+                "5:92: case \"x\": client: unknown key \"probe\" (valid: script)",
+            ],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"echo\"\n\
+             client = { script = [ { send = \"a\" }, { wait = \"1 s\" } ] }\n",
+            &[
+                "5:39: case \"x\": client.script: bad duration \"1 s\": write a number and a unit, e.g. \"5s\", \"250ms\"",
+            ],
+        ),
+        // External peers.
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nrequires = \"openssl\"\n\
+             server = { command = [\"openssl\", \"-accept\", \"{prot}\"], redy = \"x\" }\n\
+             client = { command = [] }\n\
+             expect.server = { reason = \"done\", exit = \"crashed\" }\n\
+             expect.client = { exit = 0 }\n",
+            &[
+                "4:12: case \"x\": requires: expected a list of program names, found a string",
+                "5:45: case \"x\": server.command: unknown placeholder \"{prot}\"; did you mean \"port\"? (valid: {host}, {port}, {cert}, {key}, {ca})",
+                "5:56: case \"x\": server: unknown key \"redy\"; did you mean \"ready\"? (valid: command, ready, env, cwd)",
+                "6:22: case \"x\": client.command: empty list; give the program and its arguments",
+                "7:43: case \"x\": expect.server.exit: expected an exit status or \"killed\", found a string",
+            ],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\n\
+             server = { command = [\"srv\"] }\n\
+             client = { address = \"localhost\" }\n\
+             expect.server = { reason = \"done\" }\n\
+             expect.client = { stdout = \"x\" }\n",
+            &[
+                "5:10: case \"x\": client: an address can only be the server (a client someone else wrote is a command)",
+            ],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\n\
+             server = { address = \"localhost\" }\n\
+             client = \"idle\"\n\
+             expect.server = { reason = \"done\" }\n\
+             expect.client = { stdout = \"x\" }\n",
+            &["4:22: case \"x\": server.address: expected \"host:port\", found \"localhost\""],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\n\
+             server = { address = \"localhost:80\" }\n\
+             client = \"idle\"\n\
+             expect.server = { reason = \"done\" }\n\
+             expect.client = { stdout = \"x\" }\n",
+            &[
+                "6:19: case \"x\": expect.server: \"reason\" cannot be checked on an external side (valid: exit, stdout, stderr)",
+                "7:19: case \"x\": expect.client: \"stdout\" cannot be checked on a probe or script side (valid: reason, received, received_hex, received_len, received_generated, events, error)",
+            ],
+        ),
         // TLS profiles.
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
@@ -1412,7 +1826,7 @@ mod tests {
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
              expect.server = { reasons = \"done\" }\n",
             &[
-                "6:19: case \"x\": expect.server: unknown key \"reasons\"; did you mean \"reason\"? (valid: reason, received, received_hex, received_len, events, error)",
+                "6:19: case \"x\": expect.server: unknown key \"reasons\"; did you mean \"reason\"? (valid: reason, received, received_hex, received_len, received_generated, events, error, exit, stdout, stderr)",
             ],
         ),
         (
@@ -1445,7 +1859,7 @@ mod tests {
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
              expect.server = { received = \"a\", received_len = 1, received_hex = \"61\" }\n",
             &[
-                "6:35: case \"x\": expect.server: give only one of received, received_hex, received_len (found received, received_len, received_hex)",
+                "6:35: case \"x\": expect.server: give only one of received, received_hex, received_len, received_generated (found received, received_len, received_hex)",
             ],
         ),
         (
@@ -1474,12 +1888,12 @@ mod tests {
              [[case]]\nabout = \"c\"\nserver = \"echo\"\nclient = \"idle\"\ntimeout = \"soon\"\n",
             &[
                 "2:29: defaults: transports: \"tcp\" is listed twice",
-                "7:10: case \"first\": unknown probe \"closing-latr\"; did you mean \"closing-later\"? (valid: closing-later, closing, echo, send, accumulate, abort-on-data, idle)",
+                "7:10: case \"first\": unknown probe \"closing-latr\"; did you mean \"closing-later\"? (valid: {probes})",
                 "8:28: case \"first\": unknown argument \"dat\" for probe \"send\"; did you mean \"data\"? (probe \"send\" takes: data, data_hex, size, then)",
                 "9:28: case \"first\": unknown reason \"dne\"; did you mean \"done\"? (valid: done, lost, aborted, tls, refused, error)",
                 "11:1: case \"first\": missing key \"client\"",
                 "12:8: case \"first\": duplicate name; the first case \"first\" is at line 5",
-                "15:35: case \"first\": expect.client: give only one of received, received_hex, received_len (found received, received_len)",
+                "15:35: case \"first\": expect.client: give only one of received, received_hex, received_len, received_generated (found received, received_len)",
                 "17:1: case #3: missing key \"name\"",
                 "21:11: case #3: timeout: bad duration \"soon\": write a number and a unit, e.g. \"5s\", \"250ms\"",
             ],

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use connectable::pki::TlsProfile;
 use connectable::{Delivery, ReasonKind};
-use protocols::ProbeSpec;
+use protocols::{ProbeSpec, Script};
 
 /// One suite file: its stem is the suite's name.
 #[derive(Clone, Debug)]
@@ -43,7 +43,8 @@ pub struct Case {
     pub delivery: Vec<Delivery>,
     /// How long a pairing may take.
     pub timeout: Duration,
-    /// Why the case is skipped, if it is: its trials show as ignored.
+    /// Why the case is skipped, if it is: its trials show as ignored. Also set when a program
+    /// the case `requires` is not on PATH.
     pub skip: Option<String>,
     /// The certificates of the TLS transports (`tls = { ... }`); unused over plain TCP.
     pub tls: TlsProfile,
@@ -76,6 +77,49 @@ impl fmt::Display for Location {
 pub enum PeerSpec {
     /// A probe from the catalogue, with its arguments.
     Probe(ProbeSpec),
+    /// A conversation written in the suite file (`{ script = [...] }`).
+    Script(Script),
+    /// A program someone else wrote, started for the trial (`{ command = [...] }`).
+    Command(CommandSpec),
+    /// A server that is already running (`{ address = "host:port" }`); server side only.
+    Address(AddressSpec),
+}
+
+/// An external program playing one side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandSpec {
+    /// The program and its arguments, with `{host}`, `{port}`, `{cert}`, `{key}`, `{ca}`
+    /// still to be substituted.
+    pub argv: Vec<String>,
+    /// A text whose appearance on the program's stdout means it is ready (a server); without
+    /// it, a server is ready once its port is listening.
+    pub ready: Option<String>,
+    /// Extra environment variables (values substituted too).
+    pub env: Vec<(String, String)>,
+    /// The working directory (substituted too), or the runner's.
+    pub cwd: Option<String>,
+}
+
+/// The placeholders a command's arguments, environment and working directory may use.
+pub const PLACEHOLDERS: &[&str] = &["host", "port", "cert", "key", "ca"];
+
+/// A server someone else runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressSpec {
+    /// `host:port`.
+    pub address: String,
+    /// The name a TLS client verifies (default `localhost`).
+    pub server_name: Option<String>,
+    /// A PEM file of the CAs a TLS client trusts (default: the generated test CA).
+    pub ca: Option<String>,
+}
+
+impl PeerSpec {
+    /// Whether this side is outside the runner's process (its record is an exit status and
+    /// output, not a trace).
+    pub fn is_external(&self) -> bool {
+        matches!(self, Self::Command(_) | Self::Address(_))
+    }
 }
 
 impl PeerSpec {
@@ -83,6 +127,9 @@ impl PeerSpec {
     pub fn describe(&self) -> String {
         match self {
             Self::Probe(spec) => format!("probe {}", spec.name()),
+            Self::Script(script) => format!("script of {} steps", script.steps().len()),
+            Self::Command(command) => format!("command {}", command.argv.join(" ")),
+            Self::Address(address) => format!("server at {}", address.address),
         }
     }
 }
@@ -125,6 +172,13 @@ pub struct Expectation {
     pub events: Option<Vec<String>>,
     /// A substring of the reason's detail.
     pub error: Option<String>,
+    /// An external program's exit status must be one of these (`None` in the list: it was
+    /// still running at the end and was killed).
+    pub exit: Option<Vec<Option<i32>>>,
+    /// A substring of an external program's stdout.
+    pub stdout: Option<String>,
+    /// A substring of an external program's stderr.
+    pub stderr: Option<String>,
 }
 
 /// The words an `events` expectation may use.
@@ -139,4 +193,7 @@ pub enum Received {
     Hex(Vec<u8>),
     /// `received_len = N`: exactly this many bytes.
     Len(u64),
+    /// `received_generated = N`: exactly the first N bytes of the generated pattern
+    /// (`protocols::generated`), which `send { size }` and `producer` write.
+    Generated(u64),
 }

@@ -11,7 +11,8 @@ use connectable::reactor::{self, Reactor};
 use connectable::{ConnectableProtocol, Delivery, Endpoint, Error, run_protocols};
 use libtest_mimic::{Failed, Trial};
 
-use crate::check::mismatches;
+use crate::check::{external_mismatches, mismatches};
+use crate::external::{self, ExternalRecord};
 use crate::report;
 use crate::suite::{Case, PeerSpec, Suite, TransportKind};
 
@@ -79,52 +80,132 @@ pub fn trials(suites: &[Suite]) -> Vec<Trial> {
 
 /// Runs one cell of `case` and checks both sides' expectations.
 pub fn run(case: &Case, cell: Cell) -> Result<(), Failed> {
-    let endpoint = match cell.transport {
-        TransportKind::Tcp => Endpoint::tcp(),
-        TransportKind::Tls => {
-            Endpoint::tls_with(case.tls).map_err(|e| Failed::from(e.to_string()))?
-        }
-    };
-    let side = |peer: &PeerSpec| {
+    let probe = |peer: &PeerSpec| {
         let protocol = match peer {
             PeerSpec::Probe(spec) => spec.instantiate(),
+            PeerSpec::Script(script) => script.instantiate(),
+            // The loader lets at most one side be external, and never both.
+            PeerSpec::Command(_) | PeerSpec::Address(_) => return None,
         };
-        ConnectableProtocol::from_box(protocol).with_delivery(cell.delivery)
+        Some(ConnectableProtocol::from_box(protocol).with_delivery(cell.delivery))
     };
-    let (server, client, problems) = match run_protocols(
-        cell.reactor,
-        &endpoint,
-        side(&case.server),
-        side(&case.client),
-        case.timeout,
-    ) {
-        Ok(pairing) => {
-            let mut problems = Vec::new();
-            for (name, expect, record) in [
-                ("server", &case.expect_server, &pairing.server),
-                ("client", &case.expect_client, &pairing.client),
-            ] {
-                problems.extend(
-                    mismatches(expect, record)
-                        .into_iter()
-                        .map(|m| format!("{name} {m}")),
-                );
+    let failed = |message: String| {
+        Failed::from(format!(
+            "{}: case {:?}: {message}",
+            case.location, case.name
+        ))
+    };
+    let (server, client, mut problems) = match (&case.server, &case.client) {
+        (PeerSpec::Command(command), client) => {
+            let client = probe(client).ok_or_else(|| failed("no probe side".into()))?;
+            let (client, record) = external::against_server_command(
+                command,
+                client,
+                cell.reactor,
+                cell.transport,
+                case.tls,
+                case.timeout,
+            )
+            .map_err(failed)?;
+            (Side::External(record), Side::Probe(client), Vec::new())
+        }
+        (PeerSpec::Address(address), client) => {
+            let client = probe(client).ok_or_else(|| failed("no probe side".into()))?;
+            let (client, record) = external::against_address(
+                address,
+                client,
+                cell.reactor,
+                cell.transport,
+                case.tls,
+                case.timeout,
+            )
+            .map_err(failed)?;
+            (Side::External(record), Side::Probe(client), Vec::new())
+        }
+        (server, PeerSpec::Command(command)) => {
+            let server = probe(server).ok_or_else(|| failed("no probe side".into()))?;
+            let (server, record) = external::against_client_command(
+                command,
+                server,
+                cell.reactor,
+                cell.transport,
+                case.tls,
+                case.timeout,
+            )
+            .map_err(failed)?;
+            (Side::Probe(server), Side::External(record), Vec::new())
+        }
+        (server, client) => {
+            let (Some(server), Some(client)) = (probe(server), probe(client)) else {
+                return Err(failed("an address can only play the server".into()));
+            };
+            let endpoint = match cell.transport {
+                TransportKind::Tcp => Endpoint::tcp(),
+                TransportKind::Tls => {
+                    Endpoint::tls_with(case.tls).map_err(|e| failed(e.to_string()))?
+                }
+            };
+            match run_protocols(cell.reactor, &endpoint, server, client, case.timeout) {
+                Ok(pairing) => (
+                    Side::Probe(pairing.server),
+                    Side::Probe(pairing.client),
+                    Vec::new(),
+                ),
+                Err(Error::TimedOut { pairing, .. }) => {
+                    let pairing = *pairing;
+                    (
+                        Side::Probe(pairing.server),
+                        Side::Probe(pairing.client),
+                        Vec::new(),
+                    )
+                }
+                Err(e) => return Err(failed(format!("the pairing could not run: {e}"))),
             }
-            (pairing.server, pairing.client, problems)
         }
-        Err(Error::TimedOut { after, pairing }) => {
-            let problem = format!(
-                "timed out after {after:?}; still open: {}",
-                pairing.still_open().join(" and ")
-            );
-            let pairing = *pairing;
-            (pairing.server, pairing.client, vec![problem])
-        }
-        Err(e) => return Err(format!("the pairing could not run: {e}").into()),
     };
+    let open: Vec<&str> = [("server", &server), ("client", &client)]
+        .into_iter()
+        .filter(|(_, side)| side.still_open())
+        .map(|(name, _)| name)
+        .collect();
+    if !open.is_empty() {
+        problems.push(format!(
+            "timed out after {:?}; still open: {}",
+            case.timeout,
+            open.join(" and ")
+        ));
+    }
+    for (name, expect, side) in [
+        ("server", &case.expect_server, &server),
+        ("client", &case.expect_client, &client),
+    ] {
+        let found = match side {
+            Side::Probe(record) => mismatches(expect, record),
+            Side::External(record) => external_mismatches(expect, record),
+        };
+        problems.extend(found.into_iter().map(|m| format!("{name} {m}")));
+    }
     if problems.is_empty() {
         Ok(())
     } else {
         Err(report::failure(case, &problems, &server, &client).into())
+    }
+}
+
+/// One side's record: a probe's, or an external program's.
+#[derive(Debug)]
+pub enum Side {
+    /// A probe or script run by our reactor.
+    Probe(ConnectableProtocol),
+    /// A program or server someone else wrote.
+    External(ExternalRecord),
+}
+
+impl Side {
+    fn still_open(&self) -> bool {
+        match self {
+            Self::Probe(side) => side.disconnect_reason().is_none(),
+            Self::External(_) => false,
+        }
     }
 }

@@ -40,7 +40,7 @@ mod transport;
 pub use connection::Connection;
 pub use endpoint::Endpoint;
 pub use error::Error;
-pub use pairing::{Pairing, run_protocols};
+pub use pairing::{Pairing, run_client, run_protocols, run_server};
 pub use protocol::{BoxError, CallbackResult, Protocol};
 pub use reactor::Reactor;
 pub use reason::{DisconnectReason, ReasonKind};

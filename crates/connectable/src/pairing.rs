@@ -58,3 +58,33 @@ pub fn run_protocols(
         })
     }
 }
+
+/// Runs `client` alone against a server at `address` that someone else runs (another process,
+/// another language) over `endpoint`, for at most `timeout`. Returns the side whatever
+/// happened: if it has no `disconnect_reason`, it was still open at the timeout.
+pub fn run_client(
+    reactor: &dyn Reactor,
+    endpoint: &Endpoint,
+    address: std::net::SocketAddr,
+    mut client: ConnectableProtocol,
+    timeout: Duration,
+) -> Result<ConnectableProtocol, Error> {
+    let connection = Connection::new(&mut client, reactor.name(), Instant::now())?;
+    reactor.connect(endpoint, address, connection, timeout)?;
+    Ok(client)
+}
+
+/// Runs `server` alone: accepts one connection on `listener` (bound by the caller, who then
+/// starts a client someone else wrote) over `endpoint`, for at most `timeout`. Returns the
+/// side whatever happened, as [`run_client`] does.
+pub fn run_server(
+    reactor: &dyn Reactor,
+    endpoint: &Endpoint,
+    listener: std::net::TcpListener,
+    mut server: ConnectableProtocol,
+    timeout: Duration,
+) -> Result<ConnectableProtocol, Error> {
+    let connection = Connection::new(&mut server, reactor.name(), Instant::now())?;
+    reactor.accept(endpoint, listener, connection, timeout)?;
+    Ok(server)
+}

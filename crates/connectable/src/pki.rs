@@ -300,6 +300,56 @@ impl TlsConfigs {
             .clone())
     }
 
+    /// Configurations for a client probe that talks to a server someone else runs: it
+    /// verifies `server_name` against the CAs in `ca_pem` (PEM), or against the test CA when
+    /// none is given, presenting the client certificate of `profile`.
+    pub fn for_external_server(
+        profile: TlsProfile,
+        server_name: &str,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<TlsConfigs, Error> {
+        use rustls_pki_types::pem::PemObject as _;
+        let base = Self::for_profile(profile)?;
+        let pki = TestPki::get()?;
+        let mut roots = RootCertStore::empty();
+        match ca_pem {
+            None => roots
+                .add(pki.ca.cert_der.clone())
+                .map_err(|e| Error::Pki(e.to_string()))?,
+            Some(pem) => {
+                for cert in CertificateDer::pem_slice_iter(pem) {
+                    let cert = cert.map_err(|e| Error::Pki(format!("reading the CA: {e}")))?;
+                    roots
+                        .add(cert)
+                        .map_err(|e| Error::Pki(format!("adding the CA: {e}")))?;
+                }
+                if roots.is_empty() {
+                    return Err(Error::Pki("the CA file holds no certificate".into()));
+                }
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = |e: rustls::Error| Error::Pki(e.to_string());
+        let client = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(tls)?
+            .with_root_certificates(roots);
+        let client = match pki.client(profile.client_cert) {
+            None => client.with_no_client_auth(),
+            Some(cert) => client
+                .with_client_auth_cert(vec![cert.cert_der.clone()], cert.private_key())
+                .map_err(tls)?,
+        };
+        let server_name = ServerName::try_from(server_name)
+            .map_err(|e| Error::Pki(format!("server name {server_name:?}: {e}")))?
+            .to_owned();
+        Ok(TlsConfigs {
+            client: Arc::new(client),
+            server_name,
+            ..base
+        })
+    }
+
     fn build(profile: TlsProfile) -> Result<TlsConfigs, Error> {
         let pki = TestPki::get()?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -8,15 +8,36 @@
 //! Arguments are plain serde structs with unknown fields rejected, so this crate knows no file
 //! format: the runner hands [`parse`] whatever serde `Deserializer` its suite format gives.
 
+mod abort_between_writes;
+mod abort_in_resume;
 mod abort_on_data;
+mod abort_when_full;
 mod accumulate;
+mod calls_in_lost;
+mod close_after_handshake;
+mod close_twice;
 mod closing;
 mod closing_later;
 mod echo;
+mod half_close;
 mod idle;
+mod large_buffer_writer;
+mod pause_reading;
+mod producer;
 mod registry;
+mod reject_data;
+mod reply_then_pause;
+mod script;
 mod send;
 #[cfg(test)]
 mod testing;
+mod write_sequence;
 
 pub use registry::{ArgumentInfo, PROBES, ProbeInfo, ProbeSpec, info, parse};
+pub use script::{Script, Step, parse_duration};
+
+/// Byte `i` of the generated payloads (`send { size }`, `producer`): `'a' + i % 26`, printable
+/// and position-dependent, so a lost, repeated or reordered byte shows.
+pub fn generated(i: u64) -> u8 {
+    b'a' + (i % 26) as u8
+}

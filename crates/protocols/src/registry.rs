@@ -7,7 +7,16 @@ use connectable::Protocol;
 use serde::Deserialize;
 use serde::de::{Deserializer, Error as _};
 
-use crate::{abort_on_data, accumulate, closing, closing_later, echo, idle, send};
+// The closing and abort probes (Twisted's AbortConnectionMixin and test_writeAfterDisconnect).
+use crate::{
+    abort_between_writes, abort_in_resume, abort_when_full, calls_in_lost, close_twice,
+    reject_data, reply_then_pause,
+};
+
+use crate::{
+    abort_on_data, accumulate, close_after_handshake, closing, closing_later, echo, half_close,
+    idle, large_buffer_writer, pause_reading, producer, send, write_sequence,
+};
 
 /// What the registry knows about one probe, for suites, error messages and documentation.
 #[derive(Clone, Copy, Debug)]
@@ -39,6 +48,19 @@ pub const PROBES: &[ProbeInfo] = &[
     send::INFO,
     accumulate::INFO,
     abort_on_data::INFO,
+    close_twice::INFO,
+    calls_in_lost::INFO,
+    reject_data::INFO,
+    abort_between_writes::INFO,
+    abort_in_resume::INFO,
+    abort_when_full::INFO,
+    reply_then_pause::INFO,
+    write_sequence::INFO,
+    large_buffer_writer::INFO,
+    close_after_handshake::INFO,
+    pause_reading::INFO,
+    producer::INFO,
+    half_close::INFO,
     idle::INFO,
 ];
 
@@ -60,6 +82,19 @@ enum Kind {
     Send(send::Arguments),
     Accumulate(accumulate::Arguments),
     AbortOnData(abort_on_data::Arguments),
+    CloseTwice(close_twice::Arguments),
+    CallsInLost(calls_in_lost::Arguments),
+    RejectData(reject_data::Arguments),
+    AbortBetweenWrites(abort_between_writes::Arguments),
+    AbortInResume(abort_in_resume::Arguments),
+    AbortWhenFull(abort_when_full::Arguments),
+    ReplyThenPause(reply_then_pause::Arguments),
+    WriteSequence(write_sequence::Arguments),
+    LargeBufferWriter(large_buffer_writer::Arguments),
+    CloseAfterHandshake(close_after_handshake::Arguments),
+    PauseReading(pause_reading::Arguments),
+    Producer(producer::Arguments),
+    HalfClose(half_close::Arguments),
     Idle,
 }
 
@@ -83,6 +118,19 @@ pub fn parse<'de, D: Deserializer<'de>>(name: &str, arguments: D) -> Result<Prob
         "send" => Kind::Send(Deserialize::deserialize(arguments)?),
         "accumulate" => Kind::Accumulate(Deserialize::deserialize(arguments)?),
         "abort-on-data" => Kind::AbortOnData(Deserialize::deserialize(arguments)?),
+        "close-twice" => Kind::CloseTwice(Deserialize::deserialize(arguments)?),
+        "calls-in-lost" => Kind::CallsInLost(Deserialize::deserialize(arguments)?),
+        "reject-data" => Kind::RejectData(Deserialize::deserialize(arguments)?),
+        "abort-between-writes" => Kind::AbortBetweenWrites(Deserialize::deserialize(arguments)?),
+        "abort-in-resume" => Kind::AbortInResume(Deserialize::deserialize(arguments)?),
+        "abort-when-full" => Kind::AbortWhenFull(Deserialize::deserialize(arguments)?),
+        "reply-then-pause" => Kind::ReplyThenPause(Deserialize::deserialize(arguments)?),
+        "write-sequence" => Kind::WriteSequence(Deserialize::deserialize(arguments)?),
+        "large-buffer-writer" => Kind::LargeBufferWriter(Deserialize::deserialize(arguments)?),
+        "close-after-handshake" => Kind::CloseAfterHandshake(Deserialize::deserialize(arguments)?),
+        "pause-reading" => Kind::PauseReading(Deserialize::deserialize(arguments)?),
+        "producer" => Kind::Producer(Deserialize::deserialize(arguments)?),
+        "half-close" => Kind::HalfClose(Deserialize::deserialize(arguments)?),
         "idle" => {
             NoArguments::deserialize(arguments)?;
             Kind::Idle
@@ -102,6 +150,19 @@ impl ProbeSpec {
             Kind::Send(_) => &send::INFO,
             Kind::Accumulate(_) => &accumulate::INFO,
             Kind::AbortOnData(_) => &abort_on_data::INFO,
+            Kind::CloseTwice(_) => &close_twice::INFO,
+            Kind::CallsInLost(_) => &calls_in_lost::INFO,
+            Kind::RejectData(_) => &reject_data::INFO,
+            Kind::AbortBetweenWrites(_) => &abort_between_writes::INFO,
+            Kind::AbortInResume(_) => &abort_in_resume::INFO,
+            Kind::AbortWhenFull(_) => &abort_when_full::INFO,
+            Kind::ReplyThenPause(_) => &reply_then_pause::INFO,
+            Kind::WriteSequence(_) => &write_sequence::INFO,
+            Kind::LargeBufferWriter(_) => &large_buffer_writer::INFO,
+            Kind::CloseAfterHandshake(_) => &close_after_handshake::INFO,
+            Kind::PauseReading(_) => &pause_reading::INFO,
+            Kind::Producer(_) => &producer::INFO,
+            Kind::HalfClose(_) => &half_close::INFO,
             Kind::Idle => &idle::INFO,
         };
         info.name
@@ -116,6 +177,33 @@ impl ProbeSpec {
             Kind::Send(arguments) => Box::new(send::SendPayload::new(arguments)),
             Kind::Accumulate(arguments) => Box::new(accumulate::Accumulate::new(arguments)),
             Kind::AbortOnData(arguments) => Box::new(abort_on_data::AbortOnData::new(arguments)),
+            Kind::CloseTwice(arguments) => Box::new(close_twice::CloseTwice::new(arguments)),
+            Kind::CallsInLost(arguments) => Box::new(calls_in_lost::CallsInLost::new(arguments)),
+            Kind::RejectData(arguments) => Box::new(reject_data::RejectData::new(arguments)),
+            Kind::AbortBetweenWrites(arguments) => {
+                Box::new(abort_between_writes::AbortBetweenWrites::new(arguments))
+            }
+            Kind::AbortInResume(arguments) => {
+                Box::new(abort_in_resume::AbortInResume::new(arguments))
+            }
+            Kind::AbortWhenFull(arguments) => {
+                Box::new(abort_when_full::AbortWhenFull::new(arguments))
+            }
+            Kind::ReplyThenPause(arguments) => {
+                Box::new(reply_then_pause::ReplyThenPause::new(arguments))
+            }
+            Kind::WriteSequence(arguments) => {
+                Box::new(write_sequence::WriteSequence::new(arguments))
+            }
+            Kind::LargeBufferWriter(arguments) => {
+                Box::new(large_buffer_writer::LargeBufferWriter::new(arguments))
+            }
+            Kind::CloseAfterHandshake(arguments) => {
+                Box::new(close_after_handshake::CloseAfterHandshake::new(arguments))
+            }
+            Kind::PauseReading(arguments) => Box::new(pause_reading::PauseReading::new(arguments)),
+            Kind::Producer(arguments) => Box::new(producer::Producer::new(arguments)),
+            Kind::HalfClose(arguments) => Box::new(half_close::HalfClose::new(arguments)),
             Kind::Idle => Box::new(idle::Idle),
         }
     }
@@ -219,6 +307,103 @@ mod tests {
         check("abort-on-data", "send = true",                      Err("invalid type: boolean `true`, expected a string"));
     }
 
+    /// The bulk and TLS probes: `write-sequence`, `large-buffer-writer`, `close-after-handshake`.
+    #[test]
+    #[rustfmt::skip]
+    fn parses_bulk_and_tls_probe_arguments() {
+        use crate::close_after_handshake::{Payload as After, Then as AfterThen};
+        let sequence = |parts: &[&str], then| Ok(Kind::WriteSequence(write_sequence::Arguments {
+            parts: parts.iter().map(|p| (*p).to_owned()).collect(),
+            then,
+        }));
+        let large = |size, delay_ms| Ok(Kind::LargeBufferWriter(large_buffer_writer::Arguments { size, delay_ms }));
+        let after = |send: Option<&str>, payload, then| Ok(Kind::CloseAfterHandshake(close_after_handshake::Arguments {
+            send: send.map(str::to_owned),
+            payload,
+            then,
+        }));
+        check("write-sequence",        r#"parts = ["a", "b"]"#,                 sequence(&["a", "b"], Then::Wait));
+        check("write-sequence",        r#"parts = [], then = "close""#,         sequence(&[], Then::Close));
+        check("write-sequence",        r#"parts = [""], then = "abort""#,       sequence(&[""], Then::Abort));
+        check("write-sequence",        "",                                      Err("missing field `parts`"));
+        check("write-sequence",        r#"parts = "ab""#,                       Err(r#"invalid type: string "ab", expected a sequence"#));
+        check("write-sequence",        "parts = [1]",                           Err("invalid type: integer `1`, expected a string"));
+        check("write-sequence",        r#"parts = ["a"], then = "later""#,      Err("unknown variant `later`"));
+        check("write-sequence",        r#"part = ["a"]"#,                       Err("unknown field `part`, expected `parts` or `then`"));
+        check("large-buffer-writer",   "size = 62914560",                       large(62_914_560, 1));
+        check("large-buffer-writer",   "size = 0, delay_ms = 0",                large(0, 0));
+        check("large-buffer-writer",   "size = 3, delay_ms = 250",              large(3, 250));
+        check("large-buffer-writer",   "",                                      Err("missing field `size`"));
+        check("large-buffer-writer",   "delay_ms = 1",                          Err("missing field `size`"));
+        check("large-buffer-writer",   "size = -1",                             Err("invalid value: integer `-1`, expected u64"));
+        check("large-buffer-writer",   r#"size = 1, delay_ms = "1ms""#,         Err(r#"invalid type: string "1ms", expected u64"#));
+        check("large-buffer-writer",   "size = 1, delay = 1",                   Err("unknown field `delay`, expected `size` or `delay_ms`"));
+        check("close-after-handshake", "",                                      after(None, After::Bytes(Vec::new()), AfterThen::Close));
+        check("close-after-handshake", r#"data = "hello""#,                     after(None, After::Bytes(b"hello".to_vec()), AfterThen::Close));
+        check("close-after-handshake", r#"size = 900000, then = "close""#,      after(None, After::Generated(900_000), AfterThen::Close));
+        check("close-after-handshake", r#"then = "close-without-close-notify""#, after(None, After::Bytes(Vec::new()), AfterThen::CloseWithoutCloseNotify));
+        check("close-after-handshake", r#"send = "u", then = "abort""#,         after(Some("u"), After::Bytes(Vec::new()), AfterThen::Abort));
+        check("close-after-handshake", r#"data = "x", size = 1"#,               Err(r#"give at most one of "data", "size" (got both)"#));
+        check("close-after-handshake", r#"then = "lose""#,                      Err("unknown variant `lose`, expected one of `close`, `close-without-close-notify`, `abort`"));
+        check("close-after-handshake", "then = true",                           Err("invalid type"));
+        check("close-after-handshake", "size = -1",                             Err("invalid value: integer `-1`, expected usize"));
+        check("close-after-handshake", "close_notify = false",                  Err("unknown field `close_notify`, expected one of `send`, `data`, `size`, `then`"));
+    }
+
+    /// The closing and abort probes: `close-twice`, `calls-in-lost`, `reject-data`,
+    /// `abort-between-writes`, `abort-in-resume`, `abort-when-full`, `reply-then-pause`.
+    #[test]
+    #[rustfmt::skip]
+    fn parses_closing_and_abort_probe_arguments() {
+        use close_twice::{Close, When};
+        let twice = |send: Option<&str>, when, first, second| Ok(Kind::CloseTwice(close_twice::Arguments {
+            send: send.map(str::to_owned), when, first, second,
+        }));
+        let in_lost = |send: Option<&str>, on_data| Ok(Kind::CallsInLost(calls_in_lost::Arguments {
+            send: send.map(str::to_owned), on_data,
+        }));
+        let reject = |send: Option<&str>, allow: &str| Ok(Kind::RejectData(reject_data::Arguments {
+            send: send.map(str::to_owned), allow: allow.to_owned(),
+        }));
+        let between = |before, after, then, fail| Ok(Kind::AbortBetweenWrites(abort_between_writes::Arguments {
+            before, after, then, fail,
+        }));
+        let resume = |when, size, fail| Ok(Kind::AbortInResume(abort_in_resume::Arguments { when, size, fail }));
+        let full = |when, send: Option<&str>, size, delay_ms| Ok(Kind::AbortWhenFull(abort_when_full::Arguments {
+            when, send: send.map(str::to_owned), size, delay_ms,
+        }));
+        let reply = |send: Option<&str>, resume_after_ms| Ok(Kind::ReplyThenPause(reply_then_pause::Arguments {
+            send: send.map(str::to_owned), resume_after_ms,
+        }));
+        use abort_between_writes::Then as After;
+        use calls_in_lost::OnData;
+        check("close-twice",          r#"first = "lose", second = "abort""#,             twice(None, When::Data, Close::Lose, Close::Abort));
+        check("close-twice",          r#"send = "x", when = "made", first = "abort", second = "abort""#, twice(Some("x"), When::Made, Close::Abort, Close::Abort));
+        check("close-twice",          r#"first = "lose""#,                               Err("missing field `second`"));
+        check("close-twice",          r#"first = "close", second = "lose""#,             Err("unknown variant `close`, expected `lose` or `abort`"));
+        check("close-twice",          r#"first = "lose", second = "lose", when = "now""#, Err("unknown variant `now`, expected `made` or `data`"));
+        check("calls-in-lost",        "",                                                in_lost(None, OnData::Lose));
+        check("calls-in-lost",        r#"send = "x", on_data = "wait""#,                 in_lost(Some("x"), OnData::Wait));
+        check("calls-in-lost",        r#"on_data = "close""#,                            Err("unknown variant `close`, expected one of `lose`, `abort`, `wait`"));
+        check("reject-data",          "",                                                reject(None, ""));
+        check("reject-data",          r#"send = "ready", allow = "X""#,                  reject(Some("ready"), "X"));
+        check("reject-data",          "allow = 1",                                       Err("invalid type: integer `1`, expected a string"));
+        check("abort-between-writes", "",                                                between(10_000, 10_000, After::None, false));
+        check("abort-between-writes", r#"before = 0, after = 1, then = "lose", fail = true"#, between(0, 1, After::Lose, true));
+        check("abort-between-writes", r#"then = "abort""#,                               between(10_000, 10_000, After::Abort, false));
+        check("abort-between-writes", r#"fail = "yes""#,                                 Err(r#"invalid type: string "yes", expected a boolean"#));
+        check("abort-between-writes", "before = -1",                                     Err("invalid value: integer `-1`, expected usize"));
+        check("abort-in-resume",      "",                                                resume(abort_in_resume::When::Made, 762_000, false));
+        check("abort-in-resume",      r#"when = "data", size = 6, fail = true"#,         resume(abort_in_resume::When::Data, 6, true));
+        check("abort-in-resume",      "sizes = 6",                                       Err("unknown field `sizes`, expected one of `when`, `size`, `fail`"));
+        check("abort-when-full",      "",                                                full(abort_when_full::When::Made, None, 32 << 20, 10));
+        check("abort-when-full",      r#"when = "data", send = "hello", size = 70000, delay_ms = 0"#, full(abort_when_full::When::Data, Some("hello"), 70_000, 0));
+        check("abort-when-full",      r#"delay_ms = "10ms""#,                            Err(r#"invalid type: string "10ms", expected u64"#));
+        check("reply-then-pause",     "",                                                reply(None, None));
+        check("reply-then-pause",     r#"send = "hello", resume_after_ms = 100"#,        reply(Some("hello"), Some(100)));
+        check("reply-then-pause",     "resume_after = 100",                              Err("unknown field `resume_after`, expected `send` or `resume_after_ms`"));
+    }
+
     /// The registry's argument names are the serde field names: the unknown-field error lists
     /// the fields serde knows, and they must be exactly the documented ones, in order.
     #[test]
@@ -239,7 +424,8 @@ mod tests {
 
     #[test]
     fn the_catalogue_is_consistent() {
-        let kinds = ["text", "hex", "integer", "wait | close | abort"];
+        // What the runner's loader checks a value against; `a | b` is a choice of words.
+        let kinds = ["text", "hex", "integer", "boolean", "list of text"];
         for (i, probe) in PROBES.iter().enumerate() {
             assert!(
                 PROBES[..i].iter().all(|p| p.name != probe.name),
@@ -249,7 +435,7 @@ mod tests {
             assert_eq!(info(probe.name).map(|p| p.about), Some(probe.about));
             for argument in probe.arguments {
                 assert!(
-                    kinds.contains(&argument.kind),
+                    kinds.contains(&argument.kind) || argument.kind.contains(" | "),
                     "{}: {argument:?}",
                     probe.name
                 );

@@ -35,6 +35,28 @@ pub trait Reactor: Send + Sync + std::fmt::Debug {
         client: Connection,
         timeout: Duration,
     ) -> Result<(), Error>;
+
+    /// Accepts one connection on `listener` (bound by the caller, so that a client in another
+    /// process can be started first) and drives `server` over it until it ends or `timeout`
+    /// has passed. Used to pair a probe with a client someone else wrote.
+    fn accept(
+        &self,
+        endpoint: &Endpoint,
+        listener: std::net::TcpListener,
+        server: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error>;
+
+    /// Connects `client` to `address` and drives it until it ends or `timeout` has passed;
+    /// a failed connect ends it `refused`. Used to pair a probe with a server someone else
+    /// wrote.
+    fn connect(
+        &self,
+        endpoint: &Endpoint,
+        address: std::net::SocketAddr,
+        client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error>;
 }
 
 /// The reactors built in, by name.

@@ -44,10 +44,7 @@ impl Reactor for TokioCurrentThread {
         client: Connection,
         timeout: Duration,
     ) -> Result<(), Error> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Error::io("building the tokio runtime"))?;
+        let runtime = runtime()?;
         runtime.block_on(async {
             let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
                 .await
@@ -63,6 +60,65 @@ impl Reactor for TokioCurrentThread {
             Ok(())
         })
     }
+
+    fn accept(
+        &self,
+        endpoint: &Endpoint,
+        listener: std::net::TcpListener,
+        mut server: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let runtime = runtime()?;
+        runtime.block_on(async {
+            listener
+                .set_nonblocking(true)
+                .map_err(Error::io("making the listener non-blocking"))?;
+            let listener =
+                TcpListener::from_std(listener).map_err(Error::io("registering the listener"))?;
+            let _ = tokio::time::timeout(timeout, async {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        drop(listener);
+                        serve(endpoint, stream, &mut server).await;
+                    }
+                    Err(e) => {
+                        server.finish(DisconnectReason::Refused(format!("accept failed: {e}")));
+                    }
+                }
+            })
+            .await;
+            Ok(())
+        })
+    }
+
+    fn connect(
+        &self,
+        endpoint: &Endpoint,
+        address: SocketAddr,
+        mut client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let runtime = runtime()?;
+        runtime.block_on(async {
+            let _ = tokio::time::timeout(timeout, async {
+                match TcpStream::connect(address).await {
+                    Ok(stream) => connect(endpoint, stream, &mut client).await,
+                    Err(e) => client.finish(DisconnectReason::Refused(format!(
+                        "connecting to {address}: {e}"
+                    ))),
+                }
+            })
+            .await;
+        });
+        Ok(())
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::io("building the tokio runtime"))
 }
 
 async fn pair(
