@@ -48,7 +48,7 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
 };
 
 /// What the message of `fail` says.
-pub(crate) const FAILURE: &str = "failed on purpose after aborting";
+const FAILURE: &str = "failed on purpose after aborting";
 
 /// What `abort-between-writes` does after the `Y`s.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]

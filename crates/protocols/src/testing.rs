@@ -248,7 +248,7 @@ impl Probe {
     /// was written, and compares the whole trace with `trace`, as [`render`] shows it
     /// (`"made, data, lost => aborted"`): callbacks that fail, and how many times, show there.
     #[track_caller]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // one argument per column of a row table
     pub(crate) fn check_trace(
         self,
         arguments: &str,
