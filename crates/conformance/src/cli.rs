@@ -14,6 +14,9 @@ pub struct Options {
     pub suites: PathBuf,
     /// Only load and validate the suites (`--check`).
     pub check_only: bool,
+    /// The seed of chunked delivery (`--seed N`, `CONFORMANCE_SEED`); drawn from the clock
+    /// when not given, and shown with every chunked failure.
+    pub seed: u64,
 }
 
 /// The suites folder of this workspace, for runs started by cargo.
@@ -30,6 +33,10 @@ pub fn parse(
     let mut options = Options {
         suites: env("CONFORMANCE_SUITES").map_or_else(default_suites, PathBuf::from),
         check_only: false,
+        seed: match env("CONFORMANCE_SEED") {
+            Some(seed) => parse_seed(&seed.to_string_lossy())?,
+            None => clock_seed(),
+        },
     };
     let mut rest = Vec::new();
     let mut args = args.into_iter();
@@ -45,6 +52,11 @@ pub fn parse(
             options.suites = PathBuf::from(dir);
         } else if let Some(dir) = text.strip_prefix("--suites=") {
             options.suites = PathBuf::from(dir);
+        } else if text == "--seed" {
+            let seed = args.next().ok_or("--seed needs a number: --seed N")?;
+            options.seed = parse_seed(&seed.to_string_lossy())?;
+        } else if let Some(seed) = text.strip_prefix("--seed=") {
+            options.seed = parse_seed(seed)?;
         } else if text == "--check" {
             options.check_only = true;
         } else {
@@ -52,6 +64,22 @@ pub fn parse(
         }
     }
     Ok((options, rest))
+}
+
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "--seed takes a whole number from 0 to {}, not {text:?}",
+            u64::MAX
+        )
+    })
+}
+
+/// A seed that differs from run to run, so chunked delivery explores new split points.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 #[cfg(test)]

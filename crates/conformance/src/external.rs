@@ -339,8 +339,15 @@ fn endpoint(
     configs: impl FnOnce() -> Result<TlsConfigs, connectable::Error>,
 ) -> Result<Endpoint, String> {
     match transport {
-        TransportKind::Tcp => Ok(Endpoint::tcp()),
-        TransportKind::Tls => configs().map(Endpoint::Tls).map_err(|e| e.to_string()),
+        TransportKind::Tls => configs()
+            .map(|configs| Endpoint {
+                network: connectable::Network::Tcp,
+                tls: Some(configs),
+            })
+            .map_err(|e| e.to_string()),
+        // The loader lets external peers run over tcp, tcp6 and tls only; over tcp6 the
+        // program is still told 127.0.0.1: IPv6 loopback is for probe pairings.
+        _ => Ok(Endpoint::tcp()),
     }
 }
 

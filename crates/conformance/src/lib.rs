@@ -61,7 +61,7 @@ pub fn main(mode: Mode) -> ExitCode {
             return ExitCode::from(EXIT_BAD_SUITES);
         }
     };
-    let trials = trials::trials(&suites);
+    let trials = trials::trials(&suites, options.seed);
     if options.check_only {
         let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
         println!(

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use connectable::pki::{ClientCert, ServerCert, TlsProfile};
-use connectable::{Delivery, ReasonKind};
+use connectable::{Delivery, ReasonKind, reactor};
 use protocols::{ArgumentInfo, ProbeInfo};
 use serde::Deserialize as _;
 use serde::de::IntoDeserializer as _;
@@ -206,8 +206,6 @@ const RECEIVED_KEYS: &[&str] = &[
     "received_generated",
 ];
 
-/// The reactor a case runs on when the suite says nothing.
-const DEFAULT_REACTOR: &str = "tokio-ct";
 /// How long a pairing may take when the suite says nothing.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Words and keys longer than this are not compared for a "did you mean", and are shortened
@@ -229,7 +227,10 @@ impl Default for Defaults {
     fn default() -> Self {
         Self {
             transports: TransportKind::ALL.to_vec(),
-            reactors: vec![DEFAULT_REACTOR.to_owned()],
+            reactors: reactor::builtin()
+                .iter()
+                .map(|r| r.name().to_owned())
+                .collect(),
             delivery: Delivery::ALL.to_vec(),
             timeout: DEFAULT_TIMEOUT,
         }
@@ -1548,9 +1549,17 @@ mod tests {
         };
         // The catalogue grows; rows say {probes} for the list of every probe name.
         let probes: Vec<&str> = protocols::PROBES.iter().map(|p| p.name).collect();
+        let transports: Vec<&str> = TransportKind::ALL.iter().map(|t| t.word()).collect();
+        let reactors: Vec<&str> = reactor::builtin().iter().map(|r| r.name()).collect();
+        let delivery: Vec<&str> = Delivery::ALL.iter().map(|d| d.word()).collect();
         let expected: Vec<String> = expected
             .iter()
-            .map(|e| e.replace("{probes}", &probes.join(", ")))
+            .map(|e| {
+                e.replace("{probes}", &probes.join(", "))
+                    .replace("{transports}", &transports.join(", "))
+                    .replace("{reactors}", &reactors.join(", "))
+                    .replace("{delivery}", &delivery.join(", "))
+            })
             .collect();
         (shown != expected).then(|| {
             format!("--- from:\n{text}--- expected:\n{expected:#?}\n--- got:\n{shown:#?}\n")
@@ -1593,8 +1602,8 @@ mod tests {
              [[case]]\nname = \"a\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n",
             &[
                 "2:1: defaults: unknown key \"timout\"; did you mean \"timeout\"? (valid: transports, reactors, delivery, timeout)",
-                "3:15: defaults: unknown transport \"tpc\"; did you mean \"tcp\"? (valid: tcp, tls)",
-                "4:12: defaults: delivery: empty list; give at least one of: whole, bytewise",
+                "3:15: defaults: unknown transport \"tpc\"; did you mean \"tcp\"? (valid: {transports})",
+                "4:12: defaults: delivery: empty list; give at least one of: {delivery}",
                 "5:12: defaults: reactors: expected a list of words, found a string",
             ],
         ),
@@ -1721,15 +1730,15 @@ mod tests {
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
              transports = []\nreactors = [\"tokio\"]\ndelivery = [\"whole\", \"whole\", 3]\n",
             &[
-                "6:14: case \"x\": transports: empty list; give at least one of: tcp, tls",
-                "7:13: case \"x\": unknown reactor \"tokio\"; did you mean \"tokio-ct\"? (valid: tokio-ct)",
+                "6:14: case \"x\": transports: empty list; give at least one of: {transports}",
+                "7:13: case \"x\": unknown reactor \"tokio\"; did you mean \"tokio-ct\"? (valid: {reactors})",
                 "8:22: case \"x\": delivery: \"whole\" is listed twice",
                 "8:31: case \"x\": delivery: expected a word, found an integer",
             ],
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\ntransports = [\"udp\"]\n",
-            &["6:15: case \"x\": unknown transport \"udp\" (valid: tcp, tls)"],
+            &["6:15: case \"x\": unknown transport \"udp\" (valid: {transports})"],
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\ntimeout = \"5 sec\"\n\n\
@@ -1970,7 +1979,8 @@ received_len = 0
         assert_eq!(first.server, probe("closing-later", "{}"));
         assert_eq!(first.client, probe("send", r#"{ data = "x" }"#));
         assert_eq!(first.transports, [TransportKind::Tcp]);
-        assert_eq!(first.reactors, ["tokio-ct"]);
+        let every_reactor: Vec<&str> = reactor::builtin().iter().map(|r| r.name()).collect();
+        assert_eq!(first.reactors, every_reactor);
         assert_eq!(first.delivery, Delivery::ALL);
         assert_eq!(first.timeout, Duration::from_millis(250));
         assert_eq!(first.skip, None);
@@ -2027,7 +2037,7 @@ received_len = 0
         let suite = load_str(Path::new(PATH), text).expect("a valid suite");
         let case = &suite.cases[0];
         assert_eq!(case.transports, TransportKind::ALL);
-        assert_eq!(case.reactors, [DEFAULT_REACTOR]);
+        assert_eq!(case.reactors.len(), reactor::builtin().len());
         assert_eq!(case.delivery, Delivery::ALL);
         assert_eq!(case.timeout, Duration::from_secs(5));
         assert_eq!(case.expect_server, Expectation::default());

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use connectable::pki::TlsProfile;
-use connectable::{Delivery, ReasonKind};
+use connectable::{Delivery, Network, ReasonKind};
 use protocols::{ProbeSpec, Script};
 
 /// One suite file: its stem is the suite's name.
@@ -134,30 +134,64 @@ impl PeerSpec {
     }
 }
 
-/// A transport a case can run over.
+/// A transport a case can run over: a network, and TLS or not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TransportKind {
     /// TCP on 127.0.0.1.
     Tcp,
+    /// TCP on [::1] (skipped where the machine has no IPv6 loopback).
+    Tcp6,
     /// TLS over TCP on 127.0.0.1, with the generated test PKI.
     Tls,
+    /// A UNIX domain socket at a fresh path.
+    Unix,
+    /// An in-process pipe: no sockets.
+    Memory,
+    /// TLS over the in-process pipe.
+    MemoryTls,
 }
 
 impl TransportKind {
     /// Every transport, in documentation order.
-    pub const ALL: [TransportKind; 2] = [Self::Tcp, Self::Tls];
+    pub const ALL: [TransportKind; 6] = [
+        Self::Tcp,
+        Self::Tcp6,
+        Self::Tls,
+        Self::Unix,
+        Self::Memory,
+        Self::MemoryTls,
+    ];
 
     /// The word suites and trial names use.
     pub fn word(self) -> &'static str {
         match self {
             Self::Tcp => "tcp",
+            Self::Tcp6 => "tcp6",
             Self::Tls => "tls",
+            Self::Unix => "unix",
+            Self::Memory => "memory",
+            Self::MemoryTls => "memory-tls",
         }
     }
 
     /// The transport a suite word names.
     pub fn from_word(word: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.word() == word)
+    }
+
+    /// The byte stream under it.
+    pub fn network(self) -> Network {
+        match self {
+            Self::Tcp | Self::Tls => Network::Tcp,
+            Self::Tcp6 => Network::Tcp6,
+            Self::Unix => Network::Unix,
+            Self::Memory | Self::MemoryTls => Network::Memory,
+        }
+    }
+
+    /// Whether it carries TLS.
+    pub fn tls(self) -> bool {
+        matches!(self, Self::Tls | Self::MemoryTls)
     }
 }
 

@@ -5,6 +5,7 @@
 //! holds its name and a shared reference to its case. Endpoints, keys, runtimes and sockets
 //! are made only when a trial runs.
 
+use std::ops::Not as _;
 use std::sync::Arc;
 
 use connectable::reactor::{self, Reactor};
@@ -40,16 +41,31 @@ impl Cell {
     }
 }
 
-/// The cells of a case, in the order its lists give them.
-pub fn cells(case: &Case) -> Vec<Cell> {
+/// The cells of a case, in the order its lists give them, without those that cannot apply:
+/// a reactor that does not drive that network, an external peer over a transport a program
+/// in another process cannot share (a UNIX socket path is possible, but the placeholders do
+/// not offer one yet; the in-memory pipe is not). Each cell carries the seed of chunked
+/// delivery.
+pub fn cells(case: &Case, seed: u64) -> Vec<Cell> {
+    let external = case.server.is_external() || case.client.is_external();
     let mut cells = Vec::new();
     for &transport in &case.transports {
+        if external && !matches!(transport, TransportKind::Tcp | TransportKind::Tls) {
+            continue;
+        }
         for reactor in case
             .reactors
             .iter()
             .filter_map(|name| reactor::by_name(name))
         {
+            if !reactor.supports(transport.network(), transport.tls()) {
+                continue;
+            }
             for &delivery in &case.delivery {
+                let delivery = match delivery {
+                    Delivery::Chunked(_) => Delivery::Chunked(seed),
+                    other => other,
+                };
                 cells.push(Cell {
                     transport,
                     reactor,
@@ -61,21 +77,35 @@ pub fn cells(case: &Case) -> Vec<Cell> {
     cells
 }
 
-/// Every trial of every suite. A skipped case's trials carry the ignored flag.
-pub fn trials(suites: &[Suite]) -> Vec<Trial> {
+/// Every trial of every suite. A skipped case's trials, and the IPv6 ones on a machine
+/// without IPv6 loopback, carry the ignored flag.
+pub fn trials(suites: &[Suite], seed: u64) -> Vec<Trial> {
     let mut trials = Vec::new();
     for suite in suites {
         for case in &suite.cases {
             let case = Arc::new(case.clone());
-            for cell in cells(&case) {
+            for cell in cells(&case, seed) {
                 let name = cell.trial_name(&suite.name, &case.name);
-                let skipped = case.skip.is_some();
+                let skipped = case.skip.is_some()
+                    || (cell.transport == TransportKind::Tcp6 && !ipv6_loopback());
                 let case = Arc::clone(&case);
                 trials.push(Trial::test(name, move || run(&case, cell)).with_ignored_flag(skipped));
             }
         }
     }
     trials
+}
+
+/// Whether this machine has an IPv6 loopback, from the kernel's interface list (a file read,
+/// no socket: this runs when trials are listed). Where there is no such file, it is assumed.
+pub fn ipv6_loopback() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| match std::fs::read_to_string("/proc/net/if_inet6") {
+        Ok(interfaces) => interfaces
+            .lines()
+            .any(|l| l.starts_with("00000000000000000000000000000001")),
+        Err(_) => std::path::Path::new("/proc").exists().not(),
+    })
 }
 
 /// Runs one cell of `case` and checks both sides' expectations.
@@ -139,11 +169,13 @@ pub fn run(case: &Case, cell: Cell) -> Result<(), Failed> {
             let (Some(server), Some(client)) = (probe(server), probe(client)) else {
                 return Err(failed("an address can only play the server".into()));
             };
-            let endpoint = match cell.transport {
-                TransportKind::Tcp => Endpoint::tcp(),
-                TransportKind::Tls => {
-                    Endpoint::tls_with(case.tls).map_err(|e| failed(e.to_string()))?
-                }
+            let endpoint = Endpoint::plain(cell.transport.network());
+            let endpoint = if cell.transport.tls() {
+                endpoint
+                    .with_tls(case.tls)
+                    .map_err(|e| failed(e.to_string()))?
+            } else {
+                endpoint
             };
             match run_protocols(cell.reactor, &endpoint, server, client, case.timeout) {
                 Ok(pairing) => (
@@ -188,7 +220,14 @@ pub fn run(case: &Case, cell: Cell) -> Result<(), Failed> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(report::failure(case, &problems, &server, &client).into())
+        let mut message = report::failure(case, &problems, &server, &client);
+        if let Delivery::Chunked(seed) = cell.delivery {
+            message.push_str(&format!(
+                "chunked delivery used seed {seed}: re-run with --seed {seed} (or \
+                 CONFORMANCE_SEED={seed}) for the same split points\n"
+            ));
+        }
+        Err(message.into())
     }
 }
 

@@ -40,6 +40,8 @@ pub struct Connection {
     producer: Option<ProducerKind>,
     producer_paused: bool,
     peer_half_closed: bool,
+    /// The state of the split points of [`Delivery::Chunked`].
+    chunking: u64,
 }
 
 impl std::fmt::Debug for Connection {
@@ -80,6 +82,10 @@ impl Connection {
             producer: None,
             producer_paused: false,
             peer_half_closed: false,
+            chunking: match side.delivery {
+                Delivery::Chunked(seed) => seed,
+                _ => 0,
+            },
         })
     }
 
@@ -281,25 +287,37 @@ impl Connection {
     /// Hands `data` over chunk by chunk while the protocol accepts it; returns how many bytes
     /// were handed over.
     fn deliver(&mut self, data: &[u8]) -> usize {
-        let step = match self.delivery {
-            Delivery::Whole => data.len().max(1),
-            Delivery::Bytewise => 1,
-        };
         let mut delivered = 0;
-        for chunk in data.chunks(step) {
+        while delivered < data.len() {
             if !self.accepts_data() || self.reading_paused {
                 break;
             }
+            let left = data.len() - delivered;
+            let size = match self.delivery {
+                Delivery::Whole => left,
+                Delivery::Bytewise => 1,
+                Delivery::Chunked(_) => 1 + (self.next_random() % left as u64) as usize,
+            };
+            let chunk = &data[delivered..delivered + size];
             {
                 let mut state = self.record.lock();
                 let at = state.since_origin();
                 state.trace.push(at, Event::Data(chunk.len()));
                 state.trace.record_received(chunk);
             }
-            delivered += chunk.len();
+            delivered += size;
             self.call(|p, t| p.data_received(t, chunk));
         }
         delivered
+    }
+
+    /// splitmix64: small, fast, and the same sequence for the same seed everywhere.
+    fn next_random(&mut self) -> u64 {
+        self.chunking = self.chunking.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.chunking;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
 
     fn deliver_held(&mut self) {

@@ -28,6 +28,7 @@ mod connection;
 mod endpoint;
 mod error;
 pub mod harness;
+pub mod memory;
 mod pairing;
 pub mod pki;
 mod protocol;
@@ -38,7 +39,7 @@ mod trace;
 mod transport;
 
 pub use connection::Connection;
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, Network};
 pub use error::Error;
 pub use pairing::{Pairing, run_client, run_protocols, run_server};
 pub use protocol::{BoxError, CallbackResult, Protocol};

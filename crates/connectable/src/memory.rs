@@ -1,9 +1,11 @@
 //! The in-memory transport: a connected pair of byte streams in one process, no sockets.
 //!
 //! Built on `tokio::io::duplex`, plus what a socket has and a pipe does not: a reset. A side
-//! that aborts marks the pair reset before dropping its end, so the peer's next read or write
-//! fails with `ConnectionReset` instead of seeing a clean EOF, as over TCP. Everything else
-//! (EOF after shutdown, back-pressure once the buffer is full) is the duplex's own.
+//! that aborts marks the pair reset before dropping its end: the peer still reads what had
+//! already arrived (as Linux delivers queued data before a TCP reset), then its read fails
+//! with `ConnectionReset` instead of seeing a clean EOF, and its writes fail at once.
+//! Everything else (EOF after shutdown, back-pressure once the buffer is full) is the
+//! duplex's own.
 
 use std::io;
 use std::pin::Pin;
@@ -25,23 +27,35 @@ pub struct MemoryStream {
     reset_by_peer: Arc<AtomicBool>,
     /// Set by us when we reset it (the peer's `reset_by_peer`).
     reset_peer: Arc<AtomicBool>,
+    /// Set by the peer when it shut down its writing side (its FIN), before any reset.
+    shut_by_peer: Arc<AtomicBool>,
+    /// Set by us when we shut down our writing side (the peer's `shut_by_peer`).
+    shut_peer: Arc<AtomicBool>,
+    /// Whether this end has read the peer's FIN already.
+    seen_eof: bool,
 }
 
 /// A connected pair: (server end, client end).
 pub fn pair() -> (MemoryStream, MemoryStream) {
     let (a, b) = tokio::io::duplex(MEMORY_BUFFER);
-    let a_reset = Arc::new(AtomicBool::new(false));
-    let b_reset = Arc::new(AtomicBool::new(false));
+    let flag = || Arc::new(AtomicBool::new(false));
+    let (a_reset, b_reset, a_shut, b_shut) = (flag(), flag(), flag(), flag());
     (
         MemoryStream {
             inner: a,
             reset_by_peer: Arc::clone(&a_reset),
             reset_peer: Arc::clone(&b_reset),
+            shut_by_peer: Arc::clone(&a_shut),
+            shut_peer: Arc::clone(&b_shut),
+            seen_eof: false,
         },
         MemoryStream {
             inner: b,
             reset_by_peer: b_reset,
             reset_peer: a_reset,
+            shut_by_peer: b_shut,
+            shut_peer: a_shut,
+            seen_eof: false,
         },
     )
 }
@@ -72,10 +86,17 @@ impl AsyncRead for MemoryStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.check_reset()?;
+        let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        // The peer may have reset between our check and its end going away.
-        if polled.is_ready() {
+        // What had arrived is read first, then the peer's FIN if it sent one before resetting
+        // (as over TCP, where the FIN is in the stream before the RST), then the reset.
+        if let Poll::Ready(Ok(())) = polled
+            && buf.filled().len() == before
+        {
+            if self.shut_by_peer.load(Ordering::SeqCst) && !self.seen_eof {
+                self.seen_eof = true;
+                return Poll::Ready(Ok(()));
+            }
             self.check_reset()?;
         }
         polled
@@ -93,11 +114,12 @@ impl AsyncWrite for MemoryStream {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.check_reset()?;
+        // Nothing is ever held back to flush, so a reset is for the next write to report.
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.shut_peer.store(true, Ordering::SeqCst);
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

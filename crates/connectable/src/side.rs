@@ -22,21 +22,25 @@ pub enum Delivery {
     Whole,
     /// At most one byte per `data_received` call: proves a protocol buffers correctly.
     Bytewise,
+    /// Each read split at pseudo-random points drawn from this seed: the same seed gives the
+    /// same split points for the same reads (on the in-memory transports, the same run).
+    Chunked(u64),
 }
 
 impl Delivery {
-    /// Every mode, in documentation order.
-    pub const ALL: [Delivery; 2] = [Self::Whole, Self::Bytewise];
+    /// Every mode, in documentation order (`Chunked` with seed 0).
+    pub const ALL: [Delivery; 3] = [Self::Whole, Self::Bytewise, Self::Chunked(0)];
 
-    /// The word suites and trial names use: `whole`, `bytewise`.
+    /// The word suites and trial names use: `whole`, `bytewise`, `chunked`.
     pub fn word(self) -> &'static str {
         match self {
             Self::Whole => "whole",
             Self::Bytewise => "bytewise",
+            Self::Chunked(_) => "chunked",
         }
     }
 
-    /// The mode a suite word names, if any.
+    /// The mode a suite word names, if any (`chunked` with seed 0).
     pub fn from_word(word: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.word() == word)
     }

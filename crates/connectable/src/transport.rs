@@ -13,12 +13,18 @@ use std::time::Duration;
 pub enum Address {
     /// An IP socket address (TCP, TLS over TCP).
     Ip(SocketAddr),
+    /// A UNIX domain socket's path (empty for the unnamed connecting side).
+    Unix(std::path::PathBuf),
+    /// One end of an in-memory pipe.
+    Memory(&'static str),
 }
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Ip(addr) => write!(f, "{addr}"),
+            Self::Unix(path) => write!(f, "unix:{}", path.display()),
+            Self::Memory(end) => write!(f, "memory:{end}"),
         }
     }
 }

@@ -5,18 +5,25 @@
 //! reactor is what is under test; a reactor here is the same: something that implements this
 //! trait and can then be certified against the whole catalogue.
 
-mod tokio_ct;
+mod tokio;
 
 use std::time::Duration;
 
 use crate::{Connection, Endpoint, Error};
 
-pub use tokio_ct::TokioCurrentThread;
+pub use self::tokio::{TokioCurrentThread, TokioMultiThread};
 
 /// Drives both sides of a pairing over real connections.
 pub trait Reactor: Send + Sync + std::fmt::Debug {
     /// The name trials use (`tokio-ct`, ...).
     fn name(&self) -> &'static str;
+
+    /// Whether this reactor can drive connections over `network` (with TLS or not). Cells of
+    /// the matrix it cannot run are skipped, with the reason, when trials are listed.
+    fn supports(&self, network: crate::Network, tls: bool) -> bool {
+        let _ = (network, tls);
+        true
+    }
 
     /// Listens on `endpoint` (an ephemeral loopback port), connects `client` to it, and drives
     /// both connections until both have ended or `timeout` has passed, then returns having
@@ -61,7 +68,7 @@ pub trait Reactor: Send + Sync + std::fmt::Debug {
 
 /// The reactors built in, by name.
 pub fn builtin() -> &'static [&'static dyn Reactor] {
-    &[&TokioCurrentThread]
+    &[&TokioCurrentThread, &TokioMultiThread]
 }
 
 /// The built-in reactor with this name.

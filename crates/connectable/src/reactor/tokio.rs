@@ -1,0 +1,744 @@
+//! The tokio reactors: `tokio-ct`, a current-thread runtime per pairing, and `tokio-mt`, a
+//! multi-thread runtime (two workers) per pairing; tokio-rustls for TLS.
+//!
+//! On `tokio-ct` both sides run as futures joined on one thread. On `tokio-mt` each side is a
+//! task of its own, so the two sides run on different worker threads and their callbacks
+//! interleave for real. Either way the runtime belongs to the pairing: when `drive` returns,
+//! every task and socket is gone, on timeout too. The conversation itself (`converse`) is one
+//! generic function over every byte stream the endpoints offer: TCP over IPv4 or IPv6, UNIX
+//! domain sockets, the in-memory pipe, and TLS over any of them.
+
+use std::collections::BTreeSet;
+use std::future::poll_fn;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::time::Instant;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+use crate::memory::{self, MemoryStream};
+use crate::transport::CloseRequest;
+use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor, TimerId};
+
+/// How long a closing side waits for the peer's EOF after sending its own, reading and
+/// discarding, so that unread bytes in the receive buffer do not turn a clean close into a
+/// reset.
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
+
+/// Size of the buffer each side reads into.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// The `tokio-ct` reactor: a current-thread runtime per pairing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioCurrentThread;
+
+/// The `tokio-mt` reactor: a multi-thread runtime with two workers per pairing, each side a
+/// task of its own.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioMultiThread;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+impl Flavor {
+    fn runtime(self) -> Result<tokio::runtime::Runtime, Error> {
+        let mut builder = match self {
+            Self::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+            Self::MultiThread => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.worker_threads(2);
+                builder
+            }
+        };
+        builder
+            .enable_all()
+            .build()
+            .map_err(Error::io("building the tokio runtime"))
+    }
+}
+
+impl Reactor for TokioCurrentThread {
+    fn name(&self) -> &'static str {
+        "tokio-ct"
+    }
+
+    fn drive(
+        &self,
+        endpoint: &Endpoint,
+        server: Connection,
+        client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        drive(Flavor::CurrentThread, endpoint, server, client, timeout)
+    }
+
+    fn accept(
+        &self,
+        endpoint: &Endpoint,
+        listener: std::net::TcpListener,
+        server: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        accept(Flavor::CurrentThread, endpoint, listener, server, timeout)
+    }
+
+    fn connect(
+        &self,
+        endpoint: &Endpoint,
+        address: SocketAddr,
+        client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        connect_to(Flavor::CurrentThread, endpoint, address, client, timeout)
+    }
+}
+
+impl Reactor for TokioMultiThread {
+    fn name(&self) -> &'static str {
+        "tokio-mt"
+    }
+
+    fn drive(
+        &self,
+        endpoint: &Endpoint,
+        server: Connection,
+        client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        drive(Flavor::MultiThread, endpoint, server, client, timeout)
+    }
+
+    fn accept(
+        &self,
+        endpoint: &Endpoint,
+        listener: std::net::TcpListener,
+        server: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        accept(Flavor::MultiThread, endpoint, listener, server, timeout)
+    }
+
+    fn connect(
+        &self,
+        endpoint: &Endpoint,
+        address: SocketAddr,
+        client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        connect_to(Flavor::MultiThread, endpoint, address, client, timeout)
+    }
+}
+
+/// Runs both sides to their end, or until the timeout; on `tokio-mt` as two tasks.
+fn drive(
+    flavor: Flavor,
+    endpoint: &Endpoint,
+    server: Connection,
+    client: Connection,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let runtime = flavor.runtime()?;
+    let result = runtime.block_on(async {
+        let (server_stream, client_stream) = connected(endpoint.network).await?;
+        let server_side = side(endpoint.clone(), server_stream, server, Role::Server);
+        let client_side = side(endpoint.clone(), client_stream, client, Role::Client);
+        // A timeout leaves the unfinished side's record open, which is how the caller
+        // learns of it.
+        match flavor {
+            Flavor::CurrentThread => {
+                let _ =
+                    tokio::time::timeout(timeout, async { tokio::join!(server_side, client_side) })
+                        .await;
+            }
+            Flavor::MultiThread => {
+                let server_task = tokio::spawn(server_side);
+                let client_task = tokio::spawn(client_side);
+                let _ = tokio::time::timeout(timeout, async {
+                    let _ = tokio::join!(server_task, client_task);
+                })
+                .await;
+            }
+        }
+        Ok(())
+    });
+    // A callback stuck in a worker must not hold the caller: tasks still running are
+    // abandoned to the runtime's background shutdown.
+    runtime.shutdown_background();
+    result
+}
+
+fn accept(
+    flavor: Flavor,
+    endpoint: &Endpoint,
+    listener: std::net::TcpListener,
+    mut server: Connection,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let runtime = flavor.runtime()?;
+    let result = runtime.block_on(async {
+        listener
+            .set_nonblocking(true)
+            .map_err(Error::io("making the listener non-blocking"))?;
+        let listener =
+            TcpListener::from_std(listener).map_err(Error::io("registering the listener"))?;
+        let _ = tokio::time::timeout(timeout, async {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    drop(listener);
+                    let stream = Stream::Tcp(stream);
+                    side(endpoint.clone(), stream, server, Role::Server).await;
+                }
+                Err(e) => {
+                    server.finish(DisconnectReason::Refused(format!("accept failed: {e}")));
+                }
+            }
+        })
+        .await;
+        Ok(())
+    });
+    runtime.shutdown_background();
+    result
+}
+
+fn connect_to(
+    flavor: Flavor,
+    endpoint: &Endpoint,
+    address: SocketAddr,
+    mut client: Connection,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let runtime = flavor.runtime()?;
+    runtime.block_on(async {
+        let _ = tokio::time::timeout(timeout, async {
+            match TcpStream::connect(address).await {
+                Ok(stream) => {
+                    side(endpoint.clone(), Stream::Tcp(stream), client, Role::Client).await;
+                }
+                Err(e) => client.finish(DisconnectReason::Refused(format!(
+                    "connecting to {address}: {e}"
+                ))),
+            }
+        })
+        .await;
+    });
+    runtime.shutdown_background();
+    Ok(())
+}
+
+/// A connected pair of streams over `network`: (server's, client's). The listener (and a
+/// UNIX socket's path) is gone once the client is connected.
+async fn connected(network: Network) -> Result<(Stream, Stream), Error> {
+    match network {
+        Network::Tcp | Network::Tcp6 => {
+            let loopback: SocketAddr = match network {
+                Network::Tcp6 => (Ipv6Addr::LOCALHOST, 0).into(),
+                _ => (Ipv4Addr::LOCALHOST, 0).into(),
+            };
+            let listener = TcpListener::bind(loopback)
+                .await
+                .map_err(Error::io("binding a loopback port"))?;
+            let address = listener
+                .local_addr()
+                .map_err(Error::io("reading the listener's address"))?;
+            let (accepted, connected) =
+                tokio::join!(listener.accept(), TcpStream::connect(address));
+            let (server, _) = accepted.map_err(Error::io("accepting"))?;
+            let client = connected.map_err(Error::io("connecting"))?;
+            Ok((Stream::Tcp(server), Stream::Tcp(client)))
+        }
+        Network::Unix => {
+            let path = UnixPath::fresh();
+            let listener =
+                UnixListener::bind(&path.0).map_err(Error::io("binding a UNIX socket"))?;
+            let (accepted, connected) =
+                tokio::join!(listener.accept(), UnixStream::connect(&path.0));
+            let (server, _) = accepted.map_err(Error::io("accepting"))?;
+            let client = connected.map_err(Error::io("connecting"))?;
+            // The path is removed here; the connected sockets do not need it.
+            drop(path);
+            Ok((Stream::Unix(server), Stream::Unix(client)))
+        }
+        Network::Memory => {
+            let (server, client) = memory::pair();
+            Ok((Stream::Memory(server), Stream::Memory(client)))
+        }
+        #[allow(unreachable_patterns)] // Network is non_exhaustive for users, not for us
+        _ => Err(Error::Io {
+            context: "choosing a network",
+            source: io::ErrorKind::Unsupported.into(),
+        }),
+    }
+}
+
+/// A fresh UNIX socket path in the temporary directory, removed when dropped.
+struct UnixPath(PathBuf);
+
+impl UnixPath {
+    fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self(std::env::temp_dir().join(format!(
+            "connectable-{}-{}.sock",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )))
+    }
+}
+
+impl Drop for UnixPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Server,
+    Client,
+}
+
+/// One side from connection to end: `connection_made`, the TLS handshake if any, then the
+/// conversation.
+async fn side(endpoint: Endpoint, stream: Stream, mut connection: Connection, role: Role) {
+    match stream {
+        Stream::Tcp(s) => side_over(&endpoint, s, &mut connection, role).await,
+        Stream::Unix(s) => side_over(&endpoint, s, &mut connection, role).await,
+        Stream::Memory(s) => side_over(&endpoint, s, &mut connection, role).await,
+    }
+}
+
+async fn side_over<S: Socket + Base>(
+    endpoint: &Endpoint,
+    stream: S,
+    connection: &mut Connection,
+    role: Role,
+) {
+    let (host, peer) = stream.addresses();
+    connection.made(host, peer);
+    // Timers set in connection_made count from now, even if the handshake delays them.
+    let mut timers = Timers::default();
+    timers.schedule(connection);
+    if connection.close_requested() == Some(CloseRequest::Abort) {
+        stream.reset();
+        connection.finish(DisconnectReason::Aborted);
+        return;
+    }
+    let Some(tls) = &endpoint.tls else {
+        return converse(stream, connection, timers).await;
+    };
+    match role {
+        Role::Server => match TlsAcceptor::from(tls.server.clone()).accept(stream).await {
+            Ok(stream) => {
+                connection.handshake_completed();
+                converse(stream, connection, timers).await;
+            }
+            Err(e) => connection.finish(reason_for(&e)),
+        },
+        Role::Client => {
+            let connector = TlsConnector::from(tls.client.clone());
+            match connector.connect(tls.server_name.clone(), stream).await {
+                Ok(stream) => {
+                    connection.handshake_completed();
+                    converse(stream, connection, timers).await;
+                }
+                Err(e) => connection.finish(reason_for(&e)),
+            }
+        }
+    }
+}
+
+/// A connected byte stream of any network, before TLS.
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+    Memory(MemoryStream),
+}
+
+/// What a reactor needs of a byte stream, TLS or not.
+trait Socket: AsyncRead + AsyncWrite + Unpin + Send {
+    /// Whether this is TLS (no half-close; close_notify matters).
+    const TLS: bool;
+
+    /// The stream under TLS, or the stream itself.
+    type Raw: AsyncWrite + Unpin;
+
+    /// Discards what is unsent and makes the close a reset, not a clean EOF, where the
+    /// network has resets (TCP: RST; the in-memory pipe: a reset flag). A UNIX socket has
+    /// none: its peer sees an EOF, or a reset if it had unread data.
+    fn reset(self);
+
+    /// The stream under TLS, for a close without close_notify.
+    fn raw(&mut self) -> &mut Self::Raw;
+}
+
+/// A stream before TLS: it knows its addresses.
+trait Base: Socket {
+    fn addresses(&self) -> (Address, Address);
+}
+
+impl Socket for TcpStream {
+    const TLS: bool = false;
+    type Raw = Self;
+
+    fn reset(self) {
+        let _ = self.set_zero_linger();
+    }
+
+    fn raw(&mut self) -> &mut Self {
+        self
+    }
+}
+
+impl Base for TcpStream {
+    fn addresses(&self) -> (Address, Address) {
+        let _ = self.set_nodelay(true);
+        let address = |a: io::Result<SocketAddr>| {
+            Address::Ip(a.unwrap_or_else(|_| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))))
+        };
+        (address(self.local_addr()), address(self.peer_addr()))
+    }
+}
+
+impl Socket for UnixStream {
+    const TLS: bool = false;
+    type Raw = Self;
+
+    fn reset(self) {}
+
+    fn raw(&mut self) -> &mut Self {
+        self
+    }
+}
+
+impl Base for UnixStream {
+    fn addresses(&self) -> (Address, Address) {
+        let path = |a: io::Result<tokio::net::unix::SocketAddr>| {
+            Address::Unix(
+                a.ok()
+                    .and_then(|a| a.as_pathname().map(PathBuf::from))
+                    .unwrap_or_default(),
+            )
+        };
+        (path(self.local_addr()), path(self.peer_addr()))
+    }
+}
+
+impl Socket for MemoryStream {
+    const TLS: bool = false;
+    type Raw = Self;
+
+    fn reset(self) {
+        MemoryStream::reset(self);
+    }
+
+    fn raw(&mut self) -> &mut Self {
+        self
+    }
+}
+
+impl Base for MemoryStream {
+    fn addresses(&self) -> (Address, Address) {
+        (
+            Address::Memory("this end"),
+            Address::Memory("the other end"),
+        )
+    }
+}
+
+impl<S: Socket> Socket for tokio_rustls::server::TlsStream<S> {
+    const TLS: bool = true;
+    type Raw = S;
+
+    fn reset(self) {
+        self.into_inner().0.reset();
+    }
+
+    fn raw(&mut self) -> &mut S {
+        self.get_mut().0
+    }
+}
+
+impl<S: Socket> Socket for tokio_rustls::client::TlsStream<S> {
+    const TLS: bool = true;
+    type Raw = S;
+
+    fn reset(self) {
+        self.into_inner().0.reset();
+    }
+
+    fn raw(&mut self) -> &mut S {
+        self.get_mut().0
+    }
+}
+
+/// What one turn of the I/O loop produced.
+enum Turn {
+    /// This many bytes were read (0: the peer's EOF).
+    Read(usize),
+    /// Everything pending was handed to the stream.
+    Flushed,
+    /// A timer is due.
+    Timer,
+    /// The stream failed.
+    Failed(io::Error),
+}
+
+/// The protocol's timers, by deadline.
+#[derive(Default)]
+struct Timers(BTreeSet<(Instant, TimerId)>);
+
+impl Timers {
+    fn schedule(&mut self, connection: &mut Connection) {
+        let now = Instant::now();
+        for (id, delay) in connection.take_new_timers() {
+            self.0.insert((now + delay, id));
+        }
+    }
+
+    fn next(&self) -> Option<Instant> {
+        self.0.first().map(|(at, _)| *at)
+    }
+
+    fn fire_due(&mut self, connection: &mut Connection) {
+        let now = Instant::now();
+        while let Some(&(at, id)) = self.0.first() {
+            if at > now || connection.is_finished() {
+                break;
+            }
+            self.0.pop_first();
+            connection.fire_timer(id);
+        }
+    }
+}
+
+/// The open phase: send what the protocol writes, deliver what arrives, fire its timers,
+/// until the connection ends.
+async fn converse<S: Socket>(mut stream: S, connection: &mut Connection, mut timers: Timers) {
+    let mut buffer = vec![0u8; READ_BUFFER];
+    loop {
+        timers.schedule(connection);
+        let request = connection.close_requested().or_else(|| {
+            // TLS has no half-close: close_notify ends the whole connection.
+            (S::TLS && connection.half_close_requested()).then_some(CloseRequest::Lose)
+        });
+        match request {
+            Some(CloseRequest::Abort) => {
+                stream.reset();
+                connection.finish(DisconnectReason::Aborted);
+                return;
+            }
+            Some(request) => {
+                let close_notify = request != CloseRequest::LoseWithoutCloseNotify;
+                let reason = close(&mut stream, connection, &mut buffer, close_notify).await;
+                connection.finish(reason);
+                return;
+            }
+            None => {}
+        }
+        if connection.half_close_requested() {
+            if let Err(e) = flush_and_shutdown(&mut stream, connection, true).await {
+                connection.finish(reason_for(&e));
+                return;
+            }
+            connection.write_closed();
+            continue;
+        }
+        if connection.is_write_closed() && connection.is_read_closed() {
+            connection.finish(DisconnectReason::Done);
+            return;
+        }
+        let read = connection.wants_read() && !connection.is_read_closed();
+        let next_timer = timers.next();
+        let step = poll_fn(|cx| {
+            if let Some(at) = next_timer
+                && at <= Instant::now()
+            {
+                return Poll::Ready(Turn::Timer);
+            }
+            turn(cx, &mut stream, connection, &mut buffer, read)
+        });
+        let step = match next_timer {
+            Some(at) => tokio::time::timeout_at(at, step)
+                .await
+                .unwrap_or(Turn::Timer),
+            None => step.await,
+        };
+        match step {
+            Turn::Timer => timers.fire_due(connection),
+            Turn::Read(0) => {
+                if !S::TLS && connection.peer_half_closed() {
+                    continue;
+                }
+                // The peer closed (FIN; over TLS after close_notify). Flush what the protocol
+                // had written and close our side too.
+                let reason = match flush_and_shutdown(&mut stream, connection, true).await {
+                    Ok(()) => DisconnectReason::Done,
+                    Err(e) => reason_for(&e),
+                };
+                connection.finish(reason);
+                return;
+            }
+            Turn::Read(n) => connection.received(&buffer[..n]),
+            Turn::Flushed => {}
+            Turn::Failed(e) => {
+                connection.finish(reason_for(&e));
+                return;
+            }
+        }
+    }
+}
+
+/// Writes what is pending, flushes, and (if `read`) polls for a read; pending until one of
+/// them has something to report.
+fn turn<S: Socket>(
+    cx: &mut Context<'_>,
+    stream: &mut S,
+    connection: &mut Connection,
+    buffer: &mut [u8],
+    read: bool,
+) -> Poll<Turn> {
+    let mut wrote = false;
+    while !connection.pending_writes().is_empty() {
+        match Pin::new(&mut *stream).poll_write(cx, connection.pending_writes()) {
+            Poll::Ready(Ok(0)) => {
+                return Poll::Ready(Turn::Failed(io::ErrorKind::WriteZero.into()));
+            }
+            Poll::Ready(Ok(n)) => {
+                connection.wrote(n);
+                wrote = true;
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Turn::Failed(e)),
+            Poll::Pending => break,
+        }
+    }
+    // tokio-rustls may hold encrypted records it could not send yet.
+    if let Poll::Ready(Err(e)) = Pin::new(&mut *stream).poll_flush(cx) {
+        return Poll::Ready(Turn::Failed(e));
+    }
+    if read {
+        let mut read_buf = ReadBuf::new(buffer);
+        match Pin::new(&mut *stream).poll_read(cx, &mut read_buf) {
+            Poll::Ready(Ok(())) => return Poll::Ready(Turn::Read(read_buf.filled().len())),
+            Poll::Ready(Err(e)) => return Poll::Ready(Turn::Failed(e)),
+            Poll::Pending => {}
+        }
+    }
+    // A write may have set off a callback (a producer resumed) that changed what the loop
+    // must do next.
+    if wrote {
+        Poll::Ready(Turn::Flushed)
+    } else {
+        Poll::Pending
+    }
+}
+
+/// This side called `lose_connection`: flush, send FIN (over TLS close_notify first, unless
+/// told not to), then read and discard until the peer's EOF, for at most [`LINGER`].
+async fn close<S: Socket>(
+    stream: &mut S,
+    connection: &mut Connection,
+    buffer: &mut [u8],
+    close_notify: bool,
+) -> DisconnectReason {
+    // Keep reading (and discarding) while flushing, so a peer that writes as much as we do
+    // cannot deadlock the flush.
+    let mut reading = !connection.is_read_closed();
+    while !connection.pending_writes().is_empty() {
+        let step = poll_fn(|cx| {
+            let polled = turn(cx, stream, connection, buffer, reading);
+            if polled.is_pending() && connection.pending_writes().is_empty() {
+                return Poll::Ready(Turn::Flushed);
+            }
+            polled
+        })
+        .await;
+        match step {
+            Turn::Failed(e) => return reason_for(&e),
+            // The peer has stopped writing; it may still be reading what we flush.
+            Turn::Read(0) => reading = false,
+            Turn::Read(_) | Turn::Flushed | Turn::Timer => {}
+        }
+    }
+    if let Err(e) = flush_and_shutdown(stream, connection, close_notify).await {
+        return reason_for(&e);
+    }
+    if connection.is_read_closed() {
+        return DisconnectReason::Done;
+    }
+    let deadline = Instant::now() + LINGER;
+    loop {
+        let read = poll_fn(|cx| {
+            let mut read_buf = ReadBuf::new(&mut *buffer);
+            Pin::new(&mut *stream)
+                .poll_read(cx, &mut read_buf)
+                .map_ok(|()| read_buf.filled().len())
+        });
+        match tokio::time::timeout_at(deadline, read).await {
+            // EOF (with or without the peer's close_notify: ours went out) or no EOF within the
+            // linger: our close was clean.
+            Err(_) | Ok(Ok(0)) => return DisconnectReason::Done,
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return DisconnectReason::Done;
+            }
+            Ok(Err(e)) => return reason_for(&e),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// Sends what is pending, then closes our writing side (TLS: close_notify, then FIN).
+async fn flush_and_shutdown<S: Socket>(
+    stream: &mut S,
+    connection: &mut Connection,
+    close_notify: bool,
+) -> io::Result<()> {
+    let deadline = Instant::now() + LINGER;
+    let flush = async {
+        while !connection.pending_writes().is_empty() {
+            let n = stream.write(connection.pending_writes()).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            connection.wrote(n);
+        }
+        stream.flush().await?;
+        if close_notify {
+            stream.shutdown().await
+        } else {
+            stream.raw().shutdown().await
+        }
+    };
+    match tokio::time::timeout_at(deadline, flush).await {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the peer did not take our last writes",
+        )),
+    }
+}
+
+/// The reason an I/O error means: a TLS failure if rustls produced it, otherwise a lost
+/// connection.
+fn reason_for(error: &io::Error) -> DisconnectReason {
+    if let Some(tls) = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        return DisconnectReason::Tls(tls.to_string());
+    }
+    match error.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            DisconnectReason::Lost("the peer closed without close_notify".into())
+        }
+        _ => DisconnectReason::Lost(error.to_string()),
+    }
+}
