@@ -17,6 +17,9 @@ pub mod trials;
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use connectable::reactor::{self, Reactor};
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -34,6 +37,49 @@ pub enum Mode {
     /// The `cargo test` target: cargo hands the same filter to every test binary, so matching
     /// nothing here is normal (libtest's behaviour).
     CargoTest,
+}
+
+/// The reactors trials can run on: the built-in ones, and those a user registered with
+/// [`main_with_reactors`] or [`register_reactors`].
+pub fn reactors() -> &'static [&'static dyn Reactor] {
+    REACTORS.get_or_init(|| reactor::builtin().to_vec())
+}
+
+/// The reactor with this name, among [`reactors`].
+pub fn reactor_by_name(name: &str) -> Option<&'static dyn Reactor> {
+    reactors().iter().copied().find(|r| r.name() == name)
+}
+
+static REACTORS: OnceLock<Vec<&'static dyn Reactor>> = OnceLock::new();
+
+/// Adds reactors of your own to the built-in ones, before any suite is loaded: every case
+/// that does not narrow its `reactors` then runs on them too, and suites can name them.
+/// Returns false (and changes nothing) if the list was already fixed, or a name is taken.
+pub fn register_reactors(extra: &[&'static dyn Reactor]) -> bool {
+    let mut all = reactor::builtin().to_vec();
+    for reactor in extra {
+        if all.iter().any(|r| r.name() == reactor.name()) {
+            return false;
+        }
+        all.push(*reactor);
+    }
+    REACTORS.set(all).is_ok()
+}
+
+/// The whole program with reactors of your own added: how a transport or runtime is
+/// certified against the catalogue (see README.md, "Certifying your reactor"). Call it from
+/// the `main` of a `harness = false` test or a binary.
+pub fn main_with_reactors(mode: Mode, extra: &[&'static dyn Reactor]) -> ExitCode {
+    if !register_reactors(extra) {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "error: a reactor name is taken twice (the built-in ones are tokio-ct, tokio-mt, threads)"
+            );
+        }
+        return ExitCode::from(EXIT_USAGE);
+    }
+    main(mode)
 }
 
 /// Runs the program: options, suites, trials; returns the exit status.
@@ -150,11 +196,7 @@ mod reference_is_complete {
         words.extend(ReasonKind::ALL.iter().map(|k| k.word().to_owned()));
         words.extend(TransportKind::ALL.iter().map(|t| t.word().to_owned()));
         words.extend(Delivery::ALL.iter().map(|d| d.word().to_owned()));
-        words.extend(
-            connectable::reactor::builtin()
-                .iter()
-                .map(|r| r.name().to_owned()),
-        );
+        words.extend(crate::reactors().iter().map(|r| r.name().to_owned()));
         words.extend(EVENT_WORDS.iter().map(|w| (*w).to_owned()));
         words.extend(ServerCert::ALL.iter().map(|c| c.word().to_owned()));
         words.extend(protocols::Step::WORDS.iter().map(|w| (*w).to_owned()));

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use connectable::pki::{ClientCert, ServerCert, TlsProfile};
-use connectable::{Delivery, ReasonKind, reactor};
+use connectable::{Delivery, ReasonKind};
 use protocols::{ArgumentInfo, ProbeInfo};
 use serde::Deserialize as _;
 use serde::de::IntoDeserializer as _;
@@ -227,7 +227,7 @@ impl Default for Defaults {
     fn default() -> Self {
         Self {
             transports: TransportKind::ALL.to_vec(),
-            reactors: reactor::builtin()
+            reactors: crate::reactors()
                 .iter()
                 .map(|r| r.name().to_owned())
                 .collect(),
@@ -1204,10 +1204,7 @@ impl Checker<'_> {
     }
 
     fn reactors(&mut self, ctx: &str, value: &Value<'_>) -> Option<Vec<String>> {
-        let valid: Vec<&'static str> = connectable::reactor::builtin()
-            .iter()
-            .map(|r| r.name())
-            .collect();
+        let valid: Vec<&'static str> = crate::reactors().iter().map(|r| r.name()).collect();
         let words = Words {
             key: "reactors",
             noun: "reactor",
@@ -1550,7 +1547,7 @@ mod tests {
         // The catalogue grows; rows say {probes} for the list of every probe name.
         let probes: Vec<&str> = protocols::PROBES.iter().map(|p| p.name).collect();
         let transports: Vec<&str> = TransportKind::ALL.iter().map(|t| t.word()).collect();
-        let reactors: Vec<&str> = reactor::builtin().iter().map(|r| r.name()).collect();
+        let reactors: Vec<&str> = crate::reactors().iter().map(|r| r.name()).collect();
         let delivery: Vec<&str> = Delivery::ALL.iter().map(|d| d.word()).collect();
         let expected: Vec<String> = expected
             .iter()
@@ -1979,7 +1976,7 @@ received_len = 0
         assert_eq!(first.server, probe("closing-later", "{}"));
         assert_eq!(first.client, probe("send", r#"{ data = "x" }"#));
         assert_eq!(first.transports, [TransportKind::Tcp]);
-        let every_reactor: Vec<&str> = reactor::builtin().iter().map(|r| r.name()).collect();
+        let every_reactor: Vec<&str> = crate::reactors().iter().map(|r| r.name()).collect();
         assert_eq!(first.reactors, every_reactor);
         assert_eq!(first.delivery, Delivery::ALL);
         assert_eq!(first.timeout, Duration::from_millis(250));
@@ -2037,7 +2034,7 @@ received_len = 0
         let suite = load_str(Path::new(PATH), text).expect("a valid suite");
         let case = &suite.cases[0];
         assert_eq!(case.transports, TransportKind::ALL);
-        assert_eq!(case.reactors.len(), reactor::builtin().len());
+        assert_eq!(case.reactors.len(), crate::reactors().len());
         assert_eq!(case.delivery, Delivery::ALL);
         assert_eq!(case.timeout, Duration::from_secs(5));
         assert_eq!(case.expect_server, Expectation::default());

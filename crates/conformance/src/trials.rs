@@ -8,7 +8,7 @@
 use std::ops::Not as _;
 use std::sync::Arc;
 
-use connectable::reactor::{self, Reactor};
+use connectable::reactor::Reactor;
 use connectable::{ConnectableProtocol, Delivery, Endpoint, Error, run_protocols};
 use libtest_mimic::{Failed, Trial};
 
@@ -56,7 +56,7 @@ pub fn cells(case: &Case, seed: u64) -> Vec<Cell> {
         for reactor in case
             .reactors
             .iter()
-            .filter_map(|name| reactor::by_name(name))
+            .filter_map(|name| crate::reactor_by_name(name))
         {
             if !reactor.supports(transport.network(), transport.tls()) {
                 continue;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::{Connection, Endpoint, Error};
 
-pub use self::tokio::{TokioCurrentThread, TokioMultiThread};
+pub use self::tokio::{ByteStream, TokioCurrentThread, TokioMultiThread, drive_streams};
 
 /// Drives both sides of a pairing over real connections.
 pub trait Reactor: Send + Sync + std::fmt::Debug {

@@ -280,6 +280,31 @@ async fn connected(network: Network) -> Result<(Stream, Stream), Error> {
     }
 }
 
+/// Drives a pairing over two connected streams of a transport of your own, the way the
+/// tokio reactors drive their built-in ones, on a current-thread runtime built for it: the
+/// whole contract (callbacks, closing, resets, timers, TLS from `endpoint.tls` on top) is
+/// the same; only the byte stream is yours. `endpoint.network` is not used. Returns by the
+/// timeout, leaving a side still open unfinished.
+pub fn drive_streams<S: ByteStream>(
+    endpoint: &Endpoint,
+    server: (S, Connection),
+    client: (S, Connection),
+    timeout: Duration,
+) -> Result<(), Error> {
+    let runtime = Flavor::CurrentThread.runtime()?;
+    let ((server_stream, mut server), (client_stream, mut client)) = (server, client);
+    runtime.block_on(async {
+        let _ = tokio::time::timeout(timeout, async {
+            tokio::join!(
+                side_over(endpoint, server_stream, &mut server, Role::Server),
+                side_over(endpoint, client_stream, &mut client, Role::Client),
+            )
+        })
+        .await;
+    });
+    Ok(())
+}
+
 /// A fresh UNIX socket path in the temporary directory, removed when dropped.
 struct UnixPath(PathBuf);
 
@@ -316,7 +341,7 @@ async fn side(endpoint: Endpoint, stream: Stream, mut connection: Connection, ro
     }
 }
 
-async fn side_over<S: Socket + Base>(
+async fn side_over<S: ByteStream>(
     endpoint: &Endpoint,
     stream: S,
     connection: &mut Connection,
@@ -328,7 +353,7 @@ async fn side_over<S: Socket + Base>(
     let mut timers = Timers::default();
     timers.schedule(connection);
     if connection.close_requested() == Some(CloseRequest::Abort) {
-        stream.reset();
+        ByteStream::reset(stream);
         connection.finish(DisconnectReason::Aborted);
         return;
     }
@@ -371,34 +396,44 @@ trait Socket: AsyncRead + AsyncWrite + Unpin + Send {
     /// The stream under TLS, or the stream itself.
     type Raw: AsyncWrite + Unpin;
 
-    /// Discards what is unsent and makes the close a reset, not a clean EOF, where the
-    /// network has resets (TCP: RST; the in-memory pipe: a reset flag). A UNIX socket has
-    /// none: its peer sees an EOF, or a reset if it had unread data.
+    /// See [`ByteStream::reset`].
     fn reset(self);
 
     /// The stream under TLS, for a close without close_notify.
     fn raw(&mut self) -> &mut Self::Raw;
 }
 
-/// A stream before TLS: it knows its addresses.
-trait Base: Socket {
+/// A connected byte stream of some transport, as the tokio reactors drive it: implement it
+/// for your own transport's stream and [`drive_streams`] runs the whole contract (TLS on top
+/// included) over it.
+pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// Discards what is unsent and makes the close a reset, not a clean EOF, where the
+    /// transport has resets (TCP: RST; the in-memory pipe: a reset flag). A UNIX socket has
+    /// none: its peer sees an EOF, or a reset if it had unread data.
+    fn reset(self);
+
+    /// This end's address and the peer's.
     fn addresses(&self) -> (Address, Address);
 }
 
-impl Socket for TcpStream {
+impl<T: ByteStream> Socket for T {
     const TLS: bool = false;
-    type Raw = Self;
+    type Raw = T;
 
     fn reset(self) {
-        let _ = self.set_zero_linger();
+        ByteStream::reset(self);
     }
 
-    fn raw(&mut self) -> &mut Self {
+    fn raw(&mut self) -> &mut T {
         self
     }
 }
 
-impl Base for TcpStream {
+impl ByteStream for TcpStream {
+    fn reset(self) {
+        let _ = self.set_zero_linger();
+    }
+
     fn addresses(&self) -> (Address, Address) {
         let _ = self.set_nodelay(true);
         let address = |a: io::Result<SocketAddr>| {
@@ -408,18 +443,9 @@ impl Base for TcpStream {
     }
 }
 
-impl Socket for UnixStream {
-    const TLS: bool = false;
-    type Raw = Self;
-
+impl ByteStream for UnixStream {
     fn reset(self) {}
 
-    fn raw(&mut self) -> &mut Self {
-        self
-    }
-}
-
-impl Base for UnixStream {
     fn addresses(&self) -> (Address, Address) {
         let path = |a: io::Result<tokio::net::unix::SocketAddr>| {
             Address::Unix(
@@ -432,20 +458,11 @@ impl Base for UnixStream {
     }
 }
 
-impl Socket for MemoryStream {
-    const TLS: bool = false;
-    type Raw = Self;
-
+impl ByteStream for MemoryStream {
     fn reset(self) {
         MemoryStream::reset(self);
     }
 
-    fn raw(&mut self) -> &mut Self {
-        self
-    }
-}
-
-impl Base for MemoryStream {
     fn addresses(&self) -> (Address, Address) {
         (
             Address::Memory("this end"),
