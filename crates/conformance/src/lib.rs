@@ -252,3 +252,56 @@ mod reference_is_complete {
         );
     }
 }
+
+#[cfg(test)]
+mod parity_table_is_true {
+    //! suites/TWISTED.md is issue 3's checklist: every case it names must exist, and every row
+    //! must name a case or say why the test is not ported.
+
+    #[test]
+    fn every_case_named_in_twisted_md_exists() {
+        let dir = crate::cli::default_suites();
+        let table = std::fs::read_to_string(dir.join("TWISTED.md")).expect("TWISTED.md");
+        let suites = crate::load::load_dir(&dir).expect("the suites load");
+        let exists = |name: &str| {
+            let Some((suite, case)) = name.split_once("::") else {
+                return false;
+            };
+            suites
+                .iter()
+                .any(|s| s.name == suite && s.cases.iter().any(|c| c.name == case))
+        };
+        let mut problems = Vec::new();
+        let rows = table
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| module") && !l.contains("---"));
+        let mut count = 0;
+        for row in rows {
+            count += 1;
+            let named: Vec<&str> = row
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|s| {
+                    s.contains("::")
+                        && s.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || "_:".contains(c)
+                        })
+                })
+                .collect();
+            for name in &named {
+                if !exists(name) {
+                    problems.push(format!("names {name}, which does not exist: {row}"));
+                }
+            }
+            if row.contains("(pending)") {
+                problems.push(format!("still pending: {row}"));
+            }
+            if named.is_empty() && !row.contains("not ported") {
+                problems.push(format!("names no case and does not say why: {row}"));
+            }
+        }
+        assert!(count > 40, "only {count} rows found in TWISTED.md");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
