@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use connectable::pki::{TestPki, TlsConfigs, TlsProfile};
 use connectable::{ConnectableProtocol, Endpoint, Reactor};
 
-use crate::suite::{AddressSpec, CommandSpec, TransportKind};
+use crate::suite::{AddressSpec, CommandSpec, PeerSpec, TransportKind};
 
 /// At most this much of each output stream is kept.
 const OUTPUT_KEPT: usize = 64 * 1024;
@@ -351,14 +351,45 @@ fn endpoint(
     }
 }
 
+/// Where and how a pairing with an external peer runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    /// The reactor that drives our side.
+    pub reactor: &'static dyn Reactor,
+    /// `tcp` or `tls` (the loader allows nothing else with an external peer).
+    pub transport: TransportKind,
+    /// The certificates: the server's also go to `{cert}` and `{key}`.
+    pub profile: TlsProfile,
+    /// How long the pairing may take, the program's start included.
+    pub timeout: Duration,
+}
+
+/// Pairs `ours` (a probe or script) with the external peer `theirs`, which plays the server
+/// if `theirs_serves`, and returns our side's record and the program's.
+pub fn pair(
+    theirs: &PeerSpec,
+    theirs_serves: bool,
+    ours: ConnectableProtocol,
+    setting: &Setting,
+) -> Result<(ConnectableProtocol, ExternalRecord), String> {
+    match (theirs, theirs_serves) {
+        (PeerSpec::Command(command), true) => against_server_command(command, ours, setting),
+        (PeerSpec::Command(command), false) => against_client_command(command, ours, setting),
+        (PeerSpec::Address(address), true) => against_address(address, ours, setting),
+        _ => Err("an external peer is a command, or an address for the server".into()),
+    }
+}
+
 /// Our probe as client, against a server program started for the trial.
-pub fn against_server_command(
+fn against_server_command(
     spec: &CommandSpec,
     client: ConnectableProtocol,
-    reactor: &dyn Reactor,
-    transport: TransportKind,
-    profile: TlsProfile,
-    timeout: Duration,
+    &Setting {
+        reactor,
+        transport,
+        profile,
+        timeout,
+    }: &Setting,
 ) -> Result<(ConnectableProtocol, ExternalRecord), String> {
     let deadline = Instant::now() + timeout;
     let port = free_port()?;
@@ -381,13 +412,15 @@ pub fn against_server_command(
 }
 
 /// Our probe as server, against a client program started for the trial.
-pub fn against_client_command(
+fn against_client_command(
     spec: &CommandSpec,
     server: ConnectableProtocol,
-    reactor: &dyn Reactor,
-    transport: TransportKind,
-    profile: TlsProfile,
-    timeout: Duration,
+    &Setting {
+        reactor,
+        transport,
+        profile,
+        timeout,
+    }: &Setting,
 ) -> Result<(ConnectableProtocol, ExternalRecord), String> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| format!("binding 127.0.0.1:0: {e}"))?;
@@ -403,13 +436,15 @@ pub fn against_client_command(
 }
 
 /// Our probe as client, against a server that is already running.
-pub fn against_address(
+fn against_address(
     spec: &AddressSpec,
     client: ConnectableProtocol,
-    reactor: &dyn Reactor,
-    transport: TransportKind,
-    profile: TlsProfile,
-    timeout: Duration,
+    &Setting {
+        reactor,
+        transport,
+        profile,
+        timeout,
+    }: &Setting,
 ) -> Result<(ConnectableProtocol, ExternalRecord), String> {
     let address = spec
         .address

@@ -126,44 +126,28 @@ pub fn run(case: &Case, cell: Cell) -> Result<(), Failed> {
         ))
     };
     let (server, client, mut problems) = match (&case.server, &case.client) {
-        (PeerSpec::Command(command), client) => {
-            let client = probe(client).ok_or_else(|| failed("no probe side".into()))?;
-            let (client, record) = external::against_server_command(
-                command,
-                client,
-                cell.reactor,
-                cell.transport,
-                case.tls,
-                case.timeout,
-            )
-            .map_err(failed)?;
-            (Side::External(record), Side::Probe(client), Vec::new())
-        }
-        (PeerSpec::Address(address), client) => {
-            let client = probe(client).ok_or_else(|| failed("no probe side".into()))?;
-            let (client, record) = external::against_address(
-                address,
-                client,
-                cell.reactor,
-                cell.transport,
-                case.tls,
-                case.timeout,
-            )
-            .map_err(failed)?;
-            (Side::External(record), Side::Probe(client), Vec::new())
-        }
-        (server, PeerSpec::Command(command)) => {
-            let server = probe(server).ok_or_else(|| failed("no probe side".into()))?;
-            let (server, record) = external::against_client_command(
-                command,
-                server,
-                cell.reactor,
-                cell.transport,
-                case.tls,
-                case.timeout,
-            )
-            .map_err(failed)?;
-            (Side::Probe(server), Side::External(record), Vec::new())
+        (server, client) if server.is_external() || client.is_external() => {
+            let server_is_external = server.is_external();
+            let (theirs, ours) = if server_is_external {
+                (server, client)
+            } else {
+                (client, server)
+            };
+            let ours = probe(ours).ok_or_else(|| failed("both sides are external".into()))?;
+            let setting = external::Setting {
+                reactor: cell.reactor,
+                transport: cell.transport,
+                profile: case.tls,
+                timeout: case.timeout,
+            };
+            let (ours, record) =
+                external::pair(theirs, server_is_external, ours, &setting).map_err(failed)?;
+            let (ours, theirs) = (Side::Probe(ours), Side::External(record));
+            if server_is_external {
+                (theirs, ours, Vec::new())
+            } else {
+                (ours, theirs, Vec::new())
+            }
         }
         (server, client) => {
             let (Some(server), Some(client)) = (probe(server), probe(client)) else {

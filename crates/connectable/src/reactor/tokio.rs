@@ -67,77 +67,49 @@ impl Flavor {
     }
 }
 
-impl Reactor for TokioCurrentThread {
-    fn name(&self) -> &'static str {
-        "tokio-ct"
-    }
+/// The two reactors differ only in their runtime's flavor.
+macro_rules! tokio_reactor {
+    ($reactor:ty, $name:literal, $flavor:expr) => {
+        impl Reactor for $reactor {
+            fn name(&self) -> &'static str {
+                $name
+            }
 
-    fn drive(
-        &self,
-        endpoint: &Endpoint,
-        server: Connection,
-        client: Connection,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        drive(Flavor::CurrentThread, endpoint, server, client, timeout)
-    }
+            fn drive(
+                &self,
+                endpoint: &Endpoint,
+                server: Connection,
+                client: Connection,
+                timeout: Duration,
+            ) -> Result<(), Error> {
+                drive($flavor, endpoint, server, client, timeout)
+            }
 
-    fn accept(
-        &self,
-        endpoint: &Endpoint,
-        listener: std::net::TcpListener,
-        server: Connection,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        accept(Flavor::CurrentThread, endpoint, listener, server, timeout)
-    }
+            fn accept(
+                &self,
+                endpoint: &Endpoint,
+                listener: std::net::TcpListener,
+                server: Connection,
+                timeout: Duration,
+            ) -> Result<(), Error> {
+                accept($flavor, endpoint, listener, server, timeout)
+            }
 
-    fn connect(
-        &self,
-        endpoint: &Endpoint,
-        address: SocketAddr,
-        client: Connection,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        connect_to(Flavor::CurrentThread, endpoint, address, client, timeout)
-    }
+            fn connect(
+                &self,
+                endpoint: &Endpoint,
+                address: SocketAddr,
+                client: Connection,
+                timeout: Duration,
+            ) -> Result<(), Error> {
+                connect_to($flavor, endpoint, address, client, timeout)
+            }
+        }
+    };
 }
 
-impl Reactor for TokioMultiThread {
-    fn name(&self) -> &'static str {
-        "tokio-mt"
-    }
-
-    fn drive(
-        &self,
-        endpoint: &Endpoint,
-        server: Connection,
-        client: Connection,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        drive(Flavor::MultiThread, endpoint, server, client, timeout)
-    }
-
-    fn accept(
-        &self,
-        endpoint: &Endpoint,
-        listener: std::net::TcpListener,
-        server: Connection,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        accept(Flavor::MultiThread, endpoint, listener, server, timeout)
-    }
-
-    fn connect(
-        &self,
-        endpoint: &Endpoint,
-        address: SocketAddr,
-        client: Connection,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        connect_to(Flavor::MultiThread, endpoint, address, client, timeout)
-    }
-}
+tokio_reactor!(TokioCurrentThread, "tokio-ct", Flavor::CurrentThread);
+tokio_reactor!(TokioMultiThread, "tokio-mt", Flavor::MultiThread);
 
 /// Runs both sides to their end, or until the timeout; on `tokio-mt` as two tasks.
 fn drive(
