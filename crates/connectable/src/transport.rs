@@ -64,7 +64,9 @@ pub const HIGH_WATER: usize = 64 * 1024;
 /// The command handle a [`Protocol`](crate::Protocol) callback gets (Twisted's `ITransport`).
 #[derive(Debug)]
 pub struct Transport {
+    /// Written bytes; those before `sent` have been handed to the reactor already.
     pending: Vec<u8>,
+    sent: usize,
     close: Option<CloseRequest>,
     lost: bool,
     half_close: bool,
@@ -84,6 +86,7 @@ impl Transport {
     pub fn new(host: Address, peer: Address, reactor: &'static str) -> Self {
         Self {
             pending: Vec::new(),
+            sent: 0,
             close: None,
             lost: false,
             half_close: false,
@@ -203,7 +206,7 @@ impl Transport {
 
     /// Bytes written and not yet handed to the network: the write buffer.
     pub fn buffered(&self) -> usize {
-        self.pending.len()
+        self.pending.len() - self.sent
     }
 
     /// Discards pending writes and resets the connection. Harmless to call twice, or after
@@ -211,7 +214,7 @@ impl Transport {
     pub fn abort_connection(&mut self) {
         if !self.lost {
             self.close = Some(CloseRequest::Abort);
-            self.pending.clear();
+            self.clear_pending();
         }
     }
 
@@ -248,21 +251,34 @@ impl Transport {
 
     /// Bytes written and not yet taken by the reactor.
     pub(crate) fn pending(&self) -> &[u8] {
-        &self.pending
+        &self.pending[self.sent..]
+    }
+
+    fn clear_pending(&mut self) {
+        self.pending.clear();
+        self.sent = 0;
     }
 
     pub(crate) fn consume(&mut self, sent: usize) {
-        self.pending.drain(..sent);
+        // Moving the unsent rest to the front on every partial write would make a large
+        // buffer quadratic to send: advance an offset, and compact only once most is sent.
+        self.sent = (self.sent + sent).min(self.pending.len());
+        if self.sent == self.pending.len() {
+            self.clear_pending();
+        } else if self.sent > self.pending.len() / 2 {
+            self.pending.drain(..self.sent);
+            self.sent = 0;
+        }
     }
 
     pub(crate) fn force_abort(&mut self) {
         self.close = Some(CloseRequest::Abort);
-        self.pending.clear();
+        self.clear_pending();
     }
 
     pub(crate) fn mark_lost(&mut self) {
         self.lost = true;
-        self.pending.clear();
+        self.clear_pending();
         self.producer = None;
         self.new_timers.clear();
         self.live_timers.clear();
@@ -275,7 +291,7 @@ impl Transport {
     /// The write side is shut: later writes are no-ops.
     pub(crate) fn mark_write_closed(&mut self) {
         self.write_closed = true;
-        self.pending.clear();
+        self.clear_pending();
     }
 
     pub(crate) fn is_write_closed(&self) -> bool {
@@ -326,6 +342,22 @@ mod tests {
         assert_eq!(t.pending(), b"");
         t.write(b"dropped");
         assert_eq!(t.pending(), b"");
+    }
+
+    #[test]
+    fn partial_sends_leave_the_rest_in_order() {
+        let mut t = transport();
+        t.write(b"abcdefgh");
+        for (sent, left) in [(1, &b"bcdefgh"[..]), (2, b"defgh"), (3, b"gh"), (0, b"gh")] {
+            t.consume(sent);
+            assert_eq!(t.pending(), left);
+            assert_eq!(t.buffered(), left.len());
+        }
+        t.write(b"ij");
+        assert_eq!(t.pending(), b"ghij");
+        t.consume(4);
+        assert_eq!(t.pending(), b"");
+        assert_eq!(t.buffered(), 0);
     }
 
     #[test]
