@@ -5,6 +5,7 @@
 //! reactor is what is under test; a reactor here is the same: something that implements this
 //! trait and can then be certified against the whole catalogue.
 
+mod threads;
 mod tokio;
 
 use std::time::Duration;
@@ -12,6 +13,12 @@ use std::time::Duration;
 use crate::{Connection, Endpoint, Error};
 
 pub use self::tokio::{ByteStream, TokioCurrentThread, TokioMultiThread, drive_streams};
+pub use threads::Threads;
+
+/// How long a closing side waits for the peer's EOF after sending its own, reading and
+/// discarding, so that unread bytes in the receive buffer do not turn a clean close into a
+/// reset. Every built-in reactor uses it: it is part of the contract.
+pub const LINGER: Duration = Duration::from_secs(2);
 
 /// Drives both sides of a pairing over real connections.
 pub trait Reactor: Send + Sync + std::fmt::Debug {
@@ -19,7 +26,8 @@ pub trait Reactor: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
 
     /// Whether this reactor can drive connections over `network` (with TLS or not). Cells of
-    /// the matrix it cannot run are skipped, with the reason, when trials are listed.
+    /// the matrix it cannot run are left out when trials are listed (suites/README.md says
+    /// which reactor leaves out what, and why).
     fn supports(&self, network: crate::Network, tls: bool) -> bool {
         let _ = (network, tls);
         true
@@ -68,7 +76,7 @@ pub trait Reactor: Send + Sync + std::fmt::Debug {
 
 /// The reactors built in, by name.
 pub fn builtin() -> &'static [&'static dyn Reactor] {
-    &[&TokioCurrentThread, &TokioMultiThread]
+    &[&TokioCurrentThread, &TokioMultiThread, &Threads]
 }
 
 /// The built-in reactor with this name.

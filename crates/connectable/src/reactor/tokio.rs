@@ -27,10 +27,7 @@ use crate::memory::{self, MemoryStream};
 use crate::transport::CloseRequest;
 use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor, TimerId};
 
-/// How long a closing side waits for the peer's EOF after sending its own, reading and
-/// discarding, so that unread bytes in the receive buffer do not turn a clean close into a
-/// reset.
-pub(crate) const LINGER: Duration = Duration::from_secs(2);
+use super::LINGER;
 
 /// Size of the buffer each side reads into.
 const READ_BUFFER: usize = 64 * 1024;

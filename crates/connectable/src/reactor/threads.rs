@@ -1,0 +1,1059 @@
+//! `threads`: std blocking sockets, one thread per side, rustls over the blocking stream.
+//!
+//! A genuinely different implementation of the contract `tokio-ct` and `tokio-mt` implement,
+//! as Twisted has select, poll and epoll reactors: no runtime, no readiness events, no
+//! futures. `drive` connects the two sockets, then runs each side on a thread of its own (the
+//! client on a scoped thread, so none outlives the pairing, the server on the caller's). A
+//! side's thread owns its socket, its [`Connection`] and, over TLS, its `rustls::Connection`,
+//! which it drives by hand (`read_tls`, `process_new_packets`, `reader`; `writer`,
+//! `write_tls`).
+//!
+//! # One thread, two directions
+//!
+//! A side must keep reading while its writes are blocked (two peers that both write more than
+//! the socket buffers hold would otherwise deadlock), and must wake for its timers. With
+//! blocking sockets and no `poll(2)` in std, each side alternates bounded blocking calls:
+//!
+//! - only reading (nothing to send): one `read` that blocks until data, EOF, or the next
+//!   timer or the deadline (`SO_RCVTIMEO`);
+//! - only writing (reading paused or closed): one `write` that blocks until the socket takes
+//!   bytes, or the next timer or the deadline (`SO_SNDTIMEO`);
+//! - both: a `write` bounded by a short slice, then a `read`: non-blocking if the write made
+//!   progress, bounded by the slice if it did not. The slice starts at 1 ms and doubles, up
+//!   to 16 ms, while neither direction moves, so a side stuck on a peer that neither reads nor
+//!   writes makes about 30 rounds a second; any progress resets it. The direction a call
+//!   waits on is served at once when it can move; the other within a slice;
+//! - neither: sleep until the next timer or the deadline (only a timer can change anything).
+//!
+//! Every blocking call is bounded by the pairing's deadline, so at the timeout each thread
+//! returns by itself, leaving its side unfinished, and no thread has to unblock another. A
+//! side that stops at the deadline keeps its socket open until both threads have stopped:
+//! closing it at once would send the other side an EOF it could still end `done` on.
+//! (A reader thread and a writer thread per side would wake exactly on each event, but would
+//! need a third thread for the protocol and a way to unblock a blocked writer on abort without
+//! sending a FIN; bounded calls keep one thread per side and make the deadline local.)
+//!
+//! # Closing
+//!
+//! As on the tokio reactors (see the crate documentation): a close flushes while reading and
+//! discarding, sends close_notify (unless asked not to) and FIN (`shutdown(Write)`), then
+//! drains to the peer's EOF within [`LINGER`]. An abort resets: std has no stable `SO_LINGER`,
+//! so the TCP socket is handed to `tokio::net::TcpSocket` (a plain socket wrapper that needs no
+//! runtime) for `set_zero_linger`, then closed. A UNIX socket has no reset: its peer sees an
+//! EOF, or a reset if it had unread data, as on the tokio reactors.
+//!
+//! It runs TCP over IPv4 and IPv6 loopback and UNIX domain sockets, each with or without TLS;
+//! not the in-memory pipe, which is a tokio duplex and only a tokio reactor can drive.
+
+use std::collections::BTreeSet;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::transport::CloseRequest;
+use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor, TimerId};
+
+use super::LINGER;
+
+/// Size of the buffer each side reads into.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// The most handed to one `write` on a plain socket, so one call cannot keep a side from
+/// reading for long while a slow peer takes a large buffer bit by bit.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// The bound of each blocking call while a side both writes and reads, at first ...
+const MIN_SLICE: Duration = Duration::from_millis(1);
+
+/// ... and at most, after rounds in which neither direction moved.
+const MAX_SLICE: Duration = Duration::from_millis(16);
+
+/// How often a listener is polled while no connection is pending.
+const ACCEPT_POLL: Duration = Duration::from_millis(2);
+
+/// The `threads` reactor: std blocking sockets, a thread per side, rustls driven by hand.
+///
+/// Each side runs on a thread of its own for the pairing (scoped: none outlives `drive`),
+/// alternating reads and writes bounded by socket timeouts so that neither direction blocks
+/// the other, its timers, or the deadline. Aborts reset TCP connections (`SO_LINGER` 0).
+/// It drives TCP over IPv4 and IPv6 and UNIX domain sockets, with or without TLS; not the
+/// in-memory pipe, a tokio duplex stream that only a tokio runtime can drive.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Threads;
+
+impl Reactor for Threads {
+    fn name(&self) -> &'static str {
+        "threads"
+    }
+
+    /// TCP (IPv4, IPv6) and UNIX sockets, with or without TLS; not [`Network::Memory`], whose
+    /// pipe is a tokio duplex stream that only a tokio runtime can drive.
+    fn supports(&self, network: Network, _tls: bool) -> bool {
+        matches!(network, Network::Tcp | Network::Tcp6 | Network::Unix)
+    }
+
+    fn drive(
+        &self,
+        endpoint: &Endpoint,
+        server: Connection,
+        client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        let (server_stream, client_stream) = connected(endpoint.network, deadline)?;
+        thread::scope(|scope| {
+            let client_thread = thread::Builder::new()
+                .name("threads-client".into())
+                .spawn_scoped(scope, move || {
+                    run(endpoint, client_stream, client, Role::Client, deadline)
+                })
+                .map_err(Error::io("spawning the client's thread"))?;
+            let server_kept = run(endpoint, server_stream, server, Role::Server, deadline);
+            let client_kept = client_thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            // Sides still open at the deadline are closed only now that neither thread runs.
+            drop((server_kept, client_kept));
+            Ok(())
+        })
+    }
+
+    fn accept(
+        &self,
+        endpoint: &Endpoint,
+        listener: TcpListener,
+        mut server: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        listener
+            .set_nonblocking(true)
+            .map_err(Error::io("making the listener non-blocking"))?;
+        match accept_until(deadline, || listener.accept().map(|(stream, _)| stream)) {
+            Ok(Some(stream)) => {
+                drop(listener);
+                drop(side(endpoint, stream, &mut server, Role::Server, deadline));
+            }
+            // The timeout leaves the side unfinished, which is how the caller learns of it.
+            Ok(None) => {}
+            Err(e) => server.finish(DisconnectReason::Refused(format!("accept failed: {e}"))),
+        }
+        Ok(())
+    }
+
+    fn connect(
+        &self,
+        endpoint: &Endpoint,
+        address: SocketAddr,
+        mut client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        match TcpStream::connect_timeout(&address, timeout) {
+            Ok(stream) => drop(side(endpoint, stream, &mut client, Role::Client, deadline)),
+            Err(_) if Instant::now() >= deadline => {}
+            Err(e) => client.finish(DisconnectReason::Refused(format!(
+                "connecting to {address}: {e}"
+            ))),
+        }
+        Ok(())
+    }
+}
+
+/// A connected byte stream of any network this reactor runs, before TLS.
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// A connected pair of streams over `network`: (server's, client's). The listener (and a
+/// UNIX socket's path) is gone once both ends exist.
+fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Error> {
+    let accepting = |e: Option<io::Error>| Error::Io {
+        context: "accepting",
+        source: e.unwrap_or_else(|| io::ErrorKind::TimedOut.into()),
+    };
+    match network {
+        Network::Tcp | Network::Tcp6 => {
+            let loopback: SocketAddr = match network {
+                Network::Tcp6 => (Ipv6Addr::LOCALHOST, 0).into(),
+                _ => (Ipv4Addr::LOCALHOST, 0).into(),
+            };
+            let listener =
+                TcpListener::bind(loopback).map_err(Error::io("binding a loopback port"))?;
+            let address = listener
+                .local_addr()
+                .map_err(Error::io("reading the listener's address"))?;
+            listener
+                .set_nonblocking(true)
+                .map_err(Error::io("making the listener non-blocking"))?;
+            // The kernel completes a loopback connection without waiting for accept(), so
+            // connecting first and accepting next needs no second thread.
+            let wait = deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1));
+            let client =
+                TcpStream::connect_timeout(&address, wait).map_err(Error::io("connecting"))?;
+            let server = accept_until(deadline, || listener.accept().map(|(s, _)| s))
+                .map_err(|e| accepting(Some(e)))?
+                .ok_or_else(|| accepting(None))?;
+            Ok((Stream::Tcp(server), Stream::Tcp(client)))
+        }
+        Network::Unix => {
+            let path = UnixPath::fresh();
+            let listener =
+                UnixListener::bind(&path.0).map_err(Error::io("binding a UNIX socket"))?;
+            listener
+                .set_nonblocking(true)
+                .map_err(Error::io("making the listener non-blocking"))?;
+            let client = UnixStream::connect(&path.0).map_err(Error::io("connecting"))?;
+            let server = accept_until(deadline, || listener.accept().map(|(s, _)| s))
+                .map_err(|e| accepting(Some(e)))?
+                .ok_or_else(|| accepting(None))?;
+            // The path is removed here; the connected sockets do not need it.
+            drop(path);
+            Ok((Stream::Unix(server), Stream::Unix(client)))
+        }
+        Network::Memory => Err(Error::Io {
+            context: "the threads reactor has no in-memory transport",
+            source: io::ErrorKind::Unsupported.into(),
+        }),
+    }
+}
+
+/// Accepts one connection from a non-blocking listener, polling until `deadline`; `None` if
+/// none came by then.
+fn accept_until<T>(
+    deadline: Instant,
+    mut accept: impl FnMut() -> io::Result<T>,
+) -> io::Result<Option<T>> {
+    loop {
+        match accept() {
+            Ok(stream) => return Ok(Some(stream)),
+            Err(e) if quiet(&e) => {}
+            Err(e) => return Err(e),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        thread::sleep(left.min(ACCEPT_POLL));
+    }
+}
+
+/// A fresh UNIX socket path in the temporary directory, removed when dropped.
+struct UnixPath(PathBuf);
+
+impl UnixPath {
+    fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self(std::env::temp_dir().join(format!(
+            "connectable-threads-{}-{}.sock",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )))
+    }
+}
+
+impl Drop for UnixPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Server,
+    Client,
+}
+
+/// Runs one side on this thread; the socket, still open, if the deadline passed.
+fn run(
+    endpoint: &Endpoint,
+    stream: Stream,
+    mut connection: Connection,
+    role: Role,
+    deadline: Instant,
+) -> Option<Stream> {
+    match stream {
+        Stream::Tcp(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Tcp),
+        Stream::Unix(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Unix),
+    }
+}
+
+/// What this reactor needs of a blocking socket.
+trait Raw: Read + Write + Sized {
+    /// This end's address and the peer's (TCP: also turns Nagle off, as the tokio reactors
+    /// do).
+    fn addresses(&self) -> (Address, Address);
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()>;
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Sends FIN: the peer reads EOF.
+    fn shutdown_write(&self) -> io::Result<()>;
+    /// Discards what is unsent and closes with a reset where the network has one.
+    fn reset(self);
+}
+
+impl Raw for TcpStream {
+    fn addresses(&self) -> (Address, Address) {
+        let _ = self.set_nodelay(true);
+        let address = |a: io::Result<SocketAddr>| {
+            Address::Ip(a.unwrap_or_else(|_| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))))
+        };
+        (address(self.local_addr()), address(self.peer_addr()))
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        TcpStream::set_nonblocking(self, nonblocking)
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+
+    fn reset(self) {
+        // SO_LINGER 0: close() discards the send queue and sends RST. std's `set_linger` is
+        // unstable; tokio's TcpSocket wraps the descriptor without a runtime.
+        let socket = ::tokio::net::TcpSocket::from_std_stream(self);
+        let _ = socket.set_zero_linger();
+    }
+}
+
+impl Raw for UnixStream {
+    fn addresses(&self) -> (Address, Address) {
+        let path = |a: io::Result<std::os::unix::net::SocketAddr>| {
+            Address::Unix(
+                a.ok()
+                    .and_then(|a| a.as_pathname().map(PathBuf::from))
+                    .unwrap_or_default(),
+            )
+        };
+        (path(self.local_addr()), path(self.peer_addr()))
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        UnixStream::set_nonblocking(self, nonblocking)
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_read_timeout(self, timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_write_timeout(self, timeout)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+
+    fn reset(self) {}
+}
+
+/// How long one socket call may block.
+#[derive(Clone, Copy, Debug)]
+enum Wait {
+    /// Not at all (non-blocking mode).
+    Poll,
+    /// Until this instant (a socket timeout); an instant already past means [`Wait::Poll`].
+    Until(Instant),
+}
+
+impl Wait {
+    /// Whether a loop of calls under this wait must stop now.
+    fn passed(self) -> bool {
+        match self {
+            Self::Poll => true,
+            Self::Until(at) => Instant::now() >= at,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Direction {
+    Read,
+    Write,
+}
+
+/// A blocking socket whose every call is bounded by a [`Wait`].
+struct Wire<S> {
+    stream: S,
+    nonblocking: bool,
+}
+
+impl<S: Raw> Wire<S> {
+    fn new(stream: S) -> io::Result<Self> {
+        stream.set_nonblocking(false)?;
+        Ok(Self {
+            stream,
+            nonblocking: false,
+        })
+    }
+
+    fn prepare(&mut self, wait: Wait, direction: Direction) -> io::Result<()> {
+        let timeout = match wait {
+            Wait::Poll => None,
+            Wait::Until(at) => {
+                Some(at.saturating_duration_since(Instant::now())).filter(|left| !left.is_zero())
+            }
+        };
+        let Some(timeout) = timeout else {
+            if !self.nonblocking {
+                self.stream.set_nonblocking(true)?;
+                self.nonblocking = true;
+            }
+            return Ok(());
+        };
+        if self.nonblocking {
+            self.stream.set_nonblocking(false)?;
+            self.nonblocking = false;
+        }
+        match direction {
+            Direction::Read => self.stream.set_read_timeout(Some(timeout)),
+            Direction::Write => self.stream.set_write_timeout(Some(timeout)),
+        }
+    }
+
+    fn read(&mut self, buffer: &mut [u8], wait: Wait) -> io::Result<usize> {
+        self.prepare(wait, Direction::Read)?;
+        self.stream.read(buffer)
+    }
+
+    fn write(&mut self, data: &[u8], wait: Wait) -> io::Result<usize> {
+        self.prepare(wait, Direction::Write)?;
+        self.stream.write(data)
+    }
+
+    fn read_tls(&mut self, tls: &mut rustls::Connection, wait: Wait) -> io::Result<usize> {
+        self.prepare(wait, Direction::Read)?;
+        tls.read_tls(&mut self.stream)
+    }
+
+    fn write_tls(&mut self, tls: &mut rustls::Connection, wait: Wait) -> io::Result<usize> {
+        self.prepare(wait, Direction::Write)?;
+        tls.write_tls(&mut self.stream)
+    }
+}
+
+/// Whether an I/O error only means "not now": a timeout, a would-block, a signal.
+fn quiet(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// Why a connection failed, before it is turned into a [`DisconnectReason`].
+#[derive(Debug)]
+enum Fault {
+    Io(io::Error),
+    Tls(rustls::Error),
+}
+
+impl Fault {
+    /// A TLS failure if rustls produced it, otherwise a lost connection (as the tokio
+    /// reactors say it).
+    fn reason(self) -> DisconnectReason {
+        match self {
+            Self::Tls(e) => DisconnectReason::Tls(e.to_string()),
+            Self::Io(e) => {
+                if let Some(tls) = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                {
+                    return DisconnectReason::Tls(tls.to_string());
+                }
+                match e.kind() {
+                    io::ErrorKind::UnexpectedEof => {
+                        DisconnectReason::Lost("the peer closed without close_notify".into())
+                    }
+                    _ => DisconnectReason::Lost(e.to_string()),
+                }
+            }
+        }
+    }
+
+    fn is_unexpected_eof(&self) -> bool {
+        matches!(self, Self::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof)
+    }
+}
+
+/// The deadline of the pairing passed: the side stops where it is, unfinished.
+struct Expired;
+
+/// How the open phase ended.
+enum Outcome {
+    /// The side finished.
+    Ended,
+    /// The protocol aborted: reset the socket, then finish `aborted`.
+    Reset,
+    /// The deadline passed first.
+    Expired,
+}
+
+fn finish(connection: &mut Connection, reason: DisconnectReason) -> Outcome {
+    connection.finish(reason);
+    Outcome::Ended
+}
+
+/// What one turn of the I/O loop produced.
+enum Step {
+    /// This many bytes were read into the side's buffer.
+    Read(usize),
+    /// The peer's EOF (over TLS: its close_notify).
+    Eof,
+    /// Bytes were sent (and nothing read).
+    Progress,
+    /// Nothing moved before the wait ended.
+    Idle,
+    /// The stream failed.
+    Failed(Fault),
+}
+
+/// The protocol's timers, by deadline.
+#[derive(Default)]
+struct Timers(BTreeSet<(Instant, TimerId)>);
+
+impl Timers {
+    fn schedule(&mut self, connection: &mut Connection) {
+        let now = Instant::now();
+        for (id, delay) in connection.take_new_timers() {
+            self.0.insert((now + delay, id));
+        }
+    }
+
+    fn next(&self) -> Option<Instant> {
+        self.0.first().map(|(at, _)| *at)
+    }
+
+    fn fire_due(&mut self, connection: &mut Connection) {
+        let now = Instant::now();
+        while let Some(&(at, id)) = self.0.first() {
+            if at > now || connection.is_finished() {
+                break;
+            }
+            self.0.pop_first();
+            connection.fire_timer(id);
+        }
+    }
+}
+
+/// One side from connection to end: `connection_made`, the TLS handshake if any, then the
+/// conversation.
+///
+/// If the deadline passes first, the side is left unfinished and its socket is returned, still
+/// open: closing it now would send the other side, still running until the same deadline, an
+/// EOF it could end `done` on. The caller closes both once both threads have stopped.
+fn side<S: Raw>(
+    endpoint: &Endpoint,
+    stream: S,
+    connection: &mut Connection,
+    role: Role,
+    deadline: Instant,
+) -> Option<S> {
+    let (host, peer) = stream.addresses();
+    connection.made(host, peer);
+    // Timers set in connection_made count from now, even if the handshake delays them.
+    let mut timers = Timers::default();
+    timers.schedule(connection);
+    if connection.close_requested() == Some(CloseRequest::Abort) {
+        stream.reset();
+        connection.finish(DisconnectReason::Aborted);
+        return None;
+    }
+    let wire = match Wire::new(stream) {
+        Ok(wire) => wire,
+        Err(e) => {
+            connection.finish(Fault::Io(e).reason());
+            return None;
+        }
+    };
+    let tls = match &endpoint.tls {
+        None => None,
+        Some(configs) => {
+            let made = match role {
+                Role::Server => {
+                    rustls::ServerConnection::new(configs.server.clone()).map(Into::into)
+                }
+                Role::Client => rustls::ClientConnection::new(
+                    configs.client.clone(),
+                    configs.server_name.clone(),
+                )
+                .map(Into::into),
+            };
+            match made {
+                Ok(tls) => Some(tls),
+                Err(e) => {
+                    connection.finish(Fault::Tls(e).reason());
+                    return None;
+                }
+            }
+        }
+    };
+    let mut side = Side {
+        wire,
+        tls,
+        deadline,
+        timers,
+        buffer: vec![0; READ_BUFFER],
+    };
+    if side.tls.is_some() {
+        match side.handshake() {
+            Err(Expired) => return Some(side.wire.stream),
+            Ok(Some(fault)) => {
+                connection.finish(fault.reason());
+                return None;
+            }
+            Ok(None) => connection.handshake_completed(),
+        }
+    }
+    side.converse(connection)
+}
+
+/// One side's socket, TLS state, timers and read buffer, owned by its thread.
+struct Side<S> {
+    wire: Wire<S>,
+    tls: Option<rustls::Connection>,
+    deadline: Instant,
+    timers: Timers,
+    buffer: Vec<u8>,
+}
+
+impl<S: Raw> Side<S> {
+    /// Runs the TLS handshake to its end; `Some` if it failed.
+    fn handshake(&mut self) -> Result<Option<Fault>, Expired> {
+        let Self {
+            wire,
+            tls: Some(tls),
+            deadline,
+            ..
+        } = self
+        else {
+            return Ok(None);
+        };
+        let deadline = *deadline;
+        loop {
+            while tls.wants_write() {
+                match wire.write_tls(tls, Wait::Until(deadline)) {
+                    Ok(0) => return Ok(Some(Fault::Io(io::ErrorKind::WriteZero.into()))),
+                    Ok(_) => {}
+                    Err(e) if quiet(&e) => {
+                        if Instant::now() >= deadline {
+                            return Err(Expired);
+                        }
+                    }
+                    Err(e) => return Ok(Some(Fault::Io(e))),
+                }
+            }
+            if !tls.is_handshaking() {
+                return Ok(None);
+            }
+            match wire.read_tls(tls, Wait::Until(deadline)) {
+                Ok(n) => match tls.process_new_packets() {
+                    Err(e) => {
+                        send_alert(wire, tls);
+                        return Ok(Some(Fault::Tls(e)));
+                    }
+                    Ok(state) => {
+                        if tls.is_handshaking() && (n == 0 || state.peer_has_closed()) {
+                            return Ok(Some(Fault::Io(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "tls handshake eof",
+                            ))));
+                        }
+                    }
+                },
+                Err(e) if quiet(&e) => {
+                    if Instant::now() >= deadline {
+                        return Err(Expired);
+                    }
+                }
+                Err(e) => return Ok(Some(Fault::Io(e))),
+            }
+        }
+    }
+
+    /// The open phase: send what the protocol writes, deliver what arrives, fire its timers,
+    /// until the connection ends or the deadline passes. Returns the socket, still open, if
+    /// the deadline passed (see [`side`]).
+    fn converse(mut self, connection: &mut Connection) -> Option<S> {
+        match self.conversation(connection) {
+            Outcome::Ended => None,
+            Outcome::Reset => {
+                self.wire.stream.reset();
+                connection.finish(DisconnectReason::Aborted);
+                None
+            }
+            Outcome::Expired => Some(self.wire.stream),
+        }
+    }
+
+    fn conversation(&mut self, connection: &mut Connection) -> Outcome {
+        let mut slice = MIN_SLICE;
+        loop {
+            if Instant::now() >= self.deadline {
+                return Outcome::Expired;
+            }
+            self.timers.schedule(connection);
+            let request = connection.close_requested().or_else(|| {
+                // TLS has no half-close: close_notify ends the whole connection.
+                (self.tls.is_some() && connection.half_close_requested())
+                    .then_some(CloseRequest::Lose)
+            });
+            match request {
+                Some(CloseRequest::Abort) => return Outcome::Reset,
+                Some(request) => {
+                    let close_notify = request != CloseRequest::LoseWithoutCloseNotify;
+                    return match self.close(connection, close_notify) {
+                        Ok(reason) => finish(connection, reason),
+                        Err(Expired) => Outcome::Expired,
+                    };
+                }
+                None => {}
+            }
+            if connection.half_close_requested() {
+                match self.flush_and_shutdown(connection, true) {
+                    Err(Expired) => return Outcome::Expired,
+                    Ok(Err(fault)) => return finish(connection, fault.reason()),
+                    Ok(Ok(())) => {
+                        connection.write_closed();
+                        continue;
+                    }
+                }
+            }
+            if connection.is_write_closed() && connection.is_read_closed() {
+                return finish(connection, DisconnectReason::Done);
+            }
+            if self.timers.next().is_some_and(|at| at <= Instant::now()) {
+                self.timers.fire_due(connection);
+                continue;
+            }
+            let read = connection.wants_read() && !connection.is_read_closed();
+            let wake = self
+                .timers
+                .next()
+                .map_or(self.deadline, |at| at.min(self.deadline));
+            match self.step(connection, read, wake, slice) {
+                Step::Idle => slice = (slice * 2).min(MAX_SLICE),
+                Step::Progress => slice = MIN_SLICE,
+                Step::Read(n) => {
+                    slice = MIN_SLICE;
+                    connection.received(&self.buffer[..n]);
+                }
+                Step::Eof => {
+                    if self.tls.is_none() && connection.peer_half_closed() {
+                        continue;
+                    }
+                    // The peer closed (FIN; over TLS after close_notify). Flush what the
+                    // protocol had written and close our side too.
+                    return match self.flush_and_shutdown(connection, true) {
+                        Err(Expired) => Outcome::Expired,
+                        Ok(Ok(())) => finish(connection, DisconnectReason::Done),
+                        Ok(Err(fault)) => finish(connection, fault.reason()),
+                    };
+                }
+                Step::Failed(fault) => return finish(connection, fault.reason()),
+            }
+        }
+    }
+
+    /// One turn: send what is pending and, if `read`, read; block at most until `wake` (see
+    /// the module documentation for how the two directions share the wait).
+    fn step(
+        &mut self,
+        connection: &mut Connection,
+        read: bool,
+        wake: Instant,
+        slice: Duration,
+    ) -> Step {
+        if read && let Some(step) = self.plaintext() {
+            return step;
+        }
+        let writing = !connection.pending_writes().is_empty()
+            || self.tls.as_ref().is_some_and(|tls| tls.wants_write());
+        if writing {
+            let bounded = || wake.min(Instant::now() + slice);
+            let until = if read { bounded() } else { wake };
+            let progress = match self.write_some(connection, Wait::Until(until)) {
+                Ok(progress) => progress,
+                Err(fault) => return Step::Failed(fault),
+            };
+            if read {
+                let wait = if progress {
+                    Wait::Poll
+                } else {
+                    Wait::Until(bounded())
+                };
+                match self.read_some(wait) {
+                    Step::Idle | Step::Progress => {}
+                    step => return step,
+                }
+            }
+            return if progress { Step::Progress } else { Step::Idle };
+        }
+        if read {
+            return self.read_some(Wait::Until(wake));
+        }
+        // Neither direction can move: only a timer (or the deadline) changes anything.
+        thread::sleep(wake.saturating_duration_since(Instant::now()));
+        Step::Idle
+    }
+
+    /// Over TLS, plaintext rustls already holds (or the end it already knows of).
+    fn plaintext(&mut self) -> Option<Step> {
+        let tls = self.tls.as_mut()?;
+        match tls.reader().read(&mut self.buffer) {
+            Ok(0) => Some(Step::Eof),
+            Ok(n) => Some(Step::Read(n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(e) => Some(Step::Failed(Fault::Io(e))),
+        }
+    }
+
+    /// Reads once (over TLS, until a whole record's plaintext or the wait ends).
+    fn read_some(&mut self, wait: Wait) -> Step {
+        if self.tls.is_none() {
+            return match self.wire.read(&mut self.buffer, wait) {
+                Ok(0) => Step::Eof,
+                Ok(n) => Step::Read(n),
+                Err(e) if quiet(&e) => Step::Idle,
+                Err(e) => Step::Failed(Fault::Io(e)),
+            };
+        }
+        loop {
+            if let Some(step) = self.plaintext() {
+                return step;
+            }
+            let Self { wire, tls, .. } = self;
+            let Some(tls) = tls else {
+                return Step::Idle;
+            };
+            match wire.read_tls(tls, wait) {
+                // Ok(0) is the TCP EOF: rustls remembers it, and its reader then says whether
+                // close_notify came first.
+                Ok(_) => {
+                    if let Err(e) = tls.process_new_packets() {
+                        send_alert(wire, tls);
+                        return Step::Failed(Fault::Tls(e));
+                    }
+                }
+                Err(e) if quiet(&e) => return Step::Idle,
+                Err(e) => return Step::Failed(Fault::Io(e)),
+            }
+        }
+    }
+
+    /// Sends what it can of what is pending within `wait`; whether anything moved. Over TLS
+    /// the protocol's bytes count as written once rustls has taken them, as with
+    /// tokio-rustls.
+    fn write_some(&mut self, connection: &mut Connection, wait: Wait) -> Result<bool, Fault> {
+        let Self { wire, tls, .. } = self;
+        let Some(tls) = tls else {
+            let pending = connection.pending_writes();
+            let chunk = &pending[..pending.len().min(WRITE_CHUNK)];
+            return match wire.write(chunk, wait) {
+                Ok(0) => Err(Fault::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => {
+                    connection.wrote(n);
+                    Ok(true)
+                }
+                Err(e) if quiet(&e) => Ok(false),
+                Err(e) => Err(Fault::Io(e)),
+            };
+        };
+        let mut progress = false;
+        loop {
+            progress |= hand_to_tls(tls, connection)?;
+            if !tls.wants_write() {
+                return Ok(progress);
+            }
+            match wire.write_tls(tls, wait) {
+                Ok(0) => return Err(Fault::Io(io::ErrorKind::WriteZero.into())),
+                Ok(_) => progress = true,
+                Err(e) if quiet(&e) => return Ok(progress),
+                Err(e) => return Err(Fault::Io(e)),
+            }
+            // A peer that keeps taking records must not keep this side from its reads and
+            // timers past the wait.
+            if wait.passed() {
+                return Ok(progress);
+            }
+        }
+    }
+
+    /// This side called `lose_connection`: flush, send FIN (over TLS close_notify first, unless
+    /// told not to), then read and discard until the peer's EOF, for at most [`LINGER`].
+    fn close(
+        &mut self,
+        connection: &mut Connection,
+        close_notify: bool,
+    ) -> Result<DisconnectReason, Expired> {
+        // Keep reading (and discarding) while flushing, so a peer that writes as much as we do
+        // cannot deadlock the flush.
+        let mut reading = !connection.is_read_closed();
+        let mut slice = MIN_SLICE;
+        while !connection.pending_writes().is_empty() {
+            if Instant::now() >= self.deadline {
+                return Err(Expired);
+            }
+            match self.step(connection, reading, self.deadline, slice) {
+                Step::Failed(fault) => return Ok(fault.reason()),
+                // The peer has stopped writing; it may still be reading what we flush.
+                Step::Eof => reading = false,
+                Step::Idle => slice = (slice * 2).min(MAX_SLICE),
+                Step::Read(_) | Step::Progress => slice = MIN_SLICE,
+            }
+        }
+        if let Err(fault) = self.flush_and_shutdown(connection, close_notify)? {
+            return Ok(fault.reason());
+        }
+        if connection.is_read_closed() || !reading {
+            return Ok(DisconnectReason::Done);
+        }
+        let linger = Instant::now() + LINGER;
+        let until = linger.min(self.deadline);
+        loop {
+            match self.read_some(Wait::Until(until)) {
+                Step::Read(_) => {}
+                // EOF (with or without the peer's close_notify: ours went out): our close was
+                // clean.
+                Step::Eof => return Ok(DisconnectReason::Done),
+                Step::Failed(fault) if fault.is_unexpected_eof() => {
+                    return Ok(DisconnectReason::Done);
+                }
+                Step::Failed(fault) => return Ok(fault.reason()),
+                Step::Idle | Step::Progress => {
+                    if Instant::now() >= until {
+                        // No EOF within the linger: our close was clean all the same.
+                        return if self.deadline <= linger {
+                            Err(Expired)
+                        } else {
+                            Ok(DisconnectReason::Done)
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends what is pending, then closes our writing side (TLS: close_notify, unless told
+    /// not to, then FIN), within [`LINGER`].
+    fn flush_and_shutdown(
+        &mut self,
+        connection: &mut Connection,
+        close_notify: bool,
+    ) -> Result<Result<(), Fault>, Expired> {
+        let linger = Instant::now() + LINGER;
+        let until = linger.min(self.deadline);
+        match self.flush(connection, close_notify, until) {
+            Err(fault) => Ok(Err(fault)),
+            Ok(true) => Ok(match self.wire.stream.shutdown_write() {
+                // As tokio's shutdown: a connection the peer has already reset has no writing
+                // side left to shut down; the reset shows on the next read, if any.
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                result => result.map_err(Fault::Io),
+            }),
+            Ok(false) if self.deadline <= linger => Err(Expired),
+            Ok(false) => Ok(Err(Fault::Io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the peer did not take our last writes",
+            )))),
+        }
+    }
+
+    /// Writes everything pending (and over TLS close_notify, if asked) by `until`; whether
+    /// it all went out.
+    fn flush(
+        &mut self,
+        connection: &mut Connection,
+        close_notify: bool,
+        until: Instant,
+    ) -> Result<bool, Fault> {
+        let mut notified = false;
+        let mut tried = false;
+        loop {
+            let Self { wire, tls, .. } = self;
+            if let Some(tls) = tls {
+                hand_to_tls(tls, connection)?;
+                if connection.pending_writes().is_empty() && close_notify && !notified {
+                    tls.send_close_notify();
+                    notified = true;
+                }
+                if !tls.wants_write() {
+                    // rustls refusing more while it holds nothing to send cannot happen once
+                    // the handshake is over, but must not spin.
+                    if !connection.pending_writes().is_empty() {
+                        return Err(Fault::Io(io::ErrorKind::WriteZero.into()));
+                    }
+                    return Ok(true);
+                }
+            } else if connection.pending_writes().is_empty() {
+                return Ok(true);
+            }
+            if tried && Instant::now() >= until {
+                return Ok(false);
+            }
+            tried = true;
+            let written = match tls {
+                Some(tls) => wire.write_tls(tls, Wait::Until(until)),
+                None => {
+                    let pending = connection.pending_writes();
+                    let chunk = &pending[..pending.len().min(WRITE_CHUNK)];
+                    wire.write(chunk, Wait::Until(until)).inspect(|&n| {
+                        if n > 0 {
+                            connection.wrote(n);
+                        }
+                    })
+                }
+            };
+            match written {
+                Ok(0) => return Err(Fault::Io(io::ErrorKind::WriteZero.into())),
+                Ok(_) => {}
+                Err(e) if quiet(&e) => {}
+                Err(e) => return Err(Fault::Io(e)),
+            }
+        }
+    }
+}
+
+/// Hands the protocol's pending bytes to rustls while it takes them (it holds a bounded
+/// amount of unsent records); whether it took any.
+fn hand_to_tls(tls: &mut rustls::Connection, connection: &mut Connection) -> Result<bool, Fault> {
+    let mut took = false;
+    while !connection.pending_writes().is_empty() {
+        let n = tls
+            .writer()
+            .write(connection.pending_writes())
+            .map_err(Fault::Io)?;
+        if n == 0 {
+            break;
+        }
+        connection.wrote(n);
+        took = true;
+    }
+    Ok(took)
+}
+
+/// After a TLS failure, sends the alert rustls queued, if the socket takes it at once (as
+/// tokio-rustls does).
+fn send_alert<S: Raw>(wire: &mut Wire<S>, tls: &mut rustls::Connection) {
+    while tls.wants_write() {
+        match wire.write_tls(tls, Wait::Poll) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
+}
