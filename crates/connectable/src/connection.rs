@@ -416,3 +416,50 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
         "a non-string payload"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::harness::Harness;
+    use crate::{CallbackResult, Delivery, Event, Protocol, Transport};
+
+    struct Sink;
+
+    impl Protocol for Sink {
+        fn data_received(&mut self, _: &mut Transport, _: &[u8]) -> CallbackResult {
+            Ok(())
+        }
+    }
+
+    /// The chunk sizes `data_received` saw for `input` fed in these reads.
+    fn chunks(delivery: Delivery, reads: &[&[u8]]) -> Vec<usize> {
+        let mut harness = Harness::new(Sink, delivery);
+        for read in reads {
+            harness.feed(read);
+        }
+        let trace = harness.trace();
+        assert_eq!(
+            trace.received(),
+            reads.concat(),
+            "{delivery:?} keeps every byte"
+        );
+        trace
+            .events()
+            .iter()
+            .filter_map(|e| match e.event {
+                Event::Data(n) => Some(n),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunked_delivery_is_reproducible_from_its_seed() {
+        let reads: &[&[u8]] = &[&[b'x'; 1000], &[b'y'; 37], b"z"];
+        let first = chunks(Delivery::Chunked(42), reads);
+        assert_eq!(first, chunks(Delivery::Chunked(42), reads));
+        assert_ne!(first, chunks(Delivery::Chunked(43), reads));
+        assert!(first.len() > reads.len(), "reads are split: {first:?}");
+        assert_eq!(chunks(Delivery::Whole, reads), [1000, 37, 1]);
+        assert_eq!(chunks(Delivery::Bytewise, reads).len(), 1038);
+    }
+}
