@@ -34,6 +34,11 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
             about: "call half_close twice in a row (default false)",
         },
         ArgumentInfo {
+            name: "close_on_write_lost",
+            kind: "boolean",
+            about: "call lose_connection when the half-close completes (default false), as Twisted's test_doubleHalfClose does",
+        },
+        ArgumentInfo {
             name: "fail",
             kind: "read-lost | write-lost",
             about: "make read_connection_lost or write_connection_lost return an error",
@@ -78,6 +83,9 @@ pub(crate) struct Arguments {
     /// Half-close twice.
     #[serde(default)]
     pub(crate) twice: bool,
+    /// `lose_connection` in `write_connection_lost`.
+    #[serde(default)]
+    pub(crate) close_on_write_lost: bool,
     /// Which callback fails.
     pub(crate) fail: Option<Fail>,
 }
@@ -142,9 +150,12 @@ impl Protocol for HalfClose {
         Ok(())
     }
 
-    fn write_connection_lost(&mut self, _: &mut Transport) -> CallbackResult {
+    fn write_connection_lost(&mut self, transport: &mut Transport) -> CallbackResult {
         if self.arguments.fail == Some(Fail::WriteLost) {
             return Err("write_connection_lost failed on purpose".into());
+        }
+        if self.arguments.close_on_write_lost {
+            transport.lose_connection();
         }
         Ok(())
     }
