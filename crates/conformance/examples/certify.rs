@@ -2,8 +2,9 @@
 //!
 //! A reactor is anything that implements `connectable::Reactor`. This one is the smallest
 //! that is real: a transport of its own (the in-memory pipe, wrapped so that it counts the
-//! bytes it carries), driven by `drive_streams`, which runs the whole contract over any
-//! `ByteStream`. Register it and every suite case that applies runs on it too:
+//! bytes it carries) made a reactor by `PairReactor`, which runs the whole contract over any
+//! `ByteStream` with `drive_streams`. Register it and every suite case that applies runs on
+//! it too:
 //!
 //! ```sh
 //! cargo run -p conformance --example certify -- --suites suites ::counting-memory::
@@ -13,11 +14,10 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use connectable::memory::{self, MemoryStream};
-use connectable::reactor::{ByteStream, Reactor, drive_streams};
-use connectable::{Address, Connection, Endpoint, Error, Network};
+use connectable::reactor::{ByteStream, PairReactor};
+use connectable::{Address, Network};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Bytes carried by every stream of the reactor, to show it is the one doing the work.
@@ -67,64 +67,22 @@ impl ByteStream for Counting {
     }
 }
 
-/// The reactor: pairs probes over `Counting` streams.
-#[derive(Debug)]
-struct CountingMemory;
-
-impl Reactor for CountingMemory {
-    fn name(&self) -> &'static str {
-        "counting-memory"
-    }
-
-    // Its transport is a pipe in this process: it can carry the memory transports only.
-    fn supports(&self, network: Network, _tls: bool) -> bool {
-        network == Network::Memory
-    }
-
-    fn drive(
-        &self,
-        endpoint: &Endpoint,
-        server: Connection,
-        client: Connection,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        let (a, b) = memory::pair();
-        drive_streams(
-            endpoint,
-            (Counting(a), server),
-            (Counting(b), client),
-            timeout,
-        )
-    }
-
-    // Programs in other processes cannot reach an in-process pipe.
-    fn accept(
-        &self,
-        _: &Endpoint,
-        _: std::net::TcpListener,
-        _: Connection,
-        _: Duration,
-    ) -> Result<(), Error> {
-        Err(Error::Io {
-            context: "counting-memory pairs probes only",
-            source: io::ErrorKind::Unsupported.into(),
-        })
-    }
-
-    fn connect(
-        &self,
-        _: &Endpoint,
-        _: std::net::SocketAddr,
-        _: Connection,
-        _: Duration,
-    ) -> Result<(), Error> {
-        Err(Error::Io {
-            context: "counting-memory pairs probes only",
-            source: io::ErrorKind::Unsupported.into(),
-        })
-    }
-}
+/// The reactor: pairs probes over `Counting` streams. Its transport is a pipe in this
+/// process, so it carries the memory transports only (and pairs no external programs).
+static COUNTING_MEMORY: PairReactor<Counting, fn() -> (Counting, Counting)> =
+    PairReactor::new("counting-memory", &[Network::Memory], || {
+        let (server, client) = memory::pair();
+        (Counting(server), Counting(client))
+    });
 
 fn main() -> std::process::ExitCode {
-    conformance::main_with_reactors(conformance::Mode::Binary, &[&CountingMemory])
+    let code = conformance::main_with_reactors(conformance::Mode::Binary, &[&COUNTING_MEMORY]);
+    #[allow(clippy::print_stderr)] // the example shows its transport did the work
+    {
+        eprintln!(
+            "counting-memory carried {} bytes",
+            CARRIED.load(Ordering::Relaxed)
+        );
+    }
+    code
 }

@@ -6,11 +6,10 @@
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use connectable::memory::{self, MemoryStream};
-use connectable::reactor::{ByteStream, Reactor, drive_streams};
-use connectable::{Address, Connection, Delivery, Endpoint, Error, Network};
+use connectable::reactor::{ByteStream, PairReactor};
+use connectable::{Address, Delivery, Network};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The in-memory pipe with the bug: a reset reads as an EOF.
@@ -59,65 +58,15 @@ impl ByteStream for ResetBlind {
     }
 }
 
-#[derive(Debug)]
-struct ResetBlindReactor;
-
-impl Reactor for ResetBlindReactor {
-    fn name(&self) -> &'static str {
-        "reset-blind"
-    }
-
-    fn supports(&self, network: Network, _tls: bool) -> bool {
-        network == Network::Memory
-    }
-
-    fn drive(
-        &self,
-        endpoint: &Endpoint,
-        server: Connection,
-        client: Connection,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        let (a, b) = memory::pair();
-        drive_streams(
-            endpoint,
-            (ResetBlind(a), server),
-            (ResetBlind(b), client),
-            timeout,
-        )
-    }
-
-    fn accept(
-        &self,
-        _: &Endpoint,
-        _: std::net::TcpListener,
-        _: Connection,
-        _: Duration,
-    ) -> Result<(), Error> {
-        Err(unsupported())
-    }
-
-    fn connect(
-        &self,
-        _: &Endpoint,
-        _: std::net::SocketAddr,
-        _: Connection,
-        _: Duration,
-    ) -> Result<(), Error> {
-        Err(unsupported())
-    }
-}
-
-fn unsupported() -> Error {
-    Error::Io {
-        context: "reset-blind pairs probes only",
-        source: io::ErrorKind::Unsupported.into(),
-    }
-}
+static RESET_BLIND: PairReactor<ResetBlind, fn() -> (ResetBlind, ResetBlind)> =
+    PairReactor::new("reset-blind", &[Network::Memory], || {
+        let (server, client) = memory::pair();
+        (ResetBlind(server), ResetBlind(client))
+    });
 
 #[test]
 fn the_catalogue_names_the_cases_a_reset_blind_reactor_fails() {
-    assert!(conformance::register_reactors(&[&ResetBlindReactor]));
+    assert!(conformance::register_reactors(&[&RESET_BLIND]));
     let suites = conformance::load::load_dir(&conformance::cli::default_suites())
         .unwrap_or_else(|d| panic!("the suites load: {d:?}"));
     let mut failed = Vec::new();

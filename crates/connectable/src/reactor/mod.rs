@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use crate::{Connection, Endpoint, Error};
 
-pub use self::tokio::{ByteStream, TokioCurrentThread, TokioMultiThread, drive_streams};
+pub use self::tokio::{
+    ByteStream, PairReactor, TokioCurrentThread, TokioMultiThread, drive_streams,
+};
 pub use threads::Threads;
 
 /// How long a closing side waits for the peer's EOF after sending its own, reading and

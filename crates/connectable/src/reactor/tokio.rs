@@ -274,6 +274,98 @@ pub fn drive_streams<S: ByteStream>(
     Ok(())
 }
 
+/// A reactor made of a transport of your own: `connect_pair` returns two connected streams
+/// (server's, client's) and [`drive_streams`] runs the contract over them. It pairs probes
+/// only (no `accept` or `connect` with other processes) and says which networks it carries.
+pub struct PairReactor<S, F> {
+    name: &'static str,
+    networks: &'static [Network],
+    connect_pair: F,
+    streams: std::marker::PhantomData<fn() -> S>,
+}
+
+impl<S, F> PairReactor<S, F>
+where
+    S: ByteStream,
+    F: Fn() -> (S, S) + Send + Sync,
+{
+    /// A reactor named `name` that carries `networks` over pairs from `connect_pair`.
+    pub const fn new(name: &'static str, networks: &'static [Network], connect_pair: F) -> Self {
+        Self {
+            name,
+            networks,
+            connect_pair,
+            streams: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<S, F> std::fmt::Debug for PairReactor<S, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PairReactor")
+            .field("name", &self.name)
+            .field("networks", &self.networks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, F> Reactor for PairReactor<S, F>
+where
+    S: ByteStream,
+    F: Fn() -> (S, S) + Send + Sync,
+{
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn supports(&self, network: Network, _tls: bool) -> bool {
+        self.networks.contains(&network)
+    }
+
+    fn drive(
+        &self,
+        endpoint: &Endpoint,
+        server: Connection,
+        client: Connection,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let (server_stream, client_stream) = (self.connect_pair)();
+        drive_streams(
+            endpoint,
+            (server_stream, server),
+            (client_stream, client),
+            timeout,
+        )
+    }
+
+    fn accept(
+        &self,
+        _: &Endpoint,
+        _: std::net::TcpListener,
+        _: Connection,
+        _: Duration,
+    ) -> Result<(), Error> {
+        Err(probes_only())
+    }
+
+    fn connect(
+        &self,
+        _: &Endpoint,
+        _: SocketAddr,
+        _: Connection,
+        _: Duration,
+    ) -> Result<(), Error> {
+        Err(probes_only())
+    }
+}
+
+fn probes_only() -> Error {
+    Error::Io {
+        context: "this reactor pairs probes only, not programs in other processes",
+        source: io::ErrorKind::Unsupported.into(),
+    }
+}
+
 /// A fresh UNIX socket path in the temporary directory, removed when dropped.
 struct UnixPath(PathBuf);
 
