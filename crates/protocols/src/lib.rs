@@ -22,6 +22,7 @@ mod echo;
 mod half_close;
 mod idle;
 mod large_buffer_writer;
+mod panic_on_data;
 mod pause_reading;
 mod producer;
 mod registry;

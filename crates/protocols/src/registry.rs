@@ -9,13 +9,10 @@ use serde::de::{Deserializer, Error as _};
 
 // The closing and abort probes (Twisted's AbortConnectionMixin and test_writeAfterDisconnect).
 use crate::{
-    abort_between_writes, abort_in_resume, abort_when_full, calls_in_lost, close_twice,
-    reject_data, reply_then_pause,
-};
-
-use crate::{
-    abort_on_data, accumulate, close_after_handshake, closing, closing_later, echo, half_close,
-    idle, large_buffer_writer, pause_reading, producer, send, write_sequence,
+    abort_between_writes, abort_in_resume, abort_on_data, abort_when_full, accumulate,
+    calls_in_lost, close_after_handshake, close_twice, closing, closing_later, echo, half_close,
+    idle, large_buffer_writer, panic_on_data, pause_reading, producer, reject_data,
+    reply_then_pause, send, write_sequence,
 };
 
 /// What the registry knows about one probe, for suites, error messages and documentation.
@@ -61,6 +58,7 @@ pub const PROBES: &[ProbeInfo] = &[
     pause_reading::INFO,
     producer::INFO,
     half_close::INFO,
+    panic_on_data::INFO,
     idle::INFO,
 ];
 
@@ -95,6 +93,7 @@ enum Kind {
     PauseReading(pause_reading::Arguments),
     Producer(producer::Arguments),
     HalfClose(half_close::Arguments),
+    PanicOnData(panic_on_data::Arguments),
     Idle,
 }
 
@@ -131,6 +130,7 @@ pub fn parse<'de, D: Deserializer<'de>>(name: &str, arguments: D) -> Result<Prob
         "pause-reading" => Kind::PauseReading(Deserialize::deserialize(arguments)?),
         "producer" => Kind::Producer(Deserialize::deserialize(arguments)?),
         "half-close" => Kind::HalfClose(Deserialize::deserialize(arguments)?),
+        "panic-on-data" => Kind::PanicOnData(Deserialize::deserialize(arguments)?),
         "idle" => {
             NoArguments::deserialize(arguments)?;
             Kind::Idle
@@ -163,6 +163,7 @@ impl ProbeSpec {
             Kind::PauseReading(_) => &pause_reading::INFO,
             Kind::Producer(_) => &producer::INFO,
             Kind::HalfClose(_) => &half_close::INFO,
+            Kind::PanicOnData(_) => &panic_on_data::INFO,
             Kind::Idle => &idle::INFO,
         };
         info.name
@@ -204,6 +205,7 @@ impl ProbeSpec {
             Kind::PauseReading(arguments) => Box::new(pause_reading::PauseReading::new(arguments)),
             Kind::Producer(arguments) => Box::new(producer::Producer::new(arguments)),
             Kind::HalfClose(arguments) => Box::new(half_close::HalfClose::new(arguments)),
+            Kind::PanicOnData(arguments) => Box::new(panic_on_data::PanicOnData::new(arguments)),
             Kind::Idle => Box::new(idle::Idle),
         }
     }
