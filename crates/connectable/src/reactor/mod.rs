@@ -22,6 +22,35 @@ pub use threads::Threads;
 /// reset. Every built-in reactor uses it: it is part of the contract.
 pub const LINGER: Duration = Duration::from_secs(2);
 
+/// A fresh UNIX socket path in the temporary directory, removed when dropped: the built-in
+/// reactors bind their `unix` listeners here.
+pub(crate) struct UnixPath(pub(crate) std::path::PathBuf);
+
+impl UnixPath {
+    pub(crate) fn fresh() -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self(std::env::temp_dir().join(format!(
+            "connectable-{}-{}.sock",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )))
+    }
+}
+
+impl Drop for UnixPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Which end of a pairing a side is: it decides who runs the TLS server handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Server,
+    Client,
+}
+
 /// Drives both sides of a pairing over real connections.
 pub trait Reactor: Send + Sync + std::fmt::Debug {
     /// The name trials use (`tokio-ct`, ...).

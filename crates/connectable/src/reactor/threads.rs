@@ -50,14 +50,13 @@ use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::transport::CloseRequest;
 use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor, TimerId};
 
-use super::LINGER;
+use super::{LINGER, Role, UnixPath};
 
 /// Size of the buffer each side reads into.
 const READ_BUFFER: usize = 64 * 1024;
@@ -243,32 +242,6 @@ fn accept_until<T>(
         }
         thread::sleep(left.min(ACCEPT_POLL));
     }
-}
-
-/// A fresh UNIX socket path in the temporary directory, removed when dropped.
-struct UnixPath(PathBuf);
-
-impl UnixPath {
-    fn fresh() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        Self(std::env::temp_dir().join(format!(
-            "connectable-threads-{}-{}.sock",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        )))
-    }
-}
-
-impl Drop for UnixPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Role {
-    Server,
-    Client,
 }
 
 /// Runs one side on this thread; the socket, still open, if the deadline passed.

@@ -14,7 +14,6 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -27,7 +26,7 @@ use crate::memory::{self, MemoryStream};
 use crate::transport::CloseRequest;
 use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor, TimerId};
 
-use super::LINGER;
+use super::{LINGER, Role, UnixPath};
 
 /// Size of the buffer each side reads into.
 const READ_BUFFER: usize = 64 * 1024;
@@ -364,32 +363,6 @@ fn probes_only() -> Error {
         context: "this reactor pairs probes only, not programs in other processes",
         source: io::ErrorKind::Unsupported.into(),
     }
-}
-
-/// A fresh UNIX socket path in the temporary directory, removed when dropped.
-struct UnixPath(PathBuf);
-
-impl UnixPath {
-    fn fresh() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        Self(std::env::temp_dir().join(format!(
-            "connectable-{}-{}.sock",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        )))
-    }
-}
-
-impl Drop for UnixPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Role {
-    Server,
-    Client,
 }
 
 /// One side from connection to end: `connection_made`, the TLS handshake if any, then the
