@@ -1,6 +1,7 @@
 //! The runner's command line: its own options first, then libtest's.
 //!
-//! Runner options (`--suites DIR`, `--check`) are taken out of the arguments before the rest
+//! Runner options (`--suites DIR`, `--check`, `--seed N`, `--repeat N`, `--junit PATH`,
+//! `--report DIR`) are taken out of the arguments before the rest
 //! goes to libtest-mimic, and can also be given as `CONFORMANCE_*` environment variables, for
 //! cargo-nextest, which passes only libtest's arguments.
 
@@ -17,6 +18,12 @@ pub struct Options {
     /// The seed of chunked delivery (`--seed N`, `CONFORMANCE_SEED`); drawn from the clock
     /// when not given, and shown with every chunked failure.
     pub seed: u64,
+    /// How many times each selected trial runs (`--repeat N`, `CONFORMANCE_REPEAT`).
+    pub repeat: u32,
+    /// Where to write the JUnit XML report (`--junit PATH`).
+    pub junit: Option<PathBuf>,
+    /// Where to write traces, `results.json` and `index.html` (`--report DIR`).
+    pub report: Option<PathBuf>,
 }
 
 /// The suites folder of this workspace, for runs started by cargo.
@@ -37,6 +44,12 @@ pub fn parse(
             Some(seed) => parse_seed(&seed.to_string_lossy())?,
             None => clock_seed(),
         },
+        repeat: match env("CONFORMANCE_REPEAT") {
+            Some(n) => parse_repeat(&n.to_string_lossy())?,
+            None => 1,
+        },
+        junit: None,
+        report: None,
     };
     let mut rest = Vec::new();
     let mut args = args.into_iter();
@@ -57,6 +70,12 @@ pub fn parse(
             options.seed = parse_seed(&seed.to_string_lossy())?;
         } else if let Some(seed) = text.strip_prefix("--seed=") {
             options.seed = parse_seed(seed)?;
+        } else if let Some(value) = valued(&text, &mut args, "--repeat")? {
+            options.repeat = parse_repeat(&value)?;
+        } else if let Some(value) = valued(&text, &mut args, "--junit")? {
+            options.junit = Some(PathBuf::from(value));
+        } else if let Some(value) = valued(&text, &mut args, "--report")? {
+            options.report = Some(PathBuf::from(value));
         } else if text == "--check" {
             options.check_only = true;
         } else {
@@ -64,6 +83,39 @@ pub fn parse(
         }
     }
     Ok((options, rest))
+}
+
+/// `--name VALUE` or `--name=VALUE`: the value, when `text` is that option.
+fn valued(
+    text: &str,
+    args: &mut impl Iterator<Item = OsString>,
+    name: &'static str,
+) -> Result<Option<String>, String> {
+    if text == name {
+        let value = args.next().ok_or_else(|| {
+            let what = match name {
+                "--repeat" => "a number of runs: --repeat N",
+                "--junit" => "a file: --junit PATH",
+                _ => "a folder: --report DIR",
+            };
+            format!("{name} needs {what}")
+        })?;
+        return Ok(Some(value.to_string_lossy().into_owned()));
+    }
+    Ok(text
+        .strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix('='))
+        .map(str::to_owned))
+}
+
+fn parse_repeat(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "--repeat takes a number of runs from 1 to {}, not {text:?}",
+            u32::MAX
+        )),
+    }
 }
 
 fn parse_seed(text: &str) -> Result<u64, String> {
@@ -137,6 +189,45 @@ mod tests {
             }
             assert_eq!(options.check_only, check_only, "{args:?}");
             assert_eq!(got, rest, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn report_options_are_taken_out() {
+        let (options, rest) = split(
+            &[
+                "r",
+                "--repeat",
+                "3",
+                "--junit=j.xml",
+                "--report",
+                "out",
+                "tls",
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(options.repeat, 3);
+        assert_eq!(options.junit, Some(PathBuf::from("j.xml")));
+        assert_eq!(options.report, Some(PathBuf::from("out")));
+        assert_eq!(rest, ["r", "tls"]);
+    }
+
+    #[test]
+    fn bad_values_say_what_is_wanted() {
+        let cases: [(&[&str], &str); 5] = [
+            (
+                &["r", "--repeat", "0"],
+                "--repeat takes a number of runs from 1",
+            ),
+            (&["r", "--repeat=x"], "not \"x\""),
+            (&["r", "--repeat"], "--repeat needs a number of runs"),
+            (&["r", "--junit"], "--junit needs a file"),
+            (&["r", "--report"], "--report needs a folder"),
+        ];
+        for (args, message) in cases {
+            let error = split(args, None).unwrap_err();
+            assert!(error.contains(message), "{args:?}: {error}");
         }
     }
 

@@ -3,21 +3,25 @@
 //! [`load`] reads `suites/*.toml` into the [`suite`] model, reporting every problem with its
 //! file, line and column; [`trials`] expands each case over transports x reactors x delivery
 //! into one trial named `suite::case::transport::reactor::delivery`, which runs the pairing
-//! with `connectable::run_protocols` and [`check`]s the expectations; [`report`] shapes the
-//! failure message. [`main`] is the whole program, shared by the `conformance` binary and the
+//! with `connectable::run_protocols` and [`check`]s the expectations; [`outcome`] gathers what
+//! became of each trial (with `xfail` and `--repeat` there is more than pass or fail);
+//! [`report`] shapes the failure message and writes JUnit XML, JSON traces and the HTML
+//! matrix. [`main`] is the whole program, shared by the `conformance` binary and the
 //! `cargo test` target. Only this crate knows TOML, libtest-mimic and report formats.
 
 pub mod check;
 pub mod cli;
 pub mod external;
 pub mod load;
+pub mod outcome;
 pub mod report;
 pub mod suite;
 pub mod trials;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
 use std::process::ExitCode;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use connectable::reactor::{self, Reactor};
 
@@ -107,7 +111,12 @@ pub fn main(mode: Mode) -> ExitCode {
             return ExitCode::from(EXIT_BAD_SUITES);
         }
     };
-    let trials = trials::trials(&suites, options.seed);
+    let session = Arc::new(trials::Session {
+        repeat: options.repeat,
+        report_dir: options.report.clone(),
+        ..trials::Session::default()
+    });
+    let trials = trials::trials(&suites, options.seed, &session);
     if options.check_only {
         let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
         println!(
@@ -123,10 +132,181 @@ pub fn main(mode: Mode) -> ExitCode {
         eprintln!("error: {}", no_match(&args, &trials));
         return ExitCode::from(EXIT_USAGE);
     }
-    if !args.list {
-        report_skips(&suites, &args, &trials);
+    if args.list {
+        return libtest_mimic::run(&args, trials).exit_code();
     }
-    libtest_mimic::run(&args, trials).exit_code()
+    // Checked before anything runs, so a long run never ends unable to write its report.
+    let prepared = options
+        .report
+        .as_deref()
+        .map_or(Ok(()), prepare_report_dir)
+        .and_then(|()| options.junit.as_deref().map_or(Ok(()), check_junit_path));
+    if let Err(message) = prepared {
+        eprintln!("error: {message}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    report_skips(&suites, &args, &trials);
+    let selected: Vec<(String, bool)> = trials
+        .iter()
+        .filter(|t| !args.is_filtered_out(t))
+        .map(|t| (t.name().to_owned(), args.is_ignored(t)))
+        .collect();
+    if options.repeat > 1 {
+        let runs = selected.iter().filter(|(_, ignored)| !ignored).count() as u64;
+        let _ = session
+            .progress
+            .set(outcome::Progress::new(runs * u64::from(options.repeat)));
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
+
+    let records = with_skipped(&suites, &options, &selected, session.recorder.take());
+    let summary = outcome::Summary::of(&records);
+    println!("conformance: {summary}");
+    if options.repeat > 1 {
+        print_flakes(&records, options.repeat);
+    }
+    let mut written = Ok(());
+    if let Some(path) = &options.junit {
+        written = written.and_then(|()| report::junit::write(&records, path));
+    }
+    if let Some(dir) = &options.report {
+        let results = report::json::Results::new(options.seed, options.repeat, &records);
+        written = written
+            .and_then(|()| results.write(dir))
+            .and_then(|()| report::html::write(dir, options.seed, options.repeat, &records));
+        if written.is_ok() {
+            println!("report: {}", dir.join("index.html").display());
+        }
+    }
+    if let Err(message) = written {
+        eprintln!("error: {message}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    conclusion.exit_code()
+}
+
+/// The records of every selected trial: those that ran, and a skipped record for each one
+/// libtest did not run, in name order.
+fn with_skipped(
+    suites: &[suite::Suite],
+    options: &cli::Options,
+    selected: &[(String, bool)],
+    mut records: Vec<outcome::TrialRecord>,
+) -> Vec<outcome::TrialRecord> {
+    let ran: HashSet<String> = records.iter().map(|r| r.trial.clone()).collect();
+    let not_run: HashSet<&str> = selected
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !ran.contains(*name))
+        .collect();
+    if not_run.is_empty() {
+        return records;
+    }
+    for suite in suites {
+        for case in &suite.cases {
+            for cell in trials::cells(case, options.seed) {
+                if not_run.contains(cell.trial_name(&suite.name, &case.name).as_str()) {
+                    records.push(trials::skipped_record(&suite.name, case, cell));
+                }
+            }
+        }
+    }
+    records.sort_by(|a, b| a.trial.cmp(&b.trial));
+    records
+}
+
+/// With `--repeat`: every trial that did not pass all its runs, with the seeds of the runs
+/// that failed (the report folder has their traces).
+#[allow(clippy::print_stdout)]
+fn print_flakes(records: &[outcome::TrialRecord], repeat: u32) {
+    let below: Vec<&outcome::TrialRecord> = records
+        .iter()
+        .filter(|r| {
+            r.outcome != outcome::Outcome::Skipped
+                && r.runs.iter().any(|run| run.outcome.is_failure())
+        })
+        .collect();
+    if below.is_empty() {
+        println!("repeat: every trial that ran passed {repeat}/{repeat} runs");
+        return;
+    }
+    println!("repeat: {} trial(s) below {repeat}/{repeat}:", below.len());
+    for record in below {
+        let failed: Vec<String> = record
+            .runs
+            .iter()
+            .filter(|run| run.outcome.is_failure())
+            .map(|run| match run.seed {
+                Some(seed) => format!("run {} seed {seed}", run.run),
+                None => format!("run {}", run.run),
+            })
+            .collect();
+        println!(
+            "  {} passed {}/{repeat}; failed: {}{}",
+            record.trial,
+            record.runs_passed,
+            failed.join(", "),
+            record
+                .trace
+                .as_deref()
+                .map(|t| format!(" (traces: {t})"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+/// Makes `dir` ready for a report: created if missing, and refused if it holds anything
+/// that is not an earlier report (whose files are replaced), so nothing else is overwritten.
+fn prepare_report_dir(dir: &Path) -> Result<(), String> {
+    let ours = |name: &str| matches!(name, "index.html" | "results.json" | report::json::TRACES);
+    if dir.exists() {
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("--report {}: {e}", dir.display()))?;
+        let foreign: Vec<String> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| !ours(name))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(format!(
+                "--report {}: the folder holds {} that a report did not write ({}); \
+                 give an empty or new folder, or an earlier report's",
+                dir.display(),
+                if foreign.len() == 1 {
+                    "a file"
+                } else {
+                    "files"
+                },
+                foreign.join(", ")
+            ));
+        }
+        let traces = dir.join(report::json::TRACES);
+        if traces.exists() {
+            std::fs::remove_dir_all(&traces)
+                .map_err(|e| format!("cannot clear {}: {e}", traces.display()))?;
+        }
+    }
+    let traces = dir.join(report::json::TRACES);
+    std::fs::create_dir_all(&traces).map_err(|e| format!("cannot create {}: {e}", traces.display()))
+}
+
+/// Refuses a `--junit` path that holds something other than a JUnit report.
+fn check_junit_path(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "--junit {}: is a folder; give a file name",
+            path.display()
+        ));
+    }
+    if let Ok(existing) = std::fs::read_to_string(path)
+        && !existing.contains("<testsuites")
+    {
+        return Err(format!(
+            "--junit {}: the file exists and is not a JUnit report; it is left as it is",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Says why each selected skipped case is skipped (libtest shows only "ignored").

@@ -168,6 +168,7 @@ const CASE_KEYS: &[&str] = &[
     "delivery",
     "timeout",
     "skip",
+    "xfail",
     "requires",
     "tls",
     "expect",
@@ -463,6 +464,9 @@ impl Checker<'_> {
         let mut skip = table
             .get("skip")
             .map(|value| self.non_empty_text(&ctx, "skip", value));
+        let xfail = table
+            .get("xfail")
+            .map(|value| self.non_empty_text(&ctx, "xfail", value));
         if let Some(value) = table.get("requires") {
             let mut programs = Vec::new();
             match value.get_ref() {
@@ -533,6 +537,7 @@ impl Checker<'_> {
             delivery: delivery?,
             timeout: timeout?,
             skip: skip.flatten(),
+            xfail: xfail.flatten(),
             tls: tls?,
             expect_server,
             expect_client,
@@ -1612,7 +1617,7 @@ mod tests {
         (
             "[[case]]\nname = \"a\"\nabut = \"a\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n",
             &[
-                "3:1: case \"a\": unknown key \"abut\"; did you mean \"about\"? (valid: name, about, server, client, transports, reactors, delivery, timeout, skip, requires, tls, expect)",
+                "3:1: case \"a\": unknown key \"abut\"; did you mean \"about\"? (valid: name, about, server, client, transports, reactors, delivery, timeout, skip, xfail, requires, tls, expect)",
             ],
         ),
         (

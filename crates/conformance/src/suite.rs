@@ -46,6 +46,9 @@ pub struct Case {
     /// Why the case is skipped, if it is: its trials show as ignored. Also set when a program
     /// the case `requires` is not on PATH.
     pub skip: Option<String>,
+    /// Why the case is expected to fail, if it is (`xfail = "why"`): its trials pass while
+    /// an expectation fails, and fail as an unexpected pass once every expectation holds.
+    pub xfail: Option<String>,
     /// The certificates of the TLS transports (`tls = { ... }`); unused over plain TCP.
     pub tls: TlsProfile,
     /// What the server side must show.

@@ -6,7 +6,9 @@
 //! are made only when a trial runs.
 
 use std::ops::Not as _;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use connectable::reactor::Reactor;
 use connectable::{ConnectableProtocol, Delivery, Endpoint, Error, run_protocols};
@@ -14,6 +16,7 @@ use libtest_mimic::{Failed, Trial};
 
 use crate::check::{external_mismatches, mismatches};
 use crate::external::{self, ExternalRecord};
+use crate::outcome::{Outcome, Progress, Recorder, RunRecord, TrialRecord};
 use crate::report;
 use crate::suite::{Case, PeerSpec, Suite, TransportKind};
 
@@ -77,23 +80,262 @@ pub fn cells(case: &Case, seed: u64) -> Vec<Cell> {
     cells
 }
 
+/// What a run does beyond libtest, shared by every trial's closure: how many times each
+/// trial runs, where reports go, and the records they leave.
+#[derive(Debug, Default)]
+pub struct Session {
+    /// Runs per trial (`--repeat N`); at least 1.
+    pub repeat: u32,
+    /// Where per-trial traces are written (`--report DIR`), under `traces/`.
+    pub report_dir: Option<PathBuf>,
+    /// The records of the trials that ran.
+    pub recorder: Recorder,
+    /// Runs done and left, shown during `--repeat` runs; set once the selection is known.
+    pub progress: OnceLock<Progress>,
+}
+
+impl Session {
+    /// A session that runs each trial once and writes no report.
+    pub fn once() -> Self {
+        Self {
+            repeat: 1,
+            ..Self::default()
+        }
+    }
+}
+
 /// Every trial of every suite. A skipped case's trials, and the IPv6 ones on a machine
-/// without IPv6 loopback, carry the ignored flag.
-pub fn trials(suites: &[Suite], seed: u64) -> Vec<Trial> {
+/// without IPv6 loopback, carry the ignored flag (so cargo-nextest shows them as skipped).
+pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial> {
     let mut trials = Vec::new();
     for suite in suites {
         for case in &suite.cases {
             let case = Arc::new(case.clone());
+            let suite_name: Arc<str> = Arc::from(suite.name.as_str());
             for cell in cells(&case, seed) {
                 let name = cell.trial_name(&suite.name, &case.name);
-                let skipped = case.skip.is_some()
-                    || (cell.transport == TransportKind::Tcp6 && !ipv6_loopback());
-                let case = Arc::clone(&case);
-                trials.push(Trial::test(name, move || run(&case, cell)).with_ignored_flag(skipped));
+                let skipped = skip_reason(&case, cell).is_some();
+                let (case, suite_name, session) = (
+                    Arc::clone(&case),
+                    Arc::clone(&suite_name),
+                    Arc::clone(session),
+                );
+                trials.push(
+                    Trial::test(name, move || {
+                        let record = execute(&suite_name, &case, cell, &session);
+                        let result = match (record.outcome.is_failure(), &record.message) {
+                            (true, message) => Err(Failed::from(
+                                message
+                                    .clone()
+                                    .unwrap_or_else(|| record.outcome.to_string()),
+                            )),
+                            (false, _) => Ok(()),
+                        };
+                        session.recorder.push(record);
+                        result
+                    })
+                    .with_ignored_flag(skipped),
+                );
             }
         }
     }
     trials
+}
+
+/// Why this cell of `case` does not run, if it does not.
+pub fn skip_reason(case: &Case, cell: Cell) -> Option<String> {
+    if let Some(why) = &case.skip {
+        return Some(why.clone());
+    }
+    (cell.transport == TransportKind::Tcp6 && !ipv6_loopback())
+        .then(|| "this machine has no IPv6 loopback (::1)".to_owned())
+}
+
+/// The record of a trial that did not run.
+pub fn skipped_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
+    let mut record = blank_record(suite, case, cell);
+    record.note = skip_reason(case, cell).or_else(|| Some("ignored".into()));
+    record
+}
+
+fn blank_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
+    TrialRecord {
+        trial: cell.trial_name(suite, &case.name),
+        suite: suite.to_owned(),
+        case: case.name.clone(),
+        transport: cell.transport.word().to_owned(),
+        reactor: cell.reactor.name().to_owned(),
+        delivery: cell.delivery.word().to_owned(),
+        location: case.location.to_string(),
+        outcome: Outcome::Skipped,
+        duration_ms: 0.0,
+        seed: seed_of(cell),
+        runs_passed: 0,
+        runs: Vec::new(),
+        note: case.xfail.clone(),
+        message: None,
+        trace: None,
+    }
+}
+
+fn seed_of(cell: Cell) -> Option<u64> {
+    match cell.delivery {
+        Delivery::Chunked(seed) => Some(seed),
+        _ => None,
+    }
+}
+
+/// Runs one trial as many times as the session says, writes its trace file when a report
+/// was asked for, and returns its record.
+pub fn execute(suite: &str, case: &Case, cell: Cell, session: &Session) -> TrialRecord {
+    let mut record = blank_record(suite, case, cell);
+    let repeat = session.repeat.max(1);
+    let mut traced = Vec::new();
+    let mut first_bad: Option<(u32, String)> = None;
+    for run in 1..=repeat {
+        // Each run after the first splits chunks at new points: that is what repeating a
+        // chunked trial is for. The first uses the run's seed, so `--seed` reproduces it.
+        let cell = match cell.delivery {
+            Delivery::Chunked(seed) => Cell {
+                delivery: Delivery::Chunked(seed.wrapping_add(u64::from(run - 1))),
+                ..cell
+            },
+            _ => cell,
+        };
+        let attempt = attempt(case, cell);
+        let (outcome, message) = judge(case, cell, &attempt);
+        if outcome != Outcome::Passed && outcome != Outcome::ExpectedFailure {
+            first_bad.get_or_insert((run, message.clone()));
+        } else if record.message.is_none() && outcome == Outcome::ExpectedFailure {
+            record.message = Some(message.clone());
+        }
+        let run_record = RunRecord {
+            run,
+            seed: seed_of(cell),
+            outcome,
+            duration_ms: (attempt.elapsed.as_secs_f64() * 1e6).round() / 1e3,
+            problems: attempt.problems.clone(),
+        };
+        if let Some(progress) = session.progress.get()
+            && let Some(line) = progress.run_done(outcome.is_failure())
+        {
+            #[allow(clippy::print_stderr)] // progress goes where libtest's own output goes
+            {
+                eprintln!("{line}");
+            }
+        }
+        // Traces are kept for the runs worth reading: every one that did not pass, and the
+        // last one.
+        if session.report_dir.is_some() && (outcome.is_failure() || run == repeat) {
+            traced.push(report::json::RunTrace::new(&run_record, &attempt));
+        }
+        record.duration_ms += run_record.duration_ms;
+        record.runs_passed += u32::from(!outcome.is_failure());
+        record.runs.push(run_record);
+    }
+    record.outcome = Outcome::of_runs(&record.runs);
+    if let Some((run, message)) = first_bad {
+        record.message = Some(if repeat == 1 {
+            message
+        } else {
+            let bad: Vec<String> = record
+                .runs
+                .iter()
+                .filter(|r| r.outcome.is_failure())
+                .map(|r| match r.seed {
+                    Some(seed) => format!("run {} (seed {seed})", r.run),
+                    None => format!("run {}", r.run),
+                })
+                .collect();
+            format!(
+                "{} of {repeat} runs passed; did not pass: {}\n--- run {run} ---\n{message}",
+                record.runs_passed,
+                bad.join(", ")
+            )
+        });
+    }
+    if let Some(dir) = &session.report_dir {
+        record.trace = Some(report::json::trace_path(&record.trial));
+        if !report::json::write_trace(dir, case, &record, &traced) {
+            record.trace = None;
+        }
+    }
+    record
+}
+
+/// What one run of a cell came to: the sides' records (when the pairing ran at all) and
+/// every problem found.
+#[derive(Debug)]
+pub struct Attempt {
+    /// The server's and the client's records; `None` when the pairing could not start.
+    pub sides: Option<(Side, Side)>,
+    /// Mismatches, the timeout, or why the pairing could not run; empty when all held.
+    pub problems: Vec<String>,
+    /// Wall time of the pairing and the checks.
+    pub elapsed: Duration,
+}
+
+/// Runs one cell of `case` once and checks both sides' expectations; `xfail` is not applied
+/// here ([`judge`] does that).
+pub fn attempt(case: &Case, cell: Cell) -> Attempt {
+    let started = Instant::now();
+    let (sides, problems) = match pair(case, cell) {
+        Ok((server, client)) => {
+            let problems = check_sides(case, &server, &client);
+            (Some((server, client)), problems)
+        }
+        Err(problem) => (None, vec![problem]),
+    };
+    Attempt {
+        sides,
+        problems,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The outcome of one attempt, `xfail` applied, and the message libtest shows for it.
+pub fn judge(case: &Case, cell: Cell, attempt: &Attempt) -> (Outcome, String) {
+    let failed = !attempt.problems.is_empty();
+    let message = if failed {
+        failure_message(case, cell, attempt)
+    } else {
+        String::new()
+    };
+    match (&case.xfail, failed) {
+        (None, false) => (Outcome::Passed, message),
+        (None, true) => (Outcome::Failed, message),
+        (Some(why), true) => (
+            Outcome::ExpectedFailure,
+            format!("failed as expected ({why}):\n{message}"),
+        ),
+        (Some(why), false) => (
+            Outcome::UnexpectedPass,
+            format!(
+                "{}: case {:?}: unexpected pass: it is marked xfail ({why:?}) but every \
+                 expectation held; remove the xfail line once the fix is in\n",
+                case.location, case.name
+            ),
+        ),
+    }
+}
+
+fn failure_message(case: &Case, cell: Cell, attempt: &Attempt) -> String {
+    let Some((server, client)) = &attempt.sides else {
+        return format!(
+            "{}: case {:?}: {}\n",
+            case.location,
+            case.name,
+            attempt.problems.join("\n")
+        );
+    };
+    let mut message = report::failure(case, &attempt.problems, server, client);
+    if let Delivery::Chunked(seed) = cell.delivery {
+        message.push_str(&format!(
+            "chunked delivery used seed {seed}: re-run with --seed {seed} (or \
+             CONFORMANCE_SEED={seed}) for the same split points\n"
+        ));
+    }
+    message
 }
 
 /// Whether this machine has an IPv6 loopback, from the kernel's interface list (a file read,
@@ -108,8 +350,18 @@ pub fn ipv6_loopback() -> bool {
     })
 }
 
-/// Runs one cell of `case` and checks both sides' expectations.
+/// Runs one cell of `case` once, checks both sides' expectations and applies `xfail`: what
+/// one trial does without `--repeat` or reports.
 pub fn run(case: &Case, cell: Cell) -> Result<(), Failed> {
+    let attempt = attempt(case, cell);
+    match judge(case, cell, &attempt) {
+        (outcome, message) if outcome.is_failure() => Err(message.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Runs the pairing of one cell: both sides' records, or why it could not run.
+fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
     let probe = |peer: &PeerSpec| {
         let protocol = match peer {
             PeerSpec::Probe(spec) => spec.instantiate(),
@@ -119,13 +371,7 @@ pub fn run(case: &Case, cell: Cell) -> Result<(), Failed> {
         };
         Some(ConnectableProtocol::from_box(protocol).with_delivery(cell.delivery))
     };
-    let failed = |message: String| {
-        Failed::from(format!(
-            "{}: case {:?}: {message}",
-            case.location, case.name
-        ))
-    };
-    let (server, client, mut problems) = match (&case.server, &case.client) {
+    match (&case.server, &case.client) {
         (server, client) if server.is_external() || client.is_external() => {
             let server_is_external = server.is_external();
             let (theirs, ours) = if server_is_external {
@@ -133,53 +379,47 @@ pub fn run(case: &Case, cell: Cell) -> Result<(), Failed> {
             } else {
                 (client, server)
             };
-            let ours = probe(ours).ok_or_else(|| failed("both sides are external".into()))?;
+            let ours = probe(ours).ok_or("both sides are external")?;
             let setting = external::Setting {
                 reactor: cell.reactor,
                 transport: cell.transport,
                 profile: case.tls,
                 timeout: case.timeout,
             };
-            let (ours, record) =
-                external::pair(theirs, server_is_external, ours, &setting).map_err(failed)?;
+            let (ours, record) = external::pair(theirs, server_is_external, ours, &setting)?;
             let (ours, theirs) = (Side::Probe(ours), Side::External(record));
-            if server_is_external {
-                (theirs, ours, Vec::new())
+            Ok(if server_is_external {
+                (theirs, ours)
             } else {
-                (ours, theirs, Vec::new())
-            }
+                (ours, theirs)
+            })
         }
         (server, client) => {
             let (Some(server), Some(client)) = (probe(server), probe(client)) else {
-                return Err(failed("an address can only play the server".into()));
+                return Err("an address can only play the server".into());
             };
             let endpoint = Endpoint::plain(cell.transport.network());
             let endpoint = if cell.transport.tls() {
-                endpoint
-                    .with_tls(case.tls)
-                    .map_err(|e| failed(e.to_string()))?
+                endpoint.with_tls(case.tls).map_err(|e| e.to_string())?
             } else {
                 endpoint
             };
             match run_protocols(cell.reactor, &endpoint, server, client, case.timeout) {
-                Ok(pairing) => (
-                    Side::Probe(pairing.server),
-                    Side::Probe(pairing.client),
-                    Vec::new(),
-                ),
+                Ok(pairing) => Ok((Side::Probe(pairing.server), Side::Probe(pairing.client))),
                 Err(Error::TimedOut { pairing, .. }) => {
                     let pairing = *pairing;
-                    (
-                        Side::Probe(pairing.server),
-                        Side::Probe(pairing.client),
-                        Vec::new(),
-                    )
+                    Ok((Side::Probe(pairing.server), Side::Probe(pairing.client)))
                 }
-                Err(e) => return Err(failed(format!("the pairing could not run: {e}"))),
+                Err(e) => Err(format!("the pairing could not run: {e}")),
             }
         }
-    };
-    let open: Vec<&str> = [("server", &server), ("client", &client)]
+    }
+}
+
+/// Every problem with how the pairing ended: sides still open, and each side's mismatches.
+fn check_sides(case: &Case, server: &Side, client: &Side) -> Vec<String> {
+    let mut problems = Vec::new();
+    let open: Vec<&str> = [("server", server), ("client", client)]
         .into_iter()
         .filter(|(_, side)| side.still_open())
         .map(|(name, _)| name)
@@ -192,8 +432,8 @@ pub fn run(case: &Case, cell: Cell) -> Result<(), Failed> {
         ));
     }
     for (name, expect, side) in [
-        ("server", &case.expect_server, &server),
-        ("client", &case.expect_client, &client),
+        ("server", &case.expect_server, server),
+        ("client", &case.expect_client, client),
     ] {
         let found = match side {
             Side::Probe(record) => mismatches(expect, record),
@@ -201,18 +441,7 @@ pub fn run(case: &Case, cell: Cell) -> Result<(), Failed> {
         };
         problems.extend(found.into_iter().map(|m| format!("{name} {m}")));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        let mut message = report::failure(case, &problems, &server, &client);
-        if let Delivery::Chunked(seed) = cell.delivery {
-            message.push_str(&format!(
-                "chunked delivery used seed {seed}: re-run with --seed {seed} (or \
-                 CONFORMANCE_SEED={seed}) for the same split points\n"
-            ));
-        }
-        Err(message.into())
-    }
+    problems
 }
 
 /// One side's record: a probe's, or an external program's.
@@ -225,7 +454,7 @@ pub enum Side {
 }
 
 impl Side {
-    fn still_open(&self) -> bool {
+    pub(crate) fn still_open(&self) -> bool {
         match self {
             Self::Probe(side) => side.disconnect_reason().is_none(),
             Self::External(_) => false,

@@ -1,5 +1,11 @@
-//! What a failing trial says: the case, what was expected, what happened, and both sides'
-//! traces side by side in time order.
+//! What a run tells its readers: the message of a failing trial (the case, what was
+//! expected, what happened, both sides' traces side by side in time order), and with
+//! `--junit` and `--report` the files CI dashboards and people read afterwards: JUnit XML
+//! ([`junit`]), JSON traces and results ([`json`]), and the matrix page ([`html`]).
+
+pub mod html;
+pub mod json;
+pub mod junit;
 
 use std::fmt::Write as _;
 
@@ -59,7 +65,8 @@ pub fn failure(case: &Case, problems: &[String], server: &Side, client: &Side) -
     out
 }
 
-fn expectation(expect: &Expectation) -> String {
+/// One side's expectation in words.
+pub(crate) fn expectation(expect: &Expectation) -> String {
     let mut parts = Vec::new();
     if let Some(reasons) = &expect.reason {
         let words: Vec<&str> = reasons.iter().map(|r| r.word()).collect();
