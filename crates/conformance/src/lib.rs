@@ -412,6 +412,7 @@ mod reference_is_complete {
             "delivery",
             "timeout",
             "skip",
+            "xfail",
             "reason",
             "received",
             "received_hex",
