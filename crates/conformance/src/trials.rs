@@ -281,7 +281,7 @@ pub fn attempt(case: &Case, cell: Cell) -> Attempt {
     let started = Instant::now();
     let (sides, problems) = match pair(case, cell) {
         Ok((server, client)) => {
-            let problems = check_sides(case, &server, &client);
+            let problems = check_sides(case, cell, &server, &client);
             (Some((server, client)), problems)
         }
         Err(problem) => (None, vec![problem]),
@@ -416,20 +416,20 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
     }
 }
 
-/// Every problem with how the pairing ended: sides still open, and each side's mismatches.
-fn check_sides(case: &Case, server: &Side, client: &Side) -> Vec<String> {
+/// Every problem with how the pairing ended: each side still open (and what it waited
+/// for), and each side's mismatches.
+fn check_sides(case: &Case, cell: Cell, server: &Side, client: &Side) -> Vec<String> {
     let mut problems = Vec::new();
-    let open: Vec<&str> = [("server", server), ("client", client)]
-        .into_iter()
-        .filter(|(_, side)| side.still_open())
-        .map(|(name, _)| name)
-        .collect();
-    if !open.is_empty() {
-        problems.push(format!(
-            "timed out after {:?}; still open: {}",
-            case.timeout,
-            open.join(" and ")
-        ));
+    for (name, side) in [("server", server), ("client", client)] {
+        if let Side::Probe(record) = side
+            && record.disconnect_reason().is_none()
+        {
+            problems.push(format!(
+                "timed out after {:?} with the {name} still open: {}",
+                case.timeout,
+                report::waiting_for(&record.trace(), cell.transport.tls())
+            ));
+        }
     }
     for (name, expect, side) in [
         ("server", &case.expect_server, server),
@@ -451,13 +451,4 @@ pub enum Side {
     Probe(ConnectableProtocol),
     /// A program or server someone else wrote.
     External(ExternalRecord),
-}
-
-impl Side {
-    pub(crate) fn still_open(&self) -> bool {
-        match self {
-            Self::Probe(side) => side.disconnect_reason().is_none(),
-            Self::External(_) => false,
-        }
-    }
 }

@@ -42,6 +42,9 @@ pub struct Connection {
     peer_half_closed: bool,
     /// The state of the split points of [`Delivery::Chunked`].
     chunking: u64,
+    /// The close the protocol asked for, as last seen: the trace records when it asks, so a
+    /// trial that times out can say what the side was waiting for.
+    close_seen: (Option<CloseRequest>, bool),
 }
 
 impl std::fmt::Debug for Connection {
@@ -82,6 +85,7 @@ impl Connection {
             producer: None,
             producer_paused: false,
             peer_half_closed: false,
+            close_seen: (None, false),
             chunking: match side.delivery {
                 Delivery::Chunked(seed) => seed,
                 _ => 0,
@@ -374,6 +378,17 @@ impl Connection {
         let paused = transport.is_reading_paused();
         let producer = transport.producer();
         let buffered = transport.buffered();
+        let close = (
+            transport.close_requested(),
+            transport.half_close_requested(),
+        );
+        if close != self.close_seen && !self.finished {
+            self.close_seen = close;
+            self.event(match close {
+                (Some(request), _) => Event::CloseRequested(request),
+                (None, _) => Event::HalfCloseRequested,
+            });
+        }
         if paused != self.reading_paused && !self.finished {
             self.reading_paused = paused;
             self.event(if paused {

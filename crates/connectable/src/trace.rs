@@ -7,6 +7,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::ReasonKind;
+use crate::transport::CloseRequest;
 
 /// At most this many received bytes are kept for expectations; the count goes on.
 pub const RECEIVED_KEPT: usize = 4 << 20;
@@ -37,6 +38,11 @@ pub enum Event {
     StopProducing,
     /// A timer set with `call_later` fired (shown, not matched by `events`).
     Timer,
+    /// The protocol asked the connection to end (shown, not matched by `events`: the
+    /// callback it asked in is what suites match).
+    CloseRequested(CloseRequest),
+    /// The protocol asked to half-close (shown, not matched by `events`).
+    HalfCloseRequested,
     /// `connection_lost` ran with a reason of this kind.
     Lost(ReasonKind),
     /// A callback failed (panicked or returned an error) with this message.
@@ -74,7 +80,10 @@ impl Event {
             Self::ResumeProducing => Some("resume-producing"),
             Self::StopProducing => Some("stop-producing"),
             Self::Lost(_) => Some("lost"),
-            Self::Timer | Self::CallbackFailed(_) => None,
+            Self::Timer
+            | Self::CloseRequested(_)
+            | Self::HalfCloseRequested
+            | Self::CallbackFailed(_) => None,
         }
     }
 }
@@ -175,11 +184,28 @@ impl Trace {
     }
 }
 
+/// A trace of these events with nothing received: for tests of code that reads traces
+/// (reports, explanations) without running a pairing.
+impl FromIterator<TimedEvent> for Trace {
+    fn from_iter<I: IntoIterator<Item = TimedEvent>>(events: I) -> Self {
+        Self {
+            events: events.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+}
+
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Data(n) => write!(f, "data {n} bytes"),
             Self::Timer => f.write_str("timer fired"),
+            Self::CloseRequested(CloseRequest::Lose) => f.write_str("asked: lose_connection"),
+            Self::CloseRequested(CloseRequest::LoseWithoutCloseNotify) => {
+                f.write_str("asked: lose_connection_without_close_notify")
+            }
+            Self::CloseRequested(CloseRequest::Abort) => f.write_str("asked: abort_connection"),
+            Self::HalfCloseRequested => f.write_str("asked: half_close"),
             Self::Lost(kind) => write!(f, "lost: {kind}"),
             Self::CallbackFailed(message) => write!(f, "callback failed: {message}"),
             other => f.write_str(other.word().unwrap_or("?")),

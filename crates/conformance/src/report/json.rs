@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use connectable::{Event, TimedEvent};
+use connectable::{CloseRequest, Event, TimedEvent};
 use serde::Serialize;
 
 use crate::check::describe_bytes;
@@ -116,7 +116,7 @@ impl EventTrace {
     fn of(timed: &TimedEvent) -> Self {
         let mut event = Self {
             at_ms: (timed.at.as_secs_f64() * 1e6).round() / 1e3,
-            event: timed.event.word().unwrap_or("timer"),
+            event: timed.event.word().unwrap_or("timer-fired"),
             bytes: None,
             reason: None,
             message: None,
@@ -128,6 +128,17 @@ impl EventTrace {
                 event.event = "callback-failed";
                 event.message = Some(message.clone());
             }
+            Event::CloseRequested(request) => {
+                event.event = match request {
+                    CloseRequest::Lose => "asked-lose-connection",
+                    CloseRequest::LoseWithoutCloseNotify => {
+                        "asked-lose-connection-without-close-notify"
+                    }
+                    CloseRequest::Abort => "asked-abort-connection",
+                    _ => "asked-close",
+                };
+            }
+            Event::HalfCloseRequested => event.event = "asked-half-close",
             _ => {}
         }
         event

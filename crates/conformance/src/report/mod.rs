@@ -9,7 +9,7 @@ pub mod junit;
 
 use std::fmt::Write as _;
 
-use connectable::Trace;
+use connectable::{Event, TimedEvent, Trace};
 
 use crate::check::{describe_bytes, exit_word};
 use crate::suite::{Case, Expectation, Received};
@@ -122,6 +122,54 @@ fn happened(side: &Side) -> String {
     format!("{reason}, received {received}")
 }
 
+/// What a side still open at the timeout was waiting for, read off its trace: the last step
+/// it reached, and since when. `tls` says whether a handshake was due.
+pub fn waiting_for(trace: &Trace, tls: bool) -> String {
+    let events = trace.events();
+    let since = |event: &TimedEvent| format!("{:.1}ms", event.at.as_secs_f64() * 1e3);
+    let last = |wanted: fn(&Event) -> bool| events.iter().rev().find(|e| wanted(&e.event));
+    let last_event = events.last().map_or_else(
+        || "no event at all".to_owned(),
+        |e| format!("its last event: {} at {}", e.event, since(e)),
+    );
+    let state = if events.is_empty() {
+        "waiting for the connection: connection_made never ran".to_owned()
+    } else if let Some(close) = last(|e| matches!(e, Event::CloseRequested(_))) {
+        format!(
+            "it {} at {}, and waits for its writes to drain and the close to go out (the \
+             peer is not reading?) or for the peer's close",
+            close.event,
+            since(close)
+        )
+    } else if tls && last(|e| matches!(e, Event::Handshake)).is_none() {
+        "waiting for the TLS handshake to complete".to_owned()
+    } else if let Some(paused) =
+        last(|e| matches!(e, Event::Paused | Event::Resumed)).filter(|e| e.event == Event::Paused)
+    {
+        format!(
+            "its protocol paused reading at {} and never resumed, so it cannot see the peer's \
+             data or close",
+            since(paused)
+        )
+    } else if let Some(half) = last(|e| matches!(e, Event::ReadLost)) {
+        format!(
+            "the peer half-closed at {}; waiting for this side's protocol to close its own \
+             side",
+            since(half)
+        )
+    } else if let Some(half) = last(|e| matches!(e, Event::HalfCloseRequested)) {
+        format!(
+            "it half-closed at {}; waiting for the peer to close",
+            since(half)
+        )
+    } else {
+        "connected; waiting for the peer's data or close, and its protocol never asked to \
+         close"
+            .to_owned()
+    };
+    format!("{state}; {last_event}")
+}
+
 /// Both traces merged in time order, the server's events on the left, the client's on the
 /// right.
 pub(crate) fn side_by_side(server: &Trace, client: &Trace) -> String {
@@ -146,6 +194,72 @@ pub(crate) fn side_by_side(server: &Trace, client: &Trace) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use connectable::{CloseRequest, Event, TimedEvent, Trace};
+
+    use super::waiting_for;
+
+    /// A trace with these events, one millisecond apart.
+    fn trace(events: &[Event]) -> Trace {
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| TimedEvent {
+                at: Duration::from_millis(i as u64 + 1),
+                event: e.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_timeout_says_what_the_open_side_waited_for() {
+        let cases: [(&[Event], bool, &str); 7] = [
+            (
+                &[],
+                false,
+                "waiting for the connection: connection_made never ran; no event at all",
+            ),
+            (
+                &[Event::Made],
+                true,
+                "waiting for the TLS handshake to complete; its last event: made at 1.0ms",
+            ),
+            (
+                &[Event::Made, Event::CloseRequested(CloseRequest::Lose)],
+                false,
+                "it asked: lose_connection at 2.0ms, and waits for its writes to drain",
+            ),
+            (
+                &[Event::Made, Event::Paused, Event::Data(3)],
+                false,
+                "its protocol paused reading at 2.0ms and never resumed",
+            ),
+            (
+                &[Event::Made, Event::Paused, Event::Resumed],
+                false,
+                "connected; waiting for the peer's data or close, and its protocol never asked to close; its last event: resumed at 3.0ms",
+            ),
+            (
+                &[Event::Made, Event::Data(1), Event::ReadLost],
+                false,
+                "the peer half-closed at 3.0ms; waiting for this side's protocol",
+            ),
+            (
+                &[Event::Made, Event::HalfCloseRequested, Event::WriteLost],
+                false,
+                "it half-closed at 2.0ms; waiting for the peer to close; its last event: write-lost at 3.0ms",
+            ),
+        ];
+        for (events, tls, said) in cases {
+            let explained = waiting_for(&trace(events), tls);
+            assert!(explained.starts_with(said), "{events:?}: {explained}");
+        }
+    }
 }
 
 fn stamp(line: &str) -> f64 {
