@@ -196,6 +196,14 @@ pub(crate) fn side_by_side(server: &Trace, client: &Trace) -> String {
     out
 }
 
+fn stamp(line: &str) -> f64 {
+    line.trim_start()
+        .split("ms")
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(f64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -260,12 +268,4 @@ mod tests {
             assert!(explained.starts_with(said), "{events:?}: {explained}");
         }
     }
-}
-
-fn stamp(line: &str) -> f64 {
-    line.trim_start()
-        .split("ms")
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(f64::MAX)
 }
