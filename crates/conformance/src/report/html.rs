@@ -62,7 +62,7 @@ pub fn page(seed: u64, repeat: u32, trials: &[TrialRecord]) -> String {
     out.push_str(LEGEND);
     out.push_str(
         "<p><label><input type=\"checkbox\" id=\"only-problems\"> show only cases that did not \
-         pass</label> <span id=\"counted\"></span></p>\n",
+         pass</label> <span class=\"counted\" id=\"counted\"></span></p>\n",
     );
     problems(&mut out, trials);
 
@@ -105,9 +105,15 @@ fn problems(out: &mut String, trials: &[TrialRecord]) {
         } else {
             String::new()
         };
+        let headline = trial
+            .runs
+            .iter()
+            .find(|r| r.outcome.is_failure())
+            .and_then(|r| r.problems.first())
+            .map_or_else(String::new, |p| format!(": {}", escape(p)));
         let _ = writeln!(
             out,
-            "<details class=\"problem {}\"><summary><span class=\"tag\">{}</span> <code>{}</code>{runs} {}</summary>\n<pre>{}</pre></details>",
+            "<details class=\"problem {}\"><summary><span class=\"tag\">{}</span> <code>{}</code>{runs}{headline} {}</summary>\n<pre>{}</pre></details>",
             trial.outcome.word(),
             trial.outcome.word(),
             escape(&trial.trial),
@@ -290,6 +296,7 @@ span.cell { display: inline-block; padding: 0 4px; border: 1px solid #ccc; }
 .expected-failure { background: #e3dcf5; color: #4b3a8a; }
 .skipped { background: #eee; color: #777; }
 td.none { background: repeating-linear-gradient(45deg, #fff, #fff 3px, #f4f4f4 3px, #f4f4f4 6px); }
+.counted { color: #666; margin-left: 1em; }
 details.problem { margin: 0.3em 0; } details.problem pre { background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }
 .tag { font-weight: bold; } .problem.failed .tag { color: #8b0000; } .problem.unexpected-pass .tag { color: #8a4b00; }
 body.only-problems tr.row:not(.bad) { display: none; }
@@ -307,7 +314,7 @@ const SCRIPT: &str = "
     });
     var counted = document.getElementById('counted');
     words.forEach(function (w) { counted.dataset[w.replace(/-(.)/g, function (m, c) { return c.toUpperCase(); })] = shown[w]; });
-    counted.textContent = 'showing ' + words.map(function (w) { return shown[w] + ' ' + w; }).join(', ');
+    counted.textContent = '(showing ' + words.map(function (w) { return shown[w] + ' ' + w; }).join(', ') + ')';
   }
   var box = document.getElementById('only-problems');
   box.addEventListener('change', function () {
