@@ -230,7 +230,15 @@ fn print_flakes(records: &[outcome::TrialRecord], repeat: u32) {
         println!("repeat: every trial that ran passed {repeat}/{repeat} runs");
         return;
     }
-    println!("repeat: {} trial(s) below {repeat}/{repeat}:", below.len());
+    println!(
+        "repeat: {} trial(s) below {repeat}/{repeat}{}:",
+        below.len(),
+        if records.iter().any(|r| r.trace.is_some()) {
+            ""
+        } else {
+            " (--report DIR keeps the traces of every failed run)"
+        }
+    );
     for record in below {
         let failed: Vec<String> = record
             .runs
