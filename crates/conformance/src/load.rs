@@ -174,7 +174,12 @@ const CASE_KEYS: &[&str] = &[
 ];
 const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd"];
 const ADDRESS_KEYS: &[&str] = &["address", "server_name", "ca"];
-const TLS_KEYS: &[&str] = &["server_cert", "client_cert", "require_client_cert"];
+const TLS_KEYS: &[&str] = &[
+    "server_cert",
+    "client_cert",
+    "require_client_cert",
+    "verify",
+];
 const EXPECT_KEYS: &[&str] = &["server", "client"];
 const SIDE_KEYS: &[&str] = &[
     "reason",
@@ -512,13 +517,26 @@ impl Checker<'_> {
             for (side, peer) in [("server", server), ("client", client)] {
                 self.side_keys_fit(&ctx, side, peer, table.get("expect"));
             }
+            if client.is_external()
+                && let Some(DeValue::Table(keys)) = table.get("tls").map(|v| v.get_ref())
+                && let Some(verify) = keys.get("verify")
+                && matches!(verify.get_ref(), DeValue::Boolean(false))
+            {
+                self.at(
+                    verify.span(),
+                    format!(
+                        "{ctx}tls.verify: only our client can be told not to verify, and this \
+                         case's client is external (its command decides what it verifies)"
+                    ),
+                );
+            }
         }
 
         if self.diagnostics.len() != before {
             return None;
         }
         let (line, column) = self.position(span.start);
-        Some(Case {
+        let case = Case {
             name: name?,
             about: about?,
             location: Location {
@@ -536,7 +554,17 @@ impl Checker<'_> {
             tls: tls?,
             expect_server,
             expect_client,
-        })
+        };
+        // A case that expands to no trial would pass by running nothing.
+        if crate::trials::cells(&case, 0).is_empty() {
+            let place = ["transports", "reactors"]
+                .iter()
+                .find_map(|key| table.get(*key))
+                .map_or(span, |value| value.span());
+            self.at(place, format!("{ctx}{}", empty_matrix(&case)));
+            return None;
+        }
+        Some(case)
     }
 
     // -- Peers ----------------------------------------------------------------------------
@@ -942,17 +970,16 @@ impl Checker<'_> {
                 profile.client_cert = ClientCert::from_word(word).unwrap_or_default();
             }
         }
-        if let Some(value) = table.get("require_client_cert") {
-            match value.get_ref() {
-                DeValue::Boolean(required) => profile.require_client_cert = *required,
-                other => self.at(
-                    value.span(),
-                    format!(
-                        "{ctx}tls.require_client_cert: expected true or false, found {}",
-                        found(other)
-                    ),
-                ),
-            }
+        if let Some(value) = table.get("require_client_cert")
+            && let Some(required) = self.boolean(ctx, "tls.require_client_cert", value)
+        {
+            profile.require_client_cert = required;
+        }
+        // The only way to switch certificate verification off: by name, in the case.
+        if let Some(value) = table.get("verify")
+            && let Some(verify) = self.boolean(ctx, "tls.verify", value)
+        {
+            profile.verify = verify;
         }
         (self.diagnostics.len() == before).then_some(profile)
     }
@@ -1340,6 +1367,19 @@ impl Checker<'_> {
         }
     }
 
+    fn boolean(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Option<bool> {
+        match value.get_ref() {
+            DeValue::Boolean(flag) => Some(*flag),
+            other => {
+                self.at(
+                    value.span(),
+                    format!("{ctx}{key}: expected true or false, found {}", found(other)),
+                );
+                None
+            }
+        }
+    }
+
     fn text(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Option<String> {
         match value.get_ref() {
             DeValue::String(text) => Some(text.clone().into_owned()),
@@ -1453,6 +1493,30 @@ fn found(value: &DeValue<'_>) -> &'static str {
         DeValue::Datetime(_) => "a date-time",
         DeValue::Array(_) => "a list",
         DeValue::Table(_) => "a table",
+    }
+}
+
+/// Why a case's matrix has no cell (see [`crate::trials::cells`]).
+fn empty_matrix(case: &Case) -> String {
+    let external = case.server.is_external() || case.client.is_external();
+    let shared: Vec<&str> = case
+        .transports
+        .iter()
+        .filter(|t| !external || matches!(t, TransportKind::Tcp | TransportKind::Tls))
+        .map(|t| t.word())
+        .collect();
+    if shared.is_empty() {
+        let listed: Vec<&str> = case.transports.iter().map(|t| t.word()).collect();
+        format!(
+            "empty matrix: an external peer runs over tcp or tls only, and the transports are {}",
+            listed.join(", ")
+        )
+    } else {
+        format!(
+            "empty matrix: none of the reactors ({}) drives any of the transports ({})",
+            case.reactors.join(", "),
+            shared.join(", ")
+        )
     }
 }
 
@@ -1782,6 +1846,20 @@ mod tests {
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\n\
+             server = { command = \"openssl s_server\" }\nclient = \"idle\"\n",
+            &[
+                "4:22: case \"x\": server.command: expected a list of texts (the program and its arguments), found a string",
+            ],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\n\
+             server = { address = \"localhost:80\", servername = \"a\" }\nclient = \"idle\"\n",
+            &[
+                "4:38: case \"x\": server: unknown key \"servername\"; did you mean \"server_name\"? (valid: address, server_name, ca)",
+            ],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\n\
              server = { command = [\"srv\"] }\n\
              client = { address = \"localhost\" }\n\
              expect.server = { reason = \"done\" }\n\
@@ -1812,12 +1890,36 @@ mod tests {
         // TLS profiles.
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
-             tls = { server_cert = \"expird\", client_cert = 3, require_client_cert = \"yes\", verify = false }\n",
+             tls = { server_cert = \"expird\", client_cert = 3, require_client_cert = \"yes\", verify = \"no\", verfy = false }\n",
             &[
                 "6:23: case \"x\": unknown server certificate \"expird\"; did you mean \"expired\"? (valid: valid, expired, not-yet-valid, wrong-host, unknown-ca, self-signed)",
                 "6:47: case \"x\": tls.client_cert: expected a word, found an integer",
                 "6:72: case \"x\": tls.require_client_cert: expected true or false, found a string",
-                "6:79: case \"x\": tls: unknown key \"verify\" (valid: server_cert, client_cert, require_client_cert)",
+                "6:88: case \"x\": tls.verify: expected true or false, found a string",
+                "6:94: case \"x\": tls: unknown key \"verfy\"; did you mean \"verify\"? (valid: server_cert, client_cert, require_client_cert, verify)",
+            ],
+        ),
+        // Verification is switched off for our client only.
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\n\
+             client = { command = [\"openssl\", \"s_client\"] }\ntls = { verify = false }\n",
+            &[
+                "6:18: case \"x\": tls.verify: only our client can be told not to verify, and this case's client is external (its command decides what it verifies)",
+            ],
+        ),
+        // An empty matrix: the case would run nothing.
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
+             reactors = [\"threads\"]\ntransports = [\"memory\", \"memory-tls\"]\n",
+            &[
+                "7:14: case \"x\": empty matrix: none of the reactors (threads) drives any of the transports (memory, memory-tls)",
+            ],
+        ),
+        (
+            "[defaults]\ntransports = [\"unix\"]\nreactors = [\"threads\"]\n\
+             [[case]]\nname = \"x\"\nabout = \"a\"\nserver = { command = [\"srv\"] }\nclient = \"idle\"\n",
+            &[
+                "4:1: case \"x\": empty matrix: an external peer runs over tcp or tls only, and the transports are unix",
             ],
         ),
         // Expectations.
@@ -1848,7 +1950,7 @@ mod tests {
              expect.server = { reason = 1, events = [\"made\", \"mad\"], error = 2 }\nexpect.client = { reason = [] }\n",
             &[
                 "6:28: case \"x\": expect.server.reason: expected a word or a list of words, found an integer",
-                "6:49: case \"x\": unknown event \"mad\"; did you mean \"made\"? (valid: made, handshake, data, read-lost, write-lost, paused, resumed, pause-producing, resume-producing, stop-producing, lost)",
+                "6:49: case \"x\": unknown event \"mad\"; did you mean \"made\"? (valid: unverified, made, handshake, data, read-lost, write-lost, paused, resumed, pause-producing, resume-producing, stop-producing, lost)",
                 "6:65: case \"x\": expect.server.error: expected text, found an integer",
                 "7:28: case \"x\": expect.client.reason: empty list; give at least one of: done, lost, aborted, tls, refused, error",
             ],
@@ -1859,6 +1961,13 @@ mod tests {
             &[
                 "6:34: case \"x\": expect.server.received_hex: bad hex \"abc\": write pairs of hex digits, e.g. \"0d0a\"",
                 "7:34: case \"x\": expect.client.received_len: expected a non-negative integer, found -1",
+            ],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
+             expect.server = { received = \"a\", received_hex = \"61\" }\n",
+            &[
+                "6:35: case \"x\": expect.server: give only one of received, received_hex, received_len, received_generated (found received, received_hex)",
             ],
         ),
         (
