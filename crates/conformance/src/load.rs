@@ -292,6 +292,43 @@ impl Checker<'_> {
         self.diagnostics.push(Diagnostic::whole(self.path, message));
     }
 
+    /// Where a syntax error that the parser gives without a place (a key with too many
+    /// dotted parts) is: at the first line that makes it. TOML reads front to back, so the
+    /// first lines of a file give the errors of those lines; the shortest such prefix is
+    /// found by bisection, a few parses of a file that failed anyway.
+    fn unplaced(&self, message: &str) -> Option<Span> {
+        let lines = self.line_starts.len();
+        let gives_it = |count: usize| {
+            let end = self
+                .line_starts
+                .get(count)
+                .copied()
+                .unwrap_or(self.text.len());
+            let (_, errors) = DeTable::parse_recoverable(&self.text[..end]);
+            errors
+                .iter()
+                .any(|e| e.span().is_none() && e.message() == message)
+        };
+        if !gives_it(lines) {
+            return None;
+        }
+        // The fewest first lines that give it: `high` always does, fewer than `low` never.
+        let (mut low, mut high) = (1, lines);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if gives_it(middle) {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        let start = self.line_starts[high - 1];
+        let indent = self.text[start..]
+            .find(|c: char| c != ' ' && c != '\t')
+            .unwrap_or(0);
+        Some(start + indent..start + indent)
+    }
+
     // -- The document ---------------------------------------------------------------------
 
     fn document(&mut self) -> Vec<Case> {
@@ -307,7 +344,10 @@ impl Checker<'_> {
                 {
                     message = format!("invalid TOML: duplicate key {}", quote(key.trim()));
                 }
-                match error.span() {
+                if error.message() == "recursion limit" {
+                    message.push_str(" (a key with too many dotted parts)");
+                }
+                match error.span().or_else(|| self.unplaced(error.message())) {
                     Some(span) => self.at(span, message),
                     None => self.whole(message),
                 }
@@ -1641,6 +1681,12 @@ mod tests {
                 "4:8: invalid TOML: extra `=`, expected nothing",
                 "4:10: invalid TOML: unexpected key or value, expected newline, `#`",
             ],
+        ),
+        // A syntax error the parser gives without a place (found by the fuzzer): placed at
+        // the line that makes it, by bisection.
+        (
+            "[[case]]\nname = \"x\"\n\n  k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k = 1\nabout = \"a\"\n",
+            &["4:3: invalid TOML: recursion limit (a key with too many dotted parts)"],
         ),
         // The document.
         ("", &["no cases: add at least one [[case]]"]),
