@@ -2210,6 +2210,43 @@ received_len = 0
         }
     }
 
+    /// suites/README.md is the format reference: every key the loader takes is in it.
+    #[test]
+    fn every_key_is_documented() {
+        let path = crate::cli::default_suites().join("README.md");
+        let reference = std::fs::read_to_string(&path).expect("suites/README.md is readable");
+        let lists = [
+            TOP_KEYS,
+            DEFAULTS_KEYS,
+            CASE_KEYS,
+            COMMAND_KEYS,
+            ADDRESS_KEYS,
+            TLS_KEYS,
+            EXPECT_KEYS,
+            SIDE_KEYS,
+        ];
+        let missing: Vec<&str> = lists
+            .iter()
+            .flat_map(|keys| keys.iter().copied())
+            .filter(|key| {
+                [
+                    format!("`{key}`"),
+                    format!("`[{key}]`"),
+                    format!("`[[{key}]]`"),
+                    format!("`{key}."),
+                    format!("`{key} = "),
+                ]
+                .iter()
+                .all(|shown| !reference.contains(shown.as_str()))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{} does not document {missing:?}",
+            path.display()
+        );
+    }
+
     #[test]
     fn directories_are_checked() {
         let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-directory");
