@@ -175,7 +175,12 @@ const CASE_KEYS: &[&str] = &[
 ];
 const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd"];
 const ADDRESS_KEYS: &[&str] = &["address", "server_name", "ca"];
-const TLS_KEYS: &[&str] = &["server_cert", "client_cert", "require_client_cert"];
+const TLS_KEYS: &[&str] = &[
+    "server_cert",
+    "client_cert",
+    "require_client_cert",
+    "verify",
+];
 const EXPECT_KEYS: &[&str] = &["server", "client"];
 const SIDE_KEYS: &[&str] = &[
     "reason",
@@ -288,6 +293,43 @@ impl Checker<'_> {
         self.diagnostics.push(Diagnostic::whole(self.path, message));
     }
 
+    /// Where a syntax error that the parser gives without a place (a key with too many
+    /// dotted parts) is: at the first line that makes it. TOML reads front to back, so the
+    /// first lines of a file give the errors of those lines; the shortest such prefix is
+    /// found by bisection, a few parses of a file that failed anyway.
+    fn unplaced(&self, message: &str) -> Option<Span> {
+        let lines = self.line_starts.len();
+        let gives_it = |count: usize| {
+            let end = self
+                .line_starts
+                .get(count)
+                .copied()
+                .unwrap_or(self.text.len());
+            let (_, errors) = DeTable::parse_recoverable(&self.text[..end]);
+            errors
+                .iter()
+                .any(|e| e.span().is_none() && e.message() == message)
+        };
+        if !gives_it(lines) {
+            return None;
+        }
+        // The fewest first lines that give it: `high` always does, fewer than `low` never.
+        let (mut low, mut high) = (1, lines);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if gives_it(middle) {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        let start = self.line_starts[high - 1];
+        let indent = self.text[start..]
+            .find(|c: char| c != ' ' && c != '\t')
+            .unwrap_or(0);
+        Some(start + indent..start + indent)
+    }
+
     // -- The document ---------------------------------------------------------------------
 
     fn document(&mut self) -> Vec<Case> {
@@ -303,7 +345,10 @@ impl Checker<'_> {
                 {
                     message = format!("invalid TOML: duplicate key {}", quote(key.trim()));
                 }
-                match error.span() {
+                if error.message() == "recursion limit" {
+                    message.push_str(" (a key with too many dotted parts)");
+                }
+                match error.span().or_else(|| self.unplaced(error.message())) {
                     Some(span) => self.at(span, message),
                     None => self.whole(message),
                 }
@@ -516,13 +561,26 @@ impl Checker<'_> {
             for (side, peer) in [("server", server), ("client", client)] {
                 self.side_keys_fit(&ctx, side, peer, table.get("expect"));
             }
+            if client.is_external()
+                && let Some(DeValue::Table(keys)) = table.get("tls").map(|v| v.get_ref())
+                && let Some(verify) = keys.get("verify")
+                && matches!(verify.get_ref(), DeValue::Boolean(false))
+            {
+                self.at(
+                    verify.span(),
+                    format!(
+                        "{ctx}tls.verify: only our client can be told not to verify, and this \
+                         case's client is external (its command decides what it verifies)"
+                    ),
+                );
+            }
         }
 
         if self.diagnostics.len() != before {
             return None;
         }
         let (line, column) = self.position(span.start);
-        Some(Case {
+        let case = Case {
             name: name?,
             about: about?,
             location: Location {
@@ -541,7 +599,17 @@ impl Checker<'_> {
             tls: tls?,
             expect_server,
             expect_client,
-        })
+        };
+        // A case that expands to no trial would pass by running nothing.
+        if crate::trials::cells(&case, 0).is_empty() {
+            let place = ["transports", "reactors"]
+                .iter()
+                .find_map(|key| table.get(*key))
+                .map_or(span, |value| value.span());
+            self.at(place, format!("{ctx}{}", empty_matrix(&case)));
+            return None;
+        }
+        Some(case)
     }
 
     // -- Peers ----------------------------------------------------------------------------
@@ -947,17 +1015,16 @@ impl Checker<'_> {
                 profile.client_cert = ClientCert::from_word(word).unwrap_or_default();
             }
         }
-        if let Some(value) = table.get("require_client_cert") {
-            match value.get_ref() {
-                DeValue::Boolean(required) => profile.require_client_cert = *required,
-                other => self.at(
-                    value.span(),
-                    format!(
-                        "{ctx}tls.require_client_cert: expected true or false, found {}",
-                        found(other)
-                    ),
-                ),
-            }
+        if let Some(value) = table.get("require_client_cert")
+            && let Some(required) = self.boolean(ctx, "tls.require_client_cert", value)
+        {
+            profile.require_client_cert = required;
+        }
+        // The only way to switch certificate verification off: by name, in the case.
+        if let Some(value) = table.get("verify")
+            && let Some(verify) = self.boolean(ctx, "tls.verify", value)
+        {
+            profile.verify = verify;
         }
         (self.diagnostics.len() == before).then_some(profile)
     }
@@ -1345,6 +1412,19 @@ impl Checker<'_> {
         }
     }
 
+    fn boolean(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Option<bool> {
+        match value.get_ref() {
+            DeValue::Boolean(flag) => Some(*flag),
+            other => {
+                self.at(
+                    value.span(),
+                    format!("{ctx}{key}: expected true or false, found {}", found(other)),
+                );
+                None
+            }
+        }
+    }
+
     fn text(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Option<String> {
         match value.get_ref() {
             DeValue::String(text) => Some(text.clone().into_owned()),
@@ -1458,6 +1538,30 @@ fn found(value: &DeValue<'_>) -> &'static str {
         DeValue::Datetime(_) => "a date-time",
         DeValue::Array(_) => "a list",
         DeValue::Table(_) => "a table",
+    }
+}
+
+/// Why a case's matrix has no cell (see [`crate::trials::cells`]).
+fn empty_matrix(case: &Case) -> String {
+    let external = case.server.is_external() || case.client.is_external();
+    let shared: Vec<&str> = case
+        .transports
+        .iter()
+        .filter(|t| !external || matches!(t, TransportKind::Tcp | TransportKind::Tls))
+        .map(|t| t.word())
+        .collect();
+    if shared.is_empty() {
+        let listed: Vec<&str> = case.transports.iter().map(|t| t.word()).collect();
+        format!(
+            "empty matrix: an external peer runs over tcp or tls only, and the transports are {}",
+            listed.join(", ")
+        )
+    } else {
+        format!(
+            "empty matrix: none of the reactors ({}) drives any of the transports ({})",
+            case.reactors.join(", "),
+            shared.join(", ")
+        )
     }
 }
 
@@ -1582,6 +1686,12 @@ mod tests {
                 "4:8: invalid TOML: extra `=`, expected nothing",
                 "4:10: invalid TOML: unexpected key or value, expected newline, `#`",
             ],
+        ),
+        // A syntax error the parser gives without a place (found by the fuzzer): placed at
+        // the line that makes it, by bisection.
+        (
+            "[[case]]\nname = \"x\"\n\n  k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k = 1\nabout = \"a\"\n",
+            &["4:3: invalid TOML: recursion limit (a key with too many dotted parts)"],
         ),
         // The document.
         ("", &["no cases: add at least one [[case]]"]),
@@ -1787,6 +1897,20 @@ mod tests {
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\n\
+             server = { command = \"openssl s_server\" }\nclient = \"idle\"\n",
+            &[
+                "4:22: case \"x\": server.command: expected a list of texts (the program and its arguments), found a string",
+            ],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\n\
+             server = { address = \"localhost:80\", servername = \"a\" }\nclient = \"idle\"\n",
+            &[
+                "4:38: case \"x\": server: unknown key \"servername\"; did you mean \"server_name\"? (valid: address, server_name, ca)",
+            ],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\n\
              server = { command = [\"srv\"] }\n\
              client = { address = \"localhost\" }\n\
              expect.server = { reason = \"done\" }\n\
@@ -1817,12 +1941,36 @@ mod tests {
         // TLS profiles.
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
-             tls = { server_cert = \"expird\", client_cert = 3, require_client_cert = \"yes\", verify = false }\n",
+             tls = { server_cert = \"expird\", client_cert = 3, require_client_cert = \"yes\", verify = \"no\", verfy = false }\n",
             &[
                 "6:23: case \"x\": unknown server certificate \"expird\"; did you mean \"expired\"? (valid: valid, expired, not-yet-valid, wrong-host, unknown-ca, self-signed)",
                 "6:47: case \"x\": tls.client_cert: expected a word, found an integer",
                 "6:72: case \"x\": tls.require_client_cert: expected true or false, found a string",
-                "6:79: case \"x\": tls: unknown key \"verify\" (valid: server_cert, client_cert, require_client_cert)",
+                "6:88: case \"x\": tls.verify: expected true or false, found a string",
+                "6:94: case \"x\": tls: unknown key \"verfy\"; did you mean \"verify\"? (valid: server_cert, client_cert, require_client_cert, verify)",
+            ],
+        ),
+        // Verification is switched off for our client only.
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\n\
+             client = { command = [\"openssl\", \"s_client\"] }\ntls = { verify = false }\n",
+            &[
+                "6:18: case \"x\": tls.verify: only our client can be told not to verify, and this case's client is external (its command decides what it verifies)",
+            ],
+        ),
+        // An empty matrix: the case would run nothing.
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
+             reactors = [\"threads\"]\ntransports = [\"memory\", \"memory-tls\"]\n",
+            &[
+                "7:14: case \"x\": empty matrix: none of the reactors (threads) drives any of the transports (memory, memory-tls)",
+            ],
+        ),
+        (
+            "[defaults]\ntransports = [\"unix\"]\nreactors = [\"threads\"]\n\
+             [[case]]\nname = \"x\"\nabout = \"a\"\nserver = { command = [\"srv\"] }\nclient = \"idle\"\n",
+            &[
+                "4:1: case \"x\": empty matrix: an external peer runs over tcp or tls only, and the transports are unix",
             ],
         ),
         // Expectations.
@@ -1853,7 +2001,7 @@ mod tests {
              expect.server = { reason = 1, events = [\"made\", \"mad\"], error = 2 }\nexpect.client = { reason = [] }\n",
             &[
                 "6:28: case \"x\": expect.server.reason: expected a word or a list of words, found an integer",
-                "6:49: case \"x\": unknown event \"mad\"; did you mean \"made\"? (valid: made, handshake, data, read-lost, write-lost, paused, resumed, pause-producing, resume-producing, stop-producing, lost)",
+                "6:49: case \"x\": unknown event \"mad\"; did you mean \"made\"? (valid: unverified, made, handshake, data, read-lost, write-lost, paused, resumed, pause-producing, resume-producing, stop-producing, lost)",
                 "6:65: case \"x\": expect.server.error: expected text, found an integer",
                 "7:28: case \"x\": expect.client.reason: empty list; give at least one of: done, lost, aborted, tls, refused, error",
             ],
@@ -1864,6 +2012,13 @@ mod tests {
             &[
                 "6:34: case \"x\": expect.server.received_hex: bad hex \"abc\": write pairs of hex digits, e.g. \"0d0a\"",
                 "7:34: case \"x\": expect.client.received_len: expected a non-negative integer, found -1",
+            ],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n\
+             expect.server = { received = \"a\", received_hex = \"61\" }\n",
+            &[
+                "6:35: case \"x\": expect.server: give only one of received, received_hex, received_len, received_generated (found received, received_hex)",
             ],
         ),
         (
@@ -2058,6 +2213,43 @@ received_len = 0
                 let _ = load_str(Path::new(PATH), &text[..end]);
             }
         }
+    }
+
+    /// suites/README.md is the format reference: every key the loader takes is in it.
+    #[test]
+    fn every_key_is_documented() {
+        let path = crate::cli::default_suites().join("README.md");
+        let reference = std::fs::read_to_string(&path).expect("suites/README.md is readable");
+        let lists = [
+            TOP_KEYS,
+            DEFAULTS_KEYS,
+            CASE_KEYS,
+            COMMAND_KEYS,
+            ADDRESS_KEYS,
+            TLS_KEYS,
+            EXPECT_KEYS,
+            SIDE_KEYS,
+        ];
+        let missing: Vec<&str> = lists
+            .iter()
+            .flat_map(|keys| keys.iter().copied())
+            .filter(|key| {
+                [
+                    format!("`{key}`"),
+                    format!("`[{key}]`"),
+                    format!("`[[{key}]]`"),
+                    format!("`{key}."),
+                    format!("`{key} = "),
+                ]
+                .iter()
+                .all(|shown| !reference.contains(shown.as_str()))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{} does not document {missing:?}",
+            path.display()
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{ConnectableProtocol, Connection, Endpoint, Error, Reactor};
+use crate::{ConnectableProtocol, Connection, Endpoint, Error, Event, Reactor};
 
 /// Both sides of a finished pairing.
 #[derive(Debug)]
@@ -43,6 +43,7 @@ pub fn run_protocols(
     let origin = Instant::now();
     let server_connection = Connection::new(&mut server, reactor.name(), origin)?;
     let client_connection = Connection::new(&mut client, reactor.name(), origin)?;
+    note_unverified(endpoint, &client);
     reactor.drive(endpoint, server_connection, client_connection, timeout)?;
     let pairing = Pairing {
         server,
@@ -70,6 +71,7 @@ pub fn run_client(
     timeout: Duration,
 ) -> Result<ConnectableProtocol, Error> {
     let connection = Connection::new(&mut client, reactor.name(), Instant::now())?;
+    note_unverified(endpoint, &client);
     reactor.connect(endpoint, address, connection, timeout)?;
     Ok(client)
 }
@@ -87,4 +89,14 @@ pub fn run_server(
     let connection = Connection::new(&mut server, reactor.name(), Instant::now())?;
     reactor.accept(endpoint, listener, connection, timeout)?;
     Ok(server)
+}
+
+/// Records in a client's trace that it will not verify the server's certificate, so that no
+/// trial passes over unverified TLS without its report saying so.
+fn note_unverified(endpoint: &Endpoint, client: &ConnectableProtocol) {
+    if endpoint.tls.as_ref().is_some_and(|tls| !tls.profile.verify) {
+        let mut state = client.record.lock();
+        let at = state.since_origin();
+        state.trace.push(at, Event::Unverified);
+    }
 }

@@ -7,6 +7,11 @@
 //! written to disk by this module, never committed. The rustls configurations of each profile
 //! are built once per process too, so a pairing costs no key generation and no config
 //! building.
+//!
+//! The client verifies the server's certificate against the trusted CA, always, unless the
+//! profile says `verify: false` by name: that, and nothing else, builds the one verifier here
+//! that accepts any certificate (`AcceptAnyServerCert`), and the pairing records it in the
+//! client's trace.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -15,9 +20,15 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType, date_time_ymd,
 };
+use rustls::client::WantsClientCert;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::{
+    ClientConfig, ConfigBuilder, DigitallySignedStruct, RootCertStore, ServerConfig,
+    SignatureScheme,
+};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 
 use crate::Error;
 
@@ -121,9 +132,10 @@ impl ClientCert {
     }
 }
 
-/// The TLS set-up of a pairing: what each side presents and whether the server insists on a
-/// client certificate. The client always verifies against the trusted CA.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// The TLS set-up of a pairing: what each side presents, whether the server insists on a
+/// client certificate, and whether the client verifies the server's (it does unless told
+/// otherwise by name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TlsProfile {
     /// The server's certificate.
     pub server_cert: ServerCert,
@@ -131,6 +143,23 @@ pub struct TlsProfile {
     pub client_cert: ClientCert,
     /// Whether the server rejects a client without a trusted certificate.
     pub require_client_cert: bool,
+    /// Whether the client verifies the server's certificate (chain to the trusted CA, dates,
+    /// name). `false` accepts any certificate, still checking the handshake's signatures:
+    /// only a case that says `tls = { verify = false }` gets it, and the client's trace says
+    /// so ([`crate::Event::Unverified`]).
+    pub verify: bool,
+}
+
+impl Default for TlsProfile {
+    /// A valid server certificate, no client certificate, verification on.
+    fn default() -> Self {
+        Self {
+            server_cert: ServerCert::default(),
+            client_cert: ClientCert::default(),
+            require_client_cert: false,
+            verify: true,
+        }
+    }
 }
 
 /// The generated CAs and leaves.
@@ -330,10 +359,7 @@ impl TlsConfigs {
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = |e: rustls::Error| Error::Pki(e.to_string());
-        let client = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(tls)?
-            .with_root_certificates(roots);
+        let client = client_builder(provider, Arc::new(roots), profile.verify)?;
         let client = match pki.client(profile.client_cert) {
             None => client.with_no_client_auth(),
             Some(cert) => client
@@ -378,10 +404,7 @@ impl TlsConfigs {
             .with_single_cert(vec![leaf.cert_der.clone()], leaf.private_key())
             .map_err(tls)?;
 
-        let client = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(tls)?
-            .with_root_certificates(Arc::clone(&roots));
+        let client = client_builder(provider, Arc::clone(&roots), profile.verify)?;
         let client = match pki.client(profile.client_cert) {
             None => client.with_no_client_auth(),
             Some(cert) => client
@@ -398,5 +421,80 @@ impl TlsConfigs {
             client: Arc::new(client),
             server_name,
         })
+    }
+}
+
+/// A client configuration builder that trusts `roots`, or, when `verify` is false, accepts any
+/// server certificate: the one place verification can be switched off.
+fn client_builder(
+    provider: Arc<CryptoProvider>,
+    roots: Arc<RootCertStore>,
+    verify: bool,
+) -> Result<ConfigBuilder<ClientConfig, WantsClientCert>, Error> {
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Pki(e.to_string()))?;
+    Ok(if verify {
+        builder.with_root_certificates(roots)
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert { provider }))
+    })
+}
+
+/// A server certificate verifier that accepts any certificate for any name, for cases that
+/// say `tls = { verify = false }` (a client that talks to a server with a certificate it
+/// cannot check). The handshake's signatures are still checked, with ring's algorithms, so
+/// the server must hold the key of the certificate it presents.
+#[derive(Debug)]
+struct AcceptAnyServerCert {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for AcceptAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

@@ -16,6 +16,9 @@ pub const RECEIVED_KEPT: usize = 4 << 20;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
+    /// This side is a TLS client that does not verify the server's certificate, because its
+    /// case says `tls = { verify = false }`; recorded when the pairing starts.
+    Unverified,
     /// `connection_made` ran.
     Made,
     /// `handshake_completed` ran.
@@ -52,6 +55,7 @@ pub enum Event {
 impl Event {
     /// Every word an `events` expectation can use, in documentation order.
     pub const WORDS: &'static [&'static str] = &[
+        "unverified",
         "made",
         "handshake",
         "data",
@@ -69,6 +73,7 @@ impl Event {
     /// not matched (timers, callback failures).
     pub fn word(&self) -> Option<&'static str> {
         match self {
+            Self::Unverified => Some("unverified"),
             Self::Made => Some("made"),
             Self::Handshake => Some("handshake"),
             Self::Data(_) => Some("data"),
@@ -206,6 +211,9 @@ impl fmt::Display for Event {
             }
             Self::CloseRequested(CloseRequest::Abort) => f.write_str("asked: abort_connection"),
             Self::HalfCloseRequested => f.write_str("asked: half_close"),
+            Self::Unverified => {
+                f.write_str("unverified: tls verify = false, any server certificate is accepted")
+            }
             Self::Lost(kind) => write!(f, "lost: {kind}"),
             Self::CallbackFailed(message) => write!(f, "callback failed: {message}"),
             other => f.write_str(other.word().unwrap_or("?")),

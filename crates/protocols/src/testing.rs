@@ -215,11 +215,14 @@ impl Probe {
 
 /// The trace of one side as [`Probe::check_trace`] compares it: the event words in order
 /// (consecutive `data` merged), `timer` for a timer that fired, `failed(message)` for a
-/// callback that failed, then ` => ` and the recorded reason once the side has ended.
+/// callback that failed, then ` => ` and the recorded reason once the side has ended. The
+/// notes of a close the probe asked for are left out: the tables check those through
+/// `close_requested` and the reason, and the rendering stays the callbacks Twisted's tests list.
 pub(crate) fn render(trace: &connectable::Trace, reason: Option<&DisconnectReason>) -> String {
     let mut parts: Vec<String> = Vec::new();
     for event in trace.events() {
         let part = match &event.event {
+            Event::CloseRequested(_) | Event::HalfCloseRequested => continue,
             Event::Timer => "timer".to_owned(),
             Event::CallbackFailed(message) => format!("failed({message})"),
             other => other.word().unwrap_or("?").to_owned(),
