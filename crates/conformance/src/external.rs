@@ -324,9 +324,18 @@ fn listening(port: u16) -> bool {
     }
 }
 
-/// A free loopback port: bound, read, released. Another process could take it in between;
-/// the kernel hands ports out in sequence, which makes that rare, and the trial then fails
-/// with the program's own complaint.
+/// How many ports a server program is started on before its "address in use" counts.
+const PORT_ATTEMPTS: u32 = 3;
+
+/// Whether a program that exited before it was ready said its port was taken (the words of
+/// EADDRINUSE in C's strerror, Python's OSError and Go's net package).
+fn lost_the_port(record: &ExternalRecord) -> bool {
+    let said = format!("{}{}", record.stdout, record.stderr).to_ascii_lowercase();
+    record.exit.is_some() && !record.killed && said.contains("address already in use")
+}
+
+/// A free loopback port: bound, read, released. Another process could take it before the
+/// program binds it: [`lost_the_port`] tells, and the program is started again elsewhere.
 fn free_port() -> Result<u16, String> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
@@ -392,18 +401,29 @@ fn against_server_command(
     }: &Setting,
 ) -> Result<(ConnectableProtocol, ExternalRecord), String> {
     let deadline = Instant::now() + timeout;
-    let port = free_port()?;
     let endpoint = endpoint(transport, || TlsConfigs::for_profile(profile))?;
-    let mut server = Running::start(spec, port, profile, spec.ready.as_deref())?;
-    if let Err(why) = server.wait_ready(port, spec.ready.is_some(), deadline) {
+    let mut attempt = 1;
+    let (server, port) = loop {
+        let port = free_port()?;
+        let mut server = Running::start(spec, port, profile, spec.ready.as_deref())?;
+        let Err(why) = server.wait_ready(port, spec.ready.is_some(), deadline) else {
+            break (server, port);
+        };
         let record = server.finish();
+        // The port was free when we chose it, but we had to let go of it for the program to
+        // bind it, and another process (a parallel trial's connection, say) can take it in
+        // between. That failure is ours, not the program's: start it again on another port.
+        if attempt < PORT_ATTEMPTS && lost_the_port(&record) && Instant::now() < deadline {
+            attempt += 1;
+            continue;
+        }
         return Err(format!(
             "{why}\n{}\nstdout:\n{}\nstderr:\n{}",
             record.summary(),
             record.stdout,
             record.stderr
         ));
-    }
+    };
     let left = deadline.saturating_duration_since(Instant::now());
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let client = connectable::run_client(reactor, &endpoint, address, client, left)
@@ -485,4 +505,44 @@ pub fn on_path(program: &str) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_program_that_lost_its_port_is_started_again() {
+        let record = |exit: Option<Option<i32>>, killed: bool, stderr: &str| ExternalRecord {
+            exit,
+            killed,
+            stderr: stderr.to_owned(),
+            ..ExternalRecord::default()
+        };
+        let cases = [
+            // Python's http.server and openssl s_server, when the port was taken.
+            (
+                record(
+                    Some(Some(1)),
+                    false,
+                    "OSError: [Errno 98] Address already in use",
+                ),
+                true,
+            ),
+            (
+                record(Some(Some(1)), false, "bind: Address already in use\n"),
+                true,
+            ),
+            // Any other reason to exit is the program's, and fails the trial.
+            (
+                record(Some(Some(1)), false, "unable to load certificate"),
+                false,
+            ),
+            // Killed at the deadline: no second start.
+            (record(None, true, "Address already in use"), false),
+        ];
+        for (record, again) in cases {
+            assert_eq!(lost_the_port(&record), again, "{record:?}");
+        }
+    }
 }
