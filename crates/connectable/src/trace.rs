@@ -11,6 +11,11 @@ use crate::ReasonKind;
 /// At most this many received bytes are kept for expectations; the count goes on.
 pub const RECEIVED_KEPT: usize = 4 << 20;
 
+/// At most this many events are kept one by one. Past it, a `data` event that follows another
+/// is merged into it (bytes added, chunks counted): a peer flooding a side that gets its bytes
+/// one at a time would otherwise grow the trace by an event, 48 bytes, for every byte.
+pub const EVENTS_KEPT: usize = 1 << 16;
+
 /// Something that happened to one side's protocol.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -92,6 +97,9 @@ pub struct TimedEvent {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Trace {
     events: Vec<TimedEvent>,
+    /// Past [`EVENTS_KEPT`]: the index of each merged `data` event, with how many more chunks
+    /// than one it stands for.
+    merged: Vec<(usize, u64)>,
     received: Vec<u8>,
     received_total: u64,
 }
@@ -148,10 +156,17 @@ impl Trace {
                         _ => 0,
                     })
                     .sum();
-                let chunks = if run == 1 {
+                let merged: u64 = self
+                    .merged
+                    .iter()
+                    .filter(|(index, _)| (i..i + run).contains(index))
+                    .map(|(_, more)| more)
+                    .sum();
+                let chunks = run as u64 + merged;
+                let chunks = if chunks == 1 {
                     String::new()
                 } else {
-                    format!(" in {run} chunks")
+                    format!(" in {chunks} chunks")
                 };
                 lines.push(format!("{stamp} data {bytes} bytes{chunks}"));
                 i += run;
@@ -164,6 +179,21 @@ impl Trace {
     }
 
     pub(crate) fn push(&mut self, at: Duration, event: Event) {
+        if let Event::Data(n) = event
+            && self.events.len() >= EVENTS_KEPT
+            && let Some(TimedEvent {
+                event: Event::Data(bytes),
+                ..
+            }) = self.events.last_mut()
+        {
+            *bytes += n;
+            let last = self.events.len() - 1;
+            match self.merged.last_mut() {
+                Some((index, more)) if *index == last => *more += 1,
+                _ => self.merged.push((last, 1)),
+            }
+            return;
+        }
         self.events.push(TimedEvent { at, event });
     }
 
@@ -209,6 +239,36 @@ mod tests {
         let lines = trace.lines();
         assert_eq!(lines.len(), 5);
         assert!(lines[1].ends_with("data 2 bytes in 2 chunks"), "{lines:?}");
+    }
+
+    #[test]
+    fn data_past_the_kept_events_is_merged_but_counted() {
+        let mut trace = Trace::default();
+        let at = Duration::ZERO;
+        trace.push(at, Event::Made);
+        for _ in 1..EVENTS_KEPT {
+            trace.push(at, Event::Data(1));
+        }
+        // A million more one-byte chunks, a pause in the middle, then the end.
+        for i in 0..1_000_000 {
+            if i == 500_000 {
+                trace.push(at, Event::Paused);
+            }
+            trace.push(at, Event::Data(1));
+        }
+        trace.push(at, Event::Lost(ReasonKind::Lost));
+        assert_eq!(trace.events().len(), EVENTS_KEPT + 3);
+        assert_eq!(trace.words(), ["made", "data", "paused", "data", "lost"]);
+        let lines = trace.lines();
+        let chunks = EVENTS_KEPT - 1 + 500_000;
+        assert!(
+            lines[1].ends_with(&format!("data {chunks} bytes in {chunks} chunks")),
+            "{lines:?}"
+        );
+        assert!(
+            lines[3].ends_with("data 500000 bytes in 500000 chunks"),
+            "{lines:?}"
+        );
     }
 
     #[test]
