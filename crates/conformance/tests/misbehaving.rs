@@ -178,23 +178,24 @@ fn trials<'a>(suite: &str, cases: &'a [Case], every_delivery: bool) -> Vec<Trial
 fn run_all(trials: &[Trial<'_>]) -> BTreeMap<String, (Result<(), String>, Duration)> {
     let next = Mutex::new(trials.iter());
     let outcomes = Mutex::new(BTreeMap::new());
+    let work = || {
+        while let Some(trial) = next.lock().unwrap().next() {
+            let started = Instant::now();
+            let outcome = run(trial.case, trial.cell)
+                .map_err(|failed| failed.message().unwrap_or("no message").to_owned());
+            let elapsed = started.elapsed();
+            outcomes
+                .lock()
+                .unwrap()
+                .insert(trial.name.clone(), (outcome, elapsed));
+        }
+    };
     std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| {
-                loop {
-                    let Some(trial) = next.lock().unwrap().next() else {
-                        return;
-                    };
-                    let started = Instant::now();
-                    let outcome = run(trial.case, trial.cell)
-                        .map_err(|failed| failed.message().unwrap_or("no message").to_owned());
-                    let elapsed = started.elapsed();
-                    outcomes
-                        .lock()
-                        .unwrap()
-                        .insert(trial.name.clone(), (outcome, elapsed));
-                }
-            });
+        let workers = [scope.spawn(work), scope.spawn(work)];
+        // Joined by hand: the scope only waits until the workers' closures have returned,
+        // and a thread still exiting would be counted.
+        for worker in workers {
+            worker.join().expect("a worker panicked");
         }
     });
     outcomes.into_inner().unwrap()
