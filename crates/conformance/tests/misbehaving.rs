@@ -179,7 +179,11 @@ fn run_all(trials: &[Trial<'_>]) -> BTreeMap<String, (Result<(), String>, Durati
     let next = Mutex::new(trials.iter());
     let outcomes = Mutex::new(BTreeMap::new());
     let work = || {
-        while let Some(trial) = next.lock().unwrap().next() {
+        loop {
+            // Not in a `while let`: its temporaries, the lock included, live through the body.
+            let Some(trial) = next.lock().unwrap().next() else {
+                return;
+            };
             let started = Instant::now();
             let outcome = run(trial.case, trial.cell)
                 .map_err(|failed| failed.message().unwrap_or("no message").to_owned());
