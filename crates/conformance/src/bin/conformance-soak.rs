@@ -101,6 +101,9 @@ struct Sample {
     threads: u64,
     /// Resident memory, in bytes.
     rss: u64,
+    /// The reactors' UNIX socket paths (`connectable-<pid>-<n>.sock` in the temporary
+    /// folder) still there.
+    socket_paths: u64,
     /// TIME_WAIT sockets on the loopback addresses: the whole machine's, not only ours (the
     /// kernel does not say whose a TIME_WAIT socket was).
     time_wait: u64,
@@ -124,9 +127,20 @@ impl Sample {
             descriptors,
             threads: field("Threads:")?,
             rss: field("VmRSS:")? * 1024,
+            socket_paths: socket_paths(),
             time_wait: time_wait_on_loopback(),
         })
     }
+}
+
+fn socket_paths() -> u64 {
+    let prefix = format!("connectable-{}-", std::process::id());
+    std::fs::read_dir(std::env::temp_dir()).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+            .count() as u64
+    })
 }
 
 /// TIME_WAIT sockets whose local address is 127.0.0.1 or ::1, from the kernel's tables.
@@ -410,6 +424,7 @@ fn report(
     };
     passed &= exact("open descriptors", |s| s.descriptors);
     passed &= exact("threads", |s| s.threads);
+    passed &= exact("UNIX socket paths", |s| s.socket_paths);
     let growth = last.rss.saturating_sub(first.rss);
     let rss_flat = growth <= RSS_TOLERANCE;
     println!(
