@@ -4,6 +4,7 @@
 //! spawns `$CARGO`; the work itself lives in the crates.
 
 mod conformance;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,6 +19,10 @@ commands:
                  e.g. cargo xtask conformance ::tls:: --skip bytewise
   check-suites [--suites DIR]
                  load and validate every suite without running it (exit status 2 on errors)
+  soak [--trials N] [--sample-every K] [--seed S]
+                 run the catalogue over and over in one release-built process (default 10000
+                 trials) and report failures and descriptor, thread, memory and TIME_WAIT
+                 figures; exit status 1 on a failure or growth
   help           this text
 ";
 
@@ -28,6 +33,7 @@ fn main() -> ExitCode {
     let result = match command.as_deref() {
         Some("conformance") => conformance::run(&rest),
         Some("check-suites") => conformance::check(&rest),
+        Some("soak") => soak::run(&rest),
         Some("help" | "--help" | "-h") | None => {
             #[allow(clippy::print_stdout)]
             {
@@ -36,7 +42,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(other) => Err(anyhow::anyhow!(
-            "unknown command {other:?}; commands: conformance, check-suites, help"
+            "unknown command {other:?}; commands: conformance, check-suites, soak, help"
         )),
     };
     match result {

@@ -12,6 +12,14 @@ use crate::transport::CloseRequest;
 /// At most this many received bytes are kept for expectations; the count goes on.
 pub const RECEIVED_KEPT: usize = 4 << 20;
 
+/// At most this many events are kept one by one. Past it, a `data` event that follows another
+/// is merged into it (bytes added, chunks counted): a peer flooding a side that gets its bytes
+/// one at a time would otherwise grow the trace by an event, 48 bytes, for every byte.
+pub const EVENTS_KEPT: usize = 1 << 16;
+
+/// At most this many lines show a trace (see [`Trace::lines`]).
+pub const LINES_SHOWN: usize = 400;
+
 /// Something that happened to one side's protocol.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -106,6 +114,9 @@ pub struct TimedEvent {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Trace {
     events: Vec<TimedEvent>,
+    /// Past [`EVENTS_KEPT`]: the index of each merged `data` event, with how many more chunks
+    /// than one it stands for.
+    merged: Vec<(usize, u64)>,
     received: Vec<u8>,
     received_total: u64,
 }
@@ -143,41 +154,85 @@ impl Trace {
         words
     }
 
-    /// Lines for display, consecutive data chunks merged with their count and sizes.
+    /// Lines for display, consecutive data chunks merged with their count and sizes. A trace
+    /// of more than [`LINES_SHOWN`] lines shows its first and last halves of that, with one
+    /// line in between saying how many were left out: a side that ran for seconds of turns
+    /// (a flood) would otherwise make a failure message of megabytes.
     pub fn lines(&self) -> Vec<String> {
-        let mut lines = Vec::new();
+        // Where each line starts: a run of data events is one line.
+        let mut starts = Vec::new();
         let mut i = 0;
         while i < self.events.len() {
-            let TimedEvent { at, event } = &self.events[i];
-            let stamp = format!("{:>9.3}ms", at.as_secs_f64() * 1e3);
-            if let Event::Data(_) = event {
-                let run = self.events[i..]
+            starts.push(i);
+            i += match self.events[i].event {
+                Event::Data(_) => self.events[i..]
                     .iter()
                     .take_while(|e| matches!(e.event, Event::Data(_)))
-                    .count();
-                let bytes: usize = self.events[i..i + run]
-                    .iter()
-                    .map(|e| match e.event {
-                        Event::Data(n) => n,
-                        _ => 0,
-                    })
-                    .sum();
-                let chunks = if run == 1 {
-                    String::new()
-                } else {
-                    format!(" in {run} chunks")
-                };
-                lines.push(format!("{stamp} data {bytes} bytes{chunks}"));
-                i += run;
-                continue;
-            }
-            lines.push(format!("{stamp} {event}"));
-            i += 1;
+                    .count(),
+                _ => 1,
+            };
         }
+        starts.push(self.events.len());
+        let line = |k: usize| self.line(starts[k]..starts[k + 1]);
+        let count = starts.len() - 1;
+        if count <= LINES_SHOWN {
+            return (0..count).map(line).collect();
+        }
+        let half = LINES_SHOWN / 2;
+        let mut lines: Vec<String> = (0..half).map(line).collect();
+        lines.push(format!(
+            "{} ... {} more lines",
+            stamp(self.events[starts[half]].at),
+            count - 2 * half
+        ));
+        lines.extend((count - half..count).map(line));
         lines
     }
 
+    /// The line of the events in `range`: one event, or a run of data events.
+    fn line(&self, range: std::ops::Range<usize>) -> String {
+        let TimedEvent { at, event } = &self.events[range.start];
+        let stamp = stamp(*at);
+        if !matches!(event, Event::Data(_)) {
+            return format!("{stamp} {event}");
+        }
+        let bytes: usize = self.events[range.clone()]
+            .iter()
+            .map(|e| match e.event {
+                Event::Data(n) => n,
+                _ => 0,
+            })
+            .sum();
+        let merged: u64 = self
+            .merged
+            .iter()
+            .filter(|(index, _)| range.contains(index))
+            .map(|(_, more)| more)
+            .sum();
+        let chunks = range.len() as u64 + merged;
+        if chunks == 1 {
+            format!("{stamp} data {bytes} bytes")
+        } else {
+            format!("{stamp} data {bytes} bytes in {chunks} chunks")
+        }
+    }
+
     pub(crate) fn push(&mut self, at: Duration, event: Event) {
+        if let Event::Data(n) = event
+            && self.events.len() >= EVENTS_KEPT
+            && let Some(TimedEvent {
+                event: Event::Data(bytes),
+                ..
+            }) = self.events.last_mut()
+        {
+            *bytes += n;
+            let last = self.events.len() - 1;
+            match self.merged.last_mut() {
+                Some((index, more)) if *index == last => *more += 1,
+                _ => self.merged.push((last, 1)),
+            }
+            return;
+        }
         self.events.push(TimedEvent { at, event });
     }
 
@@ -198,6 +253,12 @@ impl FromIterator<TimedEvent> for Trace {
             ..Self::default()
         }
     }
+}
+
+/// A time since the pairing started as trace lines show it, right-aligned so that comparing
+/// stamps as text orders them.
+fn stamp(at: Duration) -> String {
+    format!("{:>9.3}ms", at.as_secs_f64() * 1e3)
 }
 
 impl fmt::Display for Event {
@@ -243,6 +304,62 @@ mod tests {
         let lines = trace.lines();
         assert_eq!(lines.len(), 5);
         assert!(lines[1].ends_with("data 2 bytes in 2 chunks"), "{lines:?}");
+    }
+
+    #[test]
+    fn data_past_the_kept_events_is_merged_but_counted() {
+        let mut trace = Trace::default();
+        let at = Duration::ZERO;
+        trace.push(at, Event::Made);
+        for _ in 1..EVENTS_KEPT {
+            trace.push(at, Event::Data(1));
+        }
+        // A million more one-byte chunks, a pause in the middle, then the end.
+        for i in 0..1_000_000 {
+            if i == 500_000 {
+                trace.push(at, Event::Paused);
+            }
+            trace.push(at, Event::Data(1));
+        }
+        trace.push(at, Event::Lost(ReasonKind::Lost));
+        assert_eq!(trace.events().len(), EVENTS_KEPT + 3);
+        assert_eq!(trace.words(), ["made", "data", "paused", "data", "lost"]);
+        let lines = trace.lines();
+        let chunks = EVENTS_KEPT - 1 + 500_000;
+        assert!(
+            lines[1].ends_with(&format!("data {chunks} bytes in {chunks} chunks")),
+            "{lines:?}"
+        );
+        assert!(
+            lines[3].ends_with("data 500000 bytes in 500000 chunks"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn a_long_trace_shows_its_beginning_and_end() {
+        let mut trace = Trace::default();
+        trace.push(Duration::ZERO, Event::Made);
+        for i in 1..10_000 {
+            trace.push(Duration::from_millis(i), Event::Timer);
+            trace.push(Duration::from_millis(i), Event::Data(2));
+        }
+        trace.push(Duration::from_secs(10), Event::Lost(ReasonKind::Lost));
+        let lines = trace.lines();
+        assert_eq!(lines.len(), LINES_SHOWN + 1);
+        assert!(lines[0].ends_with("0.000ms made"), "{lines:?}");
+        assert!(lines[1].ends_with("1.000ms timer fired"), "{lines:?}");
+        assert!(lines[2].ends_with("1.000ms data 2 bytes"), "{lines:?}");
+        let skipped = 2 * 9_999 + 2 - LINES_SHOWN;
+        let middle = &lines[LINES_SHOWN / 2];
+        assert!(
+            middle.ends_with(&format!("100.000ms ... {skipped} more lines")),
+            "{middle}"
+        );
+        assert!(
+            lines[LINES_SHOWN].ends_with("10000.000ms lost: lost"),
+            "{lines:?}"
+        );
     }
 
     #[test]

@@ -10,9 +10,9 @@ use serde::de::{Deserializer, Error as _};
 // The closing and abort probes (Twisted's AbortConnectionMixin and test_writeAfterDisconnect).
 use crate::{
     abort_between_writes, abort_in_resume, abort_on_data, abort_when_full, accumulate,
-    calls_in_lost, close_after_handshake, close_twice, closing, closing_later, echo, half_close,
-    idle, large_buffer_writer, panic_on_data, pause_reading, producer, reject_data,
-    reply_then_pause, send, write_sequence,
+    calls_in_lost, close_after_handshake, close_twice, closing, closing_later, echo, flood,
+    half_close, idle, large_buffer_writer, never_close, panic_on_data, pause_reading, producer,
+    reject_data, reply_then_pause, send, write_sequence,
 };
 
 /// What the registry knows about one probe, for suites, error messages and documentation.
@@ -59,6 +59,8 @@ pub const PROBES: &[ProbeInfo] = &[
     producer::INFO,
     half_close::INFO,
     panic_on_data::INFO,
+    never_close::INFO,
+    flood::INFO,
     idle::INFO,
 ];
 
@@ -94,6 +96,8 @@ enum Kind {
     Producer(producer::Arguments),
     HalfClose(half_close::Arguments),
     PanicOnData(panic_on_data::Arguments),
+    NeverClose(never_close::Arguments),
+    Flood(flood::Arguments),
     Idle,
 }
 
@@ -131,6 +135,8 @@ pub fn parse<'de, D: Deserializer<'de>>(name: &str, arguments: D) -> Result<Prob
         "producer" => Kind::Producer(Deserialize::deserialize(arguments)?),
         "half-close" => Kind::HalfClose(Deserialize::deserialize(arguments)?),
         "panic-on-data" => Kind::PanicOnData(Deserialize::deserialize(arguments)?),
+        "never-close" => Kind::NeverClose(Deserialize::deserialize(arguments)?),
+        "flood" => Kind::Flood(Deserialize::deserialize(arguments)?),
         "idle" => {
             NoArguments::deserialize(arguments)?;
             Kind::Idle
@@ -164,6 +170,8 @@ impl ProbeSpec {
             Kind::Producer(_) => &producer::INFO,
             Kind::HalfClose(_) => &half_close::INFO,
             Kind::PanicOnData(_) => &panic_on_data::INFO,
+            Kind::NeverClose(_) => &never_close::INFO,
+            Kind::Flood(_) => &flood::INFO,
             Kind::Idle => &idle::INFO,
         };
         info.name
@@ -206,6 +214,8 @@ impl ProbeSpec {
             Kind::Producer(arguments) => Box::new(producer::Producer::new(arguments)),
             Kind::HalfClose(arguments) => Box::new(half_close::HalfClose::new(arguments)),
             Kind::PanicOnData(arguments) => Box::new(panic_on_data::PanicOnData::new(arguments)),
+            Kind::NeverClose(arguments) => Box::new(never_close::NeverClose::new(arguments)),
+            Kind::Flood(arguments) => Box::new(flood::Flood::new(arguments)),
             Kind::Idle => Box::new(idle::Idle),
         }
     }
@@ -404,6 +414,26 @@ mod tests {
         check("reply-then-pause",     "",                                                reply(None, None));
         check("reply-then-pause",     r#"send = "hello", resume_after_ms = 100"#,        reply(Some("hello"), Some(100)));
         check("reply-then-pause",     "resume_after = 100",                              Err("unknown field `resume_after`, expected `send` or `resume_after_ms`"));
+    }
+
+    /// The misbehaving probes: `panic-on-data`, `never-close`, `flood`.
+    #[test]
+    #[rustfmt::skip]
+    fn parses_misbehaving_probe_arguments() {
+        let panic = |send: Option<&str>| Ok(Kind::PanicOnData(panic_on_data::Arguments { send: send.map(str::to_owned) }));
+        let never = |send: Option<&str>| Ok(Kind::NeverClose(never_close::Arguments { send: send.map(str::to_owned) }));
+        let flood = |chunk| Ok(Kind::Flood(flood::Arguments { chunk }));
+        check("panic-on-data", "",                  panic(None));
+        check("panic-on-data", r#"send = "x""#,     panic(Some("x")));
+        check("never-close",   "",                  never(None));
+        check("never-close",   r#"send = "hi""#,    never(Some("hi")));
+        check("never-close",   "send = 1",          Err("invalid type: integer `1`, expected a string"));
+        check("never-close",   "close = true",      Err("unknown field `close`, expected `send`"));
+        check("flood",         "",                  flood(None));
+        check("flood",         "chunk = 1",         flood(Some(1)));
+        check("flood",         "chunk = -1",        Err("invalid value: integer `-1`, expected usize"));
+        check("flood",         r#"chunk = "64k""#,  Err(r#"invalid type: string "64k", expected usize"#));
+        check("flood",         "size = 10",         Err("unknown field `size`, expected `chunk`"));
     }
 
     /// The registry's argument names are the serde field names: the unknown-field error lists

@@ -31,6 +31,10 @@ use super::{LINGER, Role, UnixPath};
 /// Size of the buffer each side reads into.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// How long handing one read to the protocol may take before the side yields to the rest of
+/// the runtime.
+const LONG_DELIVERY: Duration = Duration::from_millis(1);
+
 /// The `tokio-ct` reactor: a current-thread runtime per pairing.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioCurrentThread;
@@ -129,20 +133,64 @@ fn drive(
                         .await;
             }
             Flavor::MultiThread => {
-                let server_task = tokio::spawn(server_side);
-                let client_task = tokio::spawn(client_side);
-                let _ = tokio::time::timeout(timeout, async {
-                    let _ = tokio::join!(server_task, client_task);
-                })
-                .await;
+                // At the timeout each task hands its side back unfinished instead of dropping
+                // it: closing one side's stream while the other still runs on its worker would
+                // show that one an EOF it could end done on (the threads reactor keeps its
+                // sockets open until both threads stop, for the same reason).
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let spawn_side = |side, mut stopped: tokio::sync::watch::Receiver<bool>| {
+                    tokio::spawn(async move {
+                        let mut side = Box::pin(side);
+                        // The stop first: a busy side spends the task's whole coop budget,
+                        // after which the watch would report nothing.
+                        tokio::select! {
+                            biased;
+                            _ = stopped.wait_for(|stop| *stop) => Some(side),
+                            () = &mut side => None,
+                        }
+                    })
+                };
+                let mut server_task = spawn_side(server_side, stopped.clone());
+                let mut client_task = spawn_side(client_side, stopped);
+                let both = async { tokio::join!(&mut server_task, &mut client_task) };
+                if tokio::time::timeout(timeout, both).await.is_err() {
+                    // A task that finished ended its side (nothing to keep) and may have been
+                    // awaited to its end already: only the others are awaited.
+                    let running: Vec<_> = [server_task, client_task]
+                        .into_iter()
+                        .filter(|task| !task.is_finished())
+                        .collect();
+                    let _ = stop.send(true);
+                    // The unfinished sides, and so their streams, are dropped together once
+                    // both have stopped; a callback stuck in a worker is abandoned.
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                        let mut unfinished = Vec::new();
+                        for task in running {
+                            unfinished.push(task.await);
+                        }
+                        unfinished
+                    })
+                    .await;
+                }
             }
         }
         Ok(())
     });
-    // A callback stuck in a worker must not hold the caller: tasks still running are
-    // abandoned to the runtime's background shutdown.
-    runtime.shutdown_background();
+    shut_down(runtime);
     result
+}
+
+/// How long `drive` waits, once a pairing is over, for its runtime's threads to drop their
+/// tasks and exit.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+/// Shuts the pairing's runtime down, and waits until its threads have dropped their tasks and
+/// sockets and exited, so that nothing of the pairing outlives `drive` (a background shutdown
+/// left worker threads, a poller and sockets behind for a while after each trial). A
+/// callback stuck in a worker must not hold the caller: after [`SHUTDOWN_GRACE`] it is
+/// abandoned, with its thread.
+fn shut_down(runtime: tokio::runtime::Runtime) {
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
 }
 
 fn accept(
@@ -174,7 +222,7 @@ fn accept(
         .await;
         Ok(())
     });
-    runtime.shutdown_background();
+    shut_down(runtime);
     result
 }
 
@@ -199,7 +247,7 @@ fn connect_to(
         })
         .await;
     });
-    runtime.shutdown_background();
+    shut_down(runtime);
     Ok(())
 }
 
@@ -638,7 +686,16 @@ async fn converse<S: Socket>(mut stream: S, connection: &mut Connection, mut tim
                 connection.finish(reason);
                 return;
             }
-            Turn::Read(n) => connection.received(&buffer[..n]),
+            Turn::Read(n) => {
+                let delivering = std::time::Instant::now();
+                connection.received(&buffer[..n]);
+                // tokio's coop budget counts reads, not the work they set off: a side whose
+                // reads are handed over a byte at a time can run for a second in one poll,
+                // with the pairing's timeout (on tokio-ct the other side too) waiting on it.
+                if delivering.elapsed() > LONG_DELIVERY {
+                    tokio::task::yield_now().await;
+                }
+            }
             Turn::Flushed => {}
             Turn::Failed(e) => {
                 connection.finish(reason_for(&e));
