@@ -240,20 +240,11 @@ fn print_flakes(records: &[outcome::TrialRecord], repeat: u32) {
         }
     );
     for record in below {
-        let failed: Vec<String> = record
-            .runs
-            .iter()
-            .filter(|run| run.outcome.is_failure())
-            .map(|run| match run.seed {
-                Some(seed) => format!("run {} seed {seed}", run.run),
-                None => format!("run {}", run.run),
-            })
-            .collect();
         println!(
             "  {} passed {}/{repeat}; failed: {}{}",
             record.trial,
             record.runs_passed,
-            failed.join(", "),
+            record.failed_runs(),
             record
                 .trace
                 .as_deref()

@@ -123,9 +123,18 @@ pub struct TrialRecord {
 }
 
 impl TrialRecord {
-    /// Whether some runs passed and others did not.
-    pub fn is_flaky(&self) -> bool {
-        self.runs_passed > 0 && (self.runs_passed as usize) < self.runs.len()
+    /// The runs that did not pass, as `run 3 (seed 42), run 7 (seed 46)`: what to re-run.
+    pub fn failed_runs(&self) -> String {
+        let failed: Vec<String> = self
+            .runs
+            .iter()
+            .filter(|run| run.outcome.is_failure())
+            .map(|run| match run.seed {
+                Some(seed) => format!("run {} (seed {seed})", run.run),
+                None => format!("run {}", run.run),
+            })
+            .collect();
+        failed.join(", ")
     }
 }
 

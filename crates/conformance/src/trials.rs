@@ -238,19 +238,10 @@ pub fn execute(suite: &str, case: &Case, cell: Cell, session: &Session) -> Trial
         record.message = Some(if repeat == 1 {
             message
         } else {
-            let bad: Vec<String> = record
-                .runs
-                .iter()
-                .filter(|r| r.outcome.is_failure())
-                .map(|r| match r.seed {
-                    Some(seed) => format!("run {} (seed {seed})", r.run),
-                    None => format!("run {}", r.run),
-                })
-                .collect();
             format!(
                 "{} of {repeat} runs passed; did not pass: {}\n--- run {run} ---\n{message}",
                 record.runs_passed,
-                bad.join(", ")
+                record.failed_runs()
             )
         });
     }

@@ -55,13 +55,14 @@ server = "echo"
 client = { probe = "closing-later", send = "x" }
 "#;
 
-/// The trials of each outcome that [`DEMO`] must give.
-const EXPECTED: [(&str, u64); 5] = [
-    ("passed", 8),
-    ("failed", 8),
-    ("skipped", 8),
-    ("expected_failures", 8),
-    ("unexpected_passes", 4),
+/// Each outcome as `results.json` counts it and as `index.html` classes its cells, and how
+/// many trials of it [`DEMO`] must give.
+const OUTCOMES: [(&str, &str, u64); 5] = [
+    ("passed", "passed", 8),
+    ("failed", "failed", 8),
+    ("skipped", "skipped", 8),
+    ("expected_failures", "expected-failure", 8),
+    ("unexpected_passes", "unexpected-pass", 4),
 ];
 
 /// A fresh folder under the target directory, removed when dropped.
@@ -121,7 +122,7 @@ fn a_failing_case_is_failed_in_every_report_with_both_traces() {
 
     // results.json: the counts, and every failing trial of the failing case.
     let results = results(&scratch);
-    for (outcome, count) in EXPECTED {
+    for (outcome, _, count) in OUTCOMES {
         assert_eq!(results["summary"][outcome], count, "{outcome}");
     }
     let trials = results["trials"].as_array().expect("trials");
@@ -218,13 +219,7 @@ fn a_failing_case_is_failed_in_every_report_with_both_traces() {
 
     // index.html: one cell per trial, each with its outcome, failures listed first.
     let page = read(&scratch.0.join("report/index.html"));
-    for (outcome, class) in [
-        ("passed", "passed"),
-        ("failed", "failed"),
-        ("skipped", "skipped"),
-        ("expected_failures", "expected-failure"),
-        ("unexpected_passes", "unexpected-pass"),
-    ] {
+    for (outcome, class, _) in OUTCOMES {
         let cells = page.matches(&format!("<td class=\"cell {class}\"")).count() as u64;
         assert_eq!(Value::from(cells), results["summary"][outcome], "{class}");
     }
@@ -332,13 +327,7 @@ fn the_report_renders_in_a_real_browser_with_the_counts_of_results_json() {
         .nth(1)
         .and_then(|rest| rest.split('>').next())
         .expect("the counts element");
-    for (outcome, class) in [
-        ("passed", "passed"),
-        ("failed", "failed"),
-        ("skipped", "skipped"),
-        ("expected_failures", "expected-failure"),
-        ("unexpected_passes", "unexpected-pass"),
-    ] {
+    for (outcome, class, _) in OUTCOMES {
         let expected = &results["summary"][outcome];
         let cells = dom.matches(&format!("<td class=\"cell {class}\"")).count() as u64;
         assert_eq!(Value::from(cells), *expected, "{class} cells in the DOM");

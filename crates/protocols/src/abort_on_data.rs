@@ -7,28 +7,19 @@
 //! made, as `closing-later` does.
 
 use connectable::{CallbackResult, Protocol, Transport};
-use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::ProbeInfo;
+use crate::registry::SEND_ON_MADE;
 
 /// The registry entry.
 pub(crate) const INFO: ProbeInfo = ProbeInfo {
     name: "abort-on-data",
     about: "resets the connection (abort_connection) as soon as the first data arrives",
-    arguments: &[ArgumentInfo {
-        name: "send",
-        kind: "text",
-        about: "written when the connection is made (default: nothing)",
-    }],
+    arguments: SEND_ON_MADE,
 };
 
-/// The arguments of `abort-on-data`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Arguments {
-    /// Written in `connection_made`.
-    pub(crate) send: Option<String>,
-}
+/// The arguments of `abort-on-data`: only `send`, written in `connection_made`.
+pub(crate) type Arguments = crate::registry::SendOnMade;
 
 /// The `abort-on-data` probe.
 #[derive(Debug)]

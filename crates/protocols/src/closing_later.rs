@@ -7,28 +7,19 @@
 //! `closing-later` probes can play both sides of the exchange.
 
 use connectable::{CallbackResult, Protocol, Transport};
-use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::ProbeInfo;
+use crate::registry::SEND_ON_MADE;
 
 /// The registry entry.
 pub(crate) const INFO: ProbeInfo = ProbeInfo {
     name: "closing-later",
     about: "closes its side cleanly (lose_connection) as soon as the first data arrives",
-    arguments: &[ArgumentInfo {
-        name: "send",
-        kind: "text",
-        about: "written when the connection is made (default: nothing)",
-    }],
+    arguments: SEND_ON_MADE,
 };
 
-/// The arguments of `closing-later`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Arguments {
-    /// Written in `connection_made`.
-    pub(crate) send: Option<String>,
-}
+/// The arguments of `closing-later`: only `send`, written in `connection_made`.
+pub(crate) type Arguments = crate::registry::SendOnMade;
 
 /// The `closing-later` probe.
 #[derive(Debug)]

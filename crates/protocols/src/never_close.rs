@@ -10,28 +10,19 @@
 //! only, by its timeout, and leaves nothing behind.
 
 use connectable::{CallbackResult, Protocol, Transport};
-use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::ProbeInfo;
+use crate::registry::SEND_ON_MADE;
 
 /// The registry entry.
 pub(crate) const INFO: ProbeInfo = ProbeInfo {
     name: "never-close",
     about: "never closes, not even when the peer does (half-close aware, ignores the FIN): open until a reset, TLS close_notify or the timeout",
-    arguments: &[ArgumentInfo {
-        name: "send",
-        kind: "text",
-        about: "written when the connection is made (default: nothing)",
-    }],
+    arguments: SEND_ON_MADE,
 };
 
-/// The arguments of `never-close`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Arguments {
-    /// Written in `connection_made`.
-    pub(crate) send: Option<String>,
-}
+/// The arguments of `never-close`: only `send`, written in `connection_made`.
+pub(crate) type Arguments = crate::registry::SendOnMade;
 
 /// The `never-close` probe.
 #[derive(Debug)]

@@ -7,28 +7,19 @@
 //! exception instead of a returned error).
 
 use connectable::{CallbackResult, Protocol, Transport};
-use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::ProbeInfo;
+use crate::registry::SEND_ON_MADE;
 
 /// The registry entry.
 pub(crate) const INFO: ProbeInfo = ProbeInfo {
     name: "panic-on-data",
     about: "panics when the first data arrives: a panicking callback must end its side error and abort",
-    arguments: &[ArgumentInfo {
-        name: "send",
-        kind: "text",
-        about: "written when the connection is made (default: nothing)",
-    }],
+    arguments: SEND_ON_MADE,
 };
 
-/// The arguments of `panic-on-data`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Arguments {
-    /// Written in `connection_made`.
-    pub(crate) send: Option<String>,
-}
+/// The arguments of `panic-on-data`: only `send`, written in `connection_made`.
+pub(crate) type Arguments = crate::registry::SendOnMade;
 
 /// The `panic-on-data` probe.
 #[derive(Debug)]

@@ -105,6 +105,21 @@ enum Kind {
 #[serde(deny_unknown_fields)]
 struct NoArguments {}
 
+/// The one argument of the probes that only speak when connected, then react to the peer.
+pub(crate) const SEND_ON_MADE: &[ArgumentInfo] = &[ArgumentInfo {
+    name: "send",
+    kind: "text",
+    about: "written when the connection is made (default: nothing)",
+}];
+
+/// The arguments of a probe whose only argument is [`SEND_ON_MADE`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SendOnMade {
+    /// Written in `connection_made`.
+    pub(crate) send: Option<String>,
+}
+
 /// Parses the arguments of the probe called `name` (a map of argument name to value, without
 /// the name itself). Unknown probes and unknown or ill-typed arguments are errors.
 pub fn parse<'de, D: Deserializer<'de>>(name: &str, arguments: D) -> Result<ProbeSpec, D::Error> {
