@@ -3,6 +3,7 @@
 //! Kept thin on purpose (rust-analyzer's xtask is the model): it finds the project root and
 //! spawns `$CARGO`; the work itself lives in the crates.
 
+mod bench;
 mod conformance;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,10 @@ commands:
                  e.g. cargo xtask conformance ::tls:: --skip bytewise
   check-suites [--suites DIR]
                  load and validate every suite without running it (exit status 2 on errors)
+  bench [-- --pairings N --bulk N --catalogue N]
+                 build in release mode and measure the framework against hand-written tokio,
+                 side by side: pairing ratios, bulk MB/s, listing time, catalogue speed-up,
+                 peak memory (see BENCHMARKS.md); takes a few minutes
   help           this text
 ";
 
@@ -28,6 +33,7 @@ fn main() -> ExitCode {
     let result = match command.as_deref() {
         Some("conformance") => conformance::run(&rest),
         Some("check-suites") => conformance::check(&rest),
+        Some("bench") => bench::run(&rest),
         Some("help" | "--help" | "-h") | None => {
             #[allow(clippy::print_stdout)]
             {
@@ -36,7 +42,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(other) => Err(anyhow::anyhow!(
-            "unknown command {other:?}; commands: conformance, check-suites, help"
+            "unknown command {other:?}; commands: conformance, check-suites, bench, help"
         )),
     };
     match result {
