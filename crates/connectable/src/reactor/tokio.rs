@@ -1,12 +1,15 @@
-//! The tokio reactors: `tokio-ct`, a current-thread runtime per pairing, and `tokio-mt`, a
-//! multi-thread runtime (two workers) per pairing; tokio-rustls for TLS.
+//! The tokio reactors: `tokio-ct`, on a current-thread runtime, and `tokio-mt`, on a
+//! multi-thread runtime with two workers; tokio-rustls for TLS.
 //!
 //! On `tokio-ct` both sides run as futures joined on one thread. On `tokio-mt` each side is a
 //! task of its own, so the two sides run on different worker threads and their callbacks
-//! interleave for real. Either way the runtime belongs to the pairing: when `drive` returns,
-//! every task and socket is gone, on timeout too. The conversation itself (`converse`) is one
-//! generic function over every byte stream the endpoints offer: TCP over IPv4 or IPv6, UNIX
-//! domain sockets, the in-memory pipe, and TLS over any of them.
+//! interleave for real. A pairing has a runtime to itself while it runs, and when `drive`
+//! returns every task and socket of the pairing is gone, on timeout too. The runtime itself is
+//! kept for the next pairing ([`RuntimePool`]): building one costs an epoll instance, a timer
+//! wheel and, for `tokio-mt`, two threads, which is more than a whole loopback pairing. The
+//! conversation itself (`converse`) is one generic function over every byte stream the
+//! endpoints offer: TCP over IPv4 or IPv6, UNIX domain sockets, the in-memory pipe, and TLS
+//! over any of them.
 
 use std::collections::BTreeSet;
 use std::future::poll_fn;
@@ -14,22 +17,22 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::runtime::Runtime;
 use tokio::time::Instant;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
+use crate::buffers::ReadBuffer;
 use crate::memory::{self, MemoryStream};
 use crate::transport::CloseRequest;
 use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor, TimerId};
 
 use super::{LINGER, Role, UnixPath};
-
-/// Size of the buffer each side reads into.
-const READ_BUFFER: usize = 64 * 1024;
 
 /// The `tokio-ct` reactor: a current-thread runtime per pairing.
 #[derive(Clone, Copy, Debug, Default)]
@@ -47,7 +50,7 @@ enum Flavor {
 }
 
 impl Flavor {
-    fn runtime(self) -> Result<tokio::runtime::Runtime, Error> {
+    fn build(self) -> Result<Runtime, Error> {
         let mut builder = match self {
             Self::CurrentThread => tokio::runtime::Builder::new_current_thread(),
             Self::MultiThread => {
@@ -60,6 +63,85 @@ impl Flavor {
             .enable_all()
             .build()
             .map_err(Error::io("building the tokio runtime"))
+    }
+
+    fn pool(self) -> &'static RuntimePool {
+        static CURRENT_THREAD: RuntimePool = RuntimePool::new(Flavor::CurrentThread);
+        static MULTI_THREAD: RuntimePool = RuntimePool::new(Flavor::MultiThread);
+        match self {
+            Self::CurrentThread => &CURRENT_THREAD,
+            Self::MultiThread => &MULTI_THREAD,
+        }
+    }
+}
+
+/// Idle runtimes of one flavor, kept between pairings: as many as pairings have run at once
+/// (one per test thread), each lent to one pairing at a time.
+///
+/// A runtime goes back only if the pairing left nothing on it: no task alive (on `tokio-ct`
+/// nothing is spawned; a stream of your own that spawned tasks gets its runtime dropped with
+/// them, as before), and on `tokio-mt` both sides' tasks finished. After a timeout the runtime
+/// is shut down in the background instead, abandoning a callback that may still be stuck in a
+/// worker. A process-wide pool rather than a thread-local one, so that no runtime is ever
+/// dropped by a thread-local destructor.
+struct RuntimePool {
+    flavor: Flavor,
+    idle: Mutex<Vec<Runtime>>,
+}
+
+impl RuntimePool {
+    /// More idle runtimes than this are dropped: pairings rarely run more than this many at
+    /// once.
+    const KEEP: usize = 8;
+
+    const fn new(flavor: Flavor) -> Self {
+        Self {
+            flavor,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An idle runtime, or a new one.
+    fn take(&self) -> Result<Runtime, Error> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(runtime) => Ok(runtime),
+            None => self.flavor.build(),
+        }
+    }
+
+    /// Gives back a runtime a pairing has finished with; `clean` says the pairing's tasks
+    /// all ended. A runtime with anything left on it is shut down instead.
+    fn give_back(&self, runtime: Runtime, clean: bool) {
+        let clean = clean
+            && match self.flavor {
+                Flavor::CurrentThread => runtime.metrics().num_alive_tasks() == 0,
+                // A finished task can still count as alive for a moment after its join
+                // handle completed; `clean` already says both tasks ended.
+                Flavor::MultiThread => true,
+            };
+        if clean {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < Self::KEEP {
+                idle.push(runtime);
+                return;
+            }
+        }
+        runtime.shutdown_background();
+    }
+
+    /// Runs `pairing` on a runtime of this pool; it returns its result and whether every task
+    /// it started has ended.
+    fn run<T>(&self, pairing: impl FnOnce(&Runtime) -> (T, bool)) -> Result<T, Error> {
+        let runtime = self.take()?;
+        // If the pairing panics, the runtime is dropped with the unwinding, not given back.
+        let (result, clean) = pairing(&runtime);
+        self.give_back(runtime, clean);
+        Ok(result)
     }
 }
 
@@ -115,34 +197,44 @@ fn drive(
     client: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let runtime = flavor.runtime()?;
-    let result = runtime.block_on(async {
-        let (server_stream, client_stream) = connected(endpoint.network).await?;
-        let server_side = side(endpoint.clone(), server_stream, server, Role::Server);
-        let client_side = side(endpoint.clone(), client_stream, client, Role::Client);
-        // A timeout leaves the unfinished side's record open, which is how the caller
-        // learns of it.
-        match flavor {
-            Flavor::CurrentThread => {
-                let _ =
+    flavor.pool().run(|runtime| {
+        runtime.block_on(async {
+            let (server_stream, client_stream) = match connected(endpoint.network).await {
+                Ok(streams) => streams,
+                Err(e) => return (Err(e), true),
+            };
+            let server_side = side(endpoint.clone(), server_stream, server, Role::Server);
+            let client_side = side(endpoint.clone(), client_stream, client, Role::Client);
+            // A timeout leaves the unfinished side's record open, which is how the caller
+            // learns of it.
+            let finished = match flavor {
+                Flavor::CurrentThread => {
                     tokio::time::timeout(timeout, async { tokio::join!(server_side, client_side) })
-                        .await;
-            }
-            Flavor::MultiThread => {
-                let server_task = tokio::spawn(server_side);
-                let client_task = tokio::spawn(client_side);
-                let _ = tokio::time::timeout(timeout, async {
-                    let _ = tokio::join!(server_task, client_task);
-                })
-                .await;
-            }
-        }
-        Ok(())
-    });
-    // A callback stuck in a worker must not hold the caller: tasks still running are
-    // abandoned to the runtime's background shutdown.
-    runtime.shutdown_background();
-    result
+                        .await
+                        .is_ok()
+                }
+                Flavor::MultiThread => {
+                    let server_task = tokio::spawn(server_side);
+                    let client_task = tokio::spawn(client_side);
+                    let (server_abort, client_abort) =
+                        (server_task.abort_handle(), client_task.abort_handle());
+                    let joined = tokio::time::timeout(timeout, async {
+                        let _ = tokio::join!(server_task, client_task);
+                    })
+                    .await
+                    .is_ok();
+                    if !joined {
+                        // A side stuck in a callback cannot be aborted; its runtime is
+                        // then shut down in the background rather than reused.
+                        server_abort.abort();
+                        client_abort.abort();
+                    }
+                    joined
+                }
+            };
+            (Ok(()), finished)
+        })
+    })?
 }
 
 fn accept(
@@ -152,30 +244,32 @@ fn accept(
     mut server: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let runtime = flavor.runtime()?;
-    let result = runtime.block_on(async {
-        listener
-            .set_nonblocking(true)
-            .map_err(Error::io("making the listener non-blocking"))?;
-        let listener =
-            TcpListener::from_std(listener).map_err(Error::io("registering the listener"))?;
-        let _ = tokio::time::timeout(timeout, async {
-            match listener.accept().await {
-                Ok((stream, _)) => {
-                    drop(listener);
-                    let stream = Stream::Tcp(stream);
-                    side(endpoint.clone(), stream, server, Role::Server).await;
-                }
-                Err(e) => {
-                    server.finish(DisconnectReason::Refused(format!("accept failed: {e}")));
-                }
+    flavor.pool().run(|runtime| {
+        runtime.block_on(async {
+            if let Err(e) = listener.set_nonblocking(true) {
+                return (Err(Error::io("making the listener non-blocking")(e)), true);
             }
+            let listener = match TcpListener::from_std(listener) {
+                Ok(listener) => listener,
+                Err(e) => return (Err(Error::io("registering the listener")(e)), true),
+            };
+            let finished = tokio::time::timeout(timeout, async {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        drop(listener);
+                        let stream = Stream::Tcp(stream);
+                        side(endpoint.clone(), stream, server, Role::Server).await;
+                    }
+                    Err(e) => {
+                        server.finish(DisconnectReason::Refused(format!("accept failed: {e}")));
+                    }
+                }
+            })
+            .await
+            .is_ok();
+            (Ok(()), finished)
         })
-        .await;
-        Ok(())
-    });
-    runtime.shutdown_background();
-    result
+    })?
 }
 
 fn connect_to(
@@ -185,22 +279,23 @@ fn connect_to(
     mut client: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let runtime = flavor.runtime()?;
-    runtime.block_on(async {
-        let _ = tokio::time::timeout(timeout, async {
-            match TcpStream::connect(address).await {
-                Ok(stream) => {
-                    side(endpoint.clone(), Stream::Tcp(stream), client, Role::Client).await;
+    flavor.pool().run(|runtime| {
+        let finished = runtime.block_on(async {
+            tokio::time::timeout(timeout, async {
+                match TcpStream::connect(address).await {
+                    Ok(stream) => {
+                        side(endpoint.clone(), Stream::Tcp(stream), client, Role::Client).await;
+                    }
+                    Err(e) => client.finish(DisconnectReason::Refused(format!(
+                        "connecting to {address}: {e}"
+                    ))),
                 }
-                Err(e) => client.finish(DisconnectReason::Refused(format!(
-                    "connecting to {address}: {e}"
-                ))),
-            }
-        })
-        .await;
-    });
-    runtime.shutdown_background();
-    Ok(())
+            })
+            .await
+            .is_ok()
+        });
+        ((), finished)
+    })
 }
 
 /// A connected pair of streams over `network`: (server's, client's). The listener (and a
@@ -249,7 +344,7 @@ async fn connected(network: Network) -> Result<(Stream, Stream), Error> {
 }
 
 /// Drives a pairing over two connected streams of a transport of your own, the way the
-/// tokio reactors drive their built-in ones, on a current-thread runtime built for it: the
+/// tokio reactors drive their built-in ones, on a current-thread runtime of its own: the
 /// whole contract (callbacks, closing, resets, timers, TLS from `endpoint.tls` on top) is
 /// the same; only the byte stream is yours. `endpoint.network` is not used. Returns by the
 /// timeout, leaving a side still open unfinished.
@@ -259,18 +354,20 @@ pub fn drive_streams<S: ByteStream>(
     client: (S, Connection),
     timeout: Duration,
 ) -> Result<(), Error> {
-    let runtime = Flavor::CurrentThread.runtime()?;
     let ((server_stream, mut server), (client_stream, mut client)) = (server, client);
-    runtime.block_on(async {
-        let _ = tokio::time::timeout(timeout, async {
-            tokio::join!(
-                side_over(endpoint, server_stream, &mut server, Role::Server),
-                side_over(endpoint, client_stream, &mut client, Role::Client),
-            )
-        })
-        .await;
-    });
-    Ok(())
+    Flavor::CurrentThread.pool().run(|runtime| {
+        let finished = runtime.block_on(async {
+            tokio::time::timeout(timeout, async {
+                tokio::join!(
+                    side_over(endpoint, server_stream, &mut server, Role::Server),
+                    side_over(endpoint, client_stream, &mut client, Role::Client),
+                )
+            })
+            .await
+            .is_ok()
+        });
+        ((), finished)
+    })
 }
 
 /// A reactor made of a transport of your own: `connect_pair` returns two connected streams
@@ -574,7 +671,7 @@ impl Timers {
 /// The open phase: send what the protocol writes, deliver what arrives, fire its timers,
 /// until the connection ends.
 async fn converse<S: Socket>(mut stream: S, connection: &mut Connection, mut timers: Timers) {
-    let mut buffer = vec![0u8; READ_BUFFER];
+    let mut buffer = ReadBuffer::take();
     loop {
         timers.schedule(connection);
         let request = connection.close_requested().or_else(|| {
