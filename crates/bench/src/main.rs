@@ -27,13 +27,15 @@ use connectable::Endpoint;
 use connectable::reactor::{self, Reactor};
 
 const USAGE: &str = "\
-usage: bench [--pairings N] [--bulk N] [--catalogue N] [--conformance PATH] [--suites DIR]
+usage: bench [--pairings N] [--bulk N] [--catalogue N] [--reactors A,B] [--conformance PATH]
+             [--suites DIR]
        bench --peak-rss-of PROGRAM [ARGS...]
 
   --pairings N       rounds of one-byte pairings (default 1000)
   --bulk N           rounds of 60 MiB transfers (default 8)
   --catalogue N      runs of the whole catalogue per thread count; 0 skips it and the
                      listing (default 1)
+  --reactors A,B     the reactors to measure (default: every built-in one)
   --conformance PATH the release-built runner (cargo xtask bench passes it)
   --suites DIR       the catalogue (default: suites/ of this workspace)
   --peak-rss-of      runs PROGRAM, then prints its exit status and peak RSS in KiB
@@ -65,6 +67,7 @@ struct Options {
     pairings: usize,
     bulk: usize,
     catalogue: usize,
+    reactors: Vec<&'static dyn Reactor>,
     conformance: Option<PathBuf>,
     suites: PathBuf,
 }
@@ -102,6 +105,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         pairings: 1000,
         bulk: 8,
         catalogue: 1,
+        reactors: reactor::builtin().to_vec(),
         conformance: None,
         suites: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites"),
     };
@@ -115,6 +119,14 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             "--pairings" => options.pairings = value()?.parse().context("--pairings")?,
             "--bulk" => options.bulk = value()?.parse().context("--bulk")?,
             "--catalogue" => options.catalogue = value()?.parse().context("--catalogue")?,
+            "--reactors" => {
+                options.reactors = value()?
+                    .split(',')
+                    .map(|name| {
+                        reactor::by_name(name).with_context(|| format!("no reactor {name:?}"))
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+            }
             "--conformance" => options.conformance = Some(PathBuf::from(value()?)),
             "--suites" => options.suites = PathBuf::from(value()?),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
@@ -196,9 +208,10 @@ enum Runner {
 }
 
 impl Runner {
-    fn all() -> Vec<Runner> {
+    /// The floor, then the framework on each reactor.
+    fn all(reactors: &[&'static dyn Reactor]) -> Vec<Runner> {
         std::iter::once(Runner::Floor)
-            .chain(reactor::builtin().iter().map(|r| Runner::Framework(*r)))
+            .chain(reactors.iter().map(|r| Runner::Framework(*r)))
             .collect()
     }
 
@@ -210,17 +223,17 @@ impl Runner {
     }
 }
 
-/// Samples per transport and runner, in `Runner::all()` order.
+/// Samples per transport and runner, in `runners` order.
 type Samples = Vec<Vec<Vec<Duration>>>;
 
 /// Runs `rounds` rounds (after a warm-up); in each, every runner once per transport, the
 /// order rotated by one each round.
 fn interleave(
+    runners: &[Runner],
     rounds: usize,
     warm_up: usize,
     mut once: impl FnMut(usize, Runner) -> anyhow::Result<Duration>,
 ) -> anyhow::Result<Samples> {
-    let runners = Runner::all();
     let mut samples: Samples = vec![vec![Vec::with_capacity(rounds); runners.len()]; 2];
     for round in 0..warm_up + rounds {
         for (transport, cells) in samples.iter_mut().enumerate() {
@@ -244,7 +257,8 @@ fn pairings(
 ) -> anyhow::Result<()> {
     let one_byte = OneByte::new()?;
     let started = Instant::now();
-    let mut samples = interleave(options.pairings, WARM_UP, |transport, runner| {
+    let runners = Runner::all(&options.reactors);
+    let mut samples = interleave(&runners, options.pairings, WARM_UP, |transport, runner| {
         let took = match runner {
             Runner::Floor => {
                 let started = Instant::now();
@@ -266,7 +280,6 @@ fn pairings(
         options.pairings,
         started.elapsed().as_secs_f64()
     ));
-    let runners = Runner::all();
     for (transport, cells) in samples.iter_mut().enumerate() {
         let word = endpoints[transport].word();
         let medians: Vec<Duration> = cells.iter_mut().map(|c| median(c)).collect();
@@ -303,7 +316,8 @@ fn bulk(
     let payload = vec![b'X'; BULK_SIZE as usize];
     let transfer = Bulk::new(BULK_SIZE)?;
     let started = Instant::now();
-    let mut samples = interleave(options.bulk, 1, |transport, runner| {
+    let runners = Runner::all(&options.reactors);
+    let mut samples = interleave(&runners, options.bulk, 1, |transport, runner| {
         let took = match runner {
             Runner::Floor => {
                 let started = Instant::now();
@@ -329,7 +343,6 @@ fn bulk(
         options.bulk,
         started.elapsed().as_secs_f64()
     ));
-    let runners = Runner::all();
     for (transport, cells) in samples.iter_mut().enumerate() {
         let word = endpoints[transport].word();
         let rates: Vec<f64> = cells
