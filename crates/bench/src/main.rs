@@ -140,6 +140,14 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 
 fn run(options: &Options) -> anyhow::Result<()> {
     machine();
+    let waiting = time_wait();
+    if waiting > 5000 {
+        print(&format!(
+            "note: {waiting} sockets in TIME_WAIT (they last a minute): loopback ports run \
+             short and every pairing, floor and framework alike, slows down; let them expire \
+             between runs"
+        ));
+    }
     let floor_runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -198,6 +206,21 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// Sockets in TIME_WAIT on this machine (`/proc/net/sockstat`, `tw`). Each pairing leaves
+/// one for a minute, and as they crowd the ephemeral port range, binding and connecting slow
+/// down for everyone.
+fn time_wait() -> u64 {
+    std::fs::read_to_string("/proc/net/sockstat")
+        .ok()
+        .and_then(|stat| {
+            let tcp = stat.lines().find(|l| l.starts_with("TCP:"))?;
+            let mut words = tcp.split_whitespace();
+            words.find(|w| *w == "tw")?;
+            words.next()?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// Who runs a measured exchange: the hand-written floor, or the framework on a reactor.

@@ -20,9 +20,10 @@ pub(crate) struct Pool {
     min_capacity: usize,
 }
 
-/// Write buffers ([`Transport`](crate::Transport)'s): only large ones, and only a couple,
-/// since each may hold as much as a bulk case wrote at once.
-pub(crate) static WRITE_BUFFERS: Pool = Pool::new(2, 1 << 20);
+/// Write buffers ([`Transport`](crate::Transport)'s): only large ones, and only one, since
+/// it may hold as much as a bulk case wrote at once (64 MiB for the 60 MiB case); one is what
+/// repeated bulk pairings need, and keeping more raised the catalogue's peak memory.
+pub(crate) static WRITE_BUFFERS: Pool = Pool::new(1, 1 << 20);
 
 /// Read buffers (the tokio reactors' and the threads reactor's): two per pairing running at
 /// once.

@@ -203,8 +203,11 @@ fn drive(
                 Ok(streams) => streams,
                 Err(e) => return (Err(e), true),
             };
-            let server_side = side(endpoint.clone(), server_stream, server, Role::Server);
-            let client_side = side(endpoint.clone(), client_stream, client, Role::Client);
+            // Boxed: a side's future holds every stream and TLS state it may need (tens of
+            // KiB); moved by value into the join, the timeout and block_on, it was copied
+            // whole each time, which cost more instructions than the rest of a pairing.
+            let server_side = Box::pin(side(endpoint.clone(), server_stream, server, Role::Server));
+            let client_side = Box::pin(side(endpoint.clone(), client_stream, client, Role::Client));
             // A timeout leaves the unfinished side's record open, which is how the caller
             // learns of it.
             let finished = match flavor {
@@ -257,7 +260,7 @@ fn accept(
                 match listener.accept().await {
                     Ok((stream, _)) => {
                         drop(listener);
-                        let stream = Stream::Tcp(stream);
+                        let stream = (Stream::Tcp(stream), None);
                         side(endpoint.clone(), stream, server, Role::Server).await;
                     }
                     Err(e) => {
@@ -284,7 +287,8 @@ fn connect_to(
             tokio::time::timeout(timeout, async {
                 match TcpStream::connect(address).await {
                     Ok(stream) => {
-                        side(endpoint.clone(), Stream::Tcp(stream), client, Role::Client).await;
+                        let stream = (Stream::Tcp(stream), None);
+                        side(endpoint.clone(), stream, client, Role::Client).await;
                     }
                     Err(e) => client.finish(DisconnectReason::Refused(format!(
                         "connecting to {address}: {e}"
@@ -298,9 +302,10 @@ fn connect_to(
     })
 }
 
-/// A connected pair of streams over `network`: (server's, client's). The listener (and a
+/// A connected pair of streams over `network`: (server's, client's), each with its
+/// addresses (this end's, the peer's) where connecting told them already. The listener (and a
 /// UNIX socket's path) is gone once the client is connected.
-async fn connected(network: Network) -> Result<(Stream, Stream), Error> {
+async fn connected(network: Network) -> Result<(Connected, Connected), Error> {
     match network {
         Network::Tcp | Network::Tcp6 => {
             let loopback: SocketAddr = match network {
@@ -315,9 +320,22 @@ async fn connected(network: Network) -> Result<(Stream, Stream), Error> {
                 .map_err(Error::io("reading the listener's address"))?;
             let (accepted, connected) =
                 tokio::join!(listener.accept(), TcpStream::connect(address));
-            let (server, _) = accepted.map_err(Error::io("accepting"))?;
+            let (server, client_address) = accepted.map_err(Error::io("accepting"))?;
             let client = connected.map_err(Error::io("connecting"))?;
-            Ok((Stream::Tcp(server), Stream::Tcp(client)))
+            // The listener's address and the one accept() reported are both ends of this
+            // connection: asking the sockets again would cost four system calls.
+            let (server_address, client_address) =
+                (Address::Ip(address), Address::Ip(client_address));
+            for stream in [&server, &client] {
+                let _ = stream.set_nodelay(true);
+            }
+            Ok((
+                (
+                    Stream::Tcp(server),
+                    Some((server_address.clone(), client_address.clone())),
+                ),
+                (Stream::Tcp(client), Some((client_address, server_address))),
+            ))
         }
         Network::Unix => {
             let path = UnixPath::fresh();
@@ -329,11 +347,14 @@ async fn connected(network: Network) -> Result<(Stream, Stream), Error> {
             let client = connected.map_err(Error::io("connecting"))?;
             // The path is removed here; the connected sockets do not need it.
             drop(path);
-            Ok((Stream::Unix(server), Stream::Unix(client)))
+            Ok(((Stream::Unix(server), None), (Stream::Unix(client), None)))
         }
         Network::Memory => {
             let (server, client) = memory::pair();
-            Ok((Stream::Memory(server), Stream::Memory(client)))
+            Ok((
+                (Stream::Memory(server), None),
+                (Stream::Memory(client), None),
+            ))
         }
         #[allow(unreachable_patterns)] // Network is non_exhaustive for users, not for us
         _ => Err(Error::Io {
@@ -359,8 +380,8 @@ pub fn drive_streams<S: ByteStream>(
         let finished = runtime.block_on(async {
             tokio::time::timeout(timeout, async {
                 tokio::join!(
-                    side_over(endpoint, server_stream, &mut server, Role::Server),
-                    side_over(endpoint, client_stream, &mut client, Role::Client),
+                    side_over(endpoint, server_stream, None, &mut server, Role::Server),
+                    side_over(endpoint, client_stream, None, &mut client, Role::Client),
                 )
             })
             .await
@@ -464,21 +485,26 @@ fn probes_only() -> Error {
 
 /// One side from connection to end: `connection_made`, the TLS handshake if any, then the
 /// conversation.
-async fn side(endpoint: Endpoint, stream: Stream, mut connection: Connection, role: Role) {
+async fn side(endpoint: Endpoint, stream: Connected, mut connection: Connection, role: Role) {
+    let (stream, addresses) = stream;
+    let connection = &mut connection;
     match stream {
-        Stream::Tcp(s) => side_over(&endpoint, s, &mut connection, role).await,
-        Stream::Unix(s) => side_over(&endpoint, s, &mut connection, role).await,
-        Stream::Memory(s) => side_over(&endpoint, s, &mut connection, role).await,
+        Stream::Tcp(s) => side_over(&endpoint, s, addresses, connection, role).await,
+        Stream::Unix(s) => side_over(&endpoint, s, addresses, connection, role).await,
+        Stream::Memory(s) => side_over(&endpoint, s, addresses, connection, role).await,
     }
 }
 
+/// One side over a stream of a known type; `addresses` (this end's, the peer's), if known,
+/// spare asking the stream.
 async fn side_over<S: ByteStream>(
     endpoint: &Endpoint,
     stream: S,
+    addresses: Option<(Address, Address)>,
     connection: &mut Connection,
     role: Role,
 ) {
-    let (host, peer) = stream.addresses();
+    let (host, peer) = addresses.unwrap_or_else(|| stream.addresses());
     connection.made(host, peer);
     // Timers set in connection_made count from now, even if the handshake delays them.
     let mut timers = Timers::default();
@@ -511,6 +537,9 @@ async fn side_over<S: ByteStream>(
         }
     }
 }
+
+/// A connected stream, with its addresses if they are known already.
+type Connected = (Stream, Option<(Address, Address)>);
 
 /// A connected byte stream of any network, before TLS.
 enum Stream {
