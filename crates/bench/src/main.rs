@@ -32,7 +32,7 @@ usage: bench [--pairings N] [--bulk N] [--catalogue N] [--reactors A,B] [--confo
        bench --peak-rss-of PROGRAM [ARGS...]
 
   --pairings N       rounds of one-byte pairings (default 1000)
-  --bulk N           rounds of 60 MiB transfers (default 8)
+  --bulk N           rounds of 60 MiB transfers (default 12)
   --catalogue N      runs of the whole catalogue per thread count; 0 skips it and the
                      listing (default 1)
   --reactors A,B     the reactors to measure (default: every built-in one)
@@ -103,7 +103,7 @@ fn print(line: &str) {
 fn parse(args: &[String]) -> anyhow::Result<Options> {
     let mut options = Options {
         pairings: 1000,
-        bulk: 8,
+        bulk: 12,
         catalogue: 1,
         reactors: reactor::builtin().to_vec(),
         conformance: None,
@@ -496,7 +496,8 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
                 .output()
                 .context("starting the catalogue")?;
             walls[i].push(started.elapsed());
-            let report = String::from_utf8_lossy(&output.stdout);
+            let text = String::from_utf8_lossy(&output.stdout);
+            let report = text.lines().last().unwrap_or_default();
             let mut fields = report.split_whitespace();
             let (Some("exit"), Some(code), Some("peak-rss-kib"), Some(kib)) =
                 (fields.next(), fields.next(), fields.next(), fields.next())
@@ -504,7 +505,11 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
                 bail!("the catalogue's measuring wrapper said {report:?}");
             };
             if code != "0" {
-                bail!("the catalogue with --test-threads {threads} exited {code}");
+                let failed: Vec<&str> = text.lines().filter(|l| l.ends_with("FAILED")).collect();
+                bail!(
+                    "the catalogue with --test-threads {threads} exited {code}:\n{}",
+                    failed.join("\n")
+                );
             }
             peaks[i] = peaks[i].max(kib.parse().context("the peak RSS")?);
         }
@@ -529,14 +534,13 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
     Ok(())
 }
 
-/// Runs a program with its output discarded, then prints `exit CODE peak-rss-kib N`: its
-/// status and its maximum resident set size. Run as a child of its own, so that the only
+/// Runs a program (its standard output passed on, its standard error discarded), then prints
+/// `exit CODE peak-rss-kib N` as the last line: its status and its maximum resident set size. Run as a child of its own, so that the only
 /// child it waits for, and so the only one getrusage reports, is that program.
 fn peak_rss_of(command: &[String]) -> anyhow::Result<()> {
     let (program, args) = command.split_first().context(USAGE)?;
     let status = Command::new(program)
         .args(args)
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .with_context(|| format!("starting {program}"))?;
