@@ -34,11 +34,12 @@ use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Rea
 
 use super::{LINGER, Role, UnixPath};
 
-/// The `tokio-ct` reactor: a current-thread runtime per pairing.
+/// The `tokio-ct` reactor: each pairing runs on a current-thread runtime of its own while it
+/// runs; the runtime is kept for a later pairing when nothing is left on it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioCurrentThread;
 
-/// The `tokio-mt` reactor: a multi-thread runtime with two workers per pairing, each side a
+/// The `tokio-mt` reactor: each pairing on a multi-thread runtime with two workers, each side a
 /// task of its own.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioMultiThread;
