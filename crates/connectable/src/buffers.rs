@@ -4,8 +4,11 @@
 //! costs microseconds: a 60 MiB write buffer filled from new memory took longer than sending
 //! it over loopback. A pairing therefore borrows its large buffers from here and gives them
 //! back when it ends: the read buffer of each side (always), and a transport's write buffer
-//! once it has grown large. The pools are small and bounded; what does not fit is freed.
+//! once it has grown large. The pools are small and bounded; what does not fit is freed, and a
+//! large write buffer nobody asked for lately is freed too, so that the memory of a bulk case
+//! is not held through the rest of a run.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// Size of the buffer each side reads into, on every built-in reactor.
@@ -18,23 +21,32 @@ pub(crate) struct Pool {
     keep: usize,
     /// ... and none with a smaller capacity: small buffers are cheap to make.
     min_capacity: usize,
+    /// The idle buffers are freed once this many buffers in a row were given back and not
+    /// kept (their users had no need of the idle ones): large buffers are only worth keeping
+    /// while large writes go on.
+    forget_after: Option<usize>,
+    /// Buffers given back and not kept since one was last taken or kept.
+    passed_over: AtomicUsize,
 }
 
-/// Write buffers ([`Transport`](crate::Transport)'s): only large ones, and only one, since
-/// it may hold as much as a bulk case wrote at once (64 MiB for the 60 MiB case); one is what
-/// repeated bulk pairings need, and keeping more raised the catalogue's peak memory.
-pub(crate) static WRITE_BUFFERS: Pool = Pool::new(1, 1 << 20);
+/// Write buffers ([`Transport`](crate::Transport)'s): only large ones, only one (it may hold
+/// as much as a bulk case wrote at once, 64 MiB for the 60 MiB case; one is what repeated bulk
+/// pairings need), and only until eight transports in a row have ended without using it:
+/// kept longer, it raised the catalogue's peak memory by as much as it holds.
+pub(crate) static WRITE_BUFFERS: Pool = Pool::new(1, 1 << 20, Some(8));
 
 /// Read buffers (the tokio reactors' and the threads reactor's): two per pairing running at
 /// once.
-pub(crate) static READ_BUFFERS: Pool = Pool::new(16, 0);
+pub(crate) static READ_BUFFERS: Pool = Pool::new(16, 0, None);
 
 impl Pool {
-    const fn new(keep: usize, min_capacity: usize) -> Self {
+    const fn new(keep: usize, min_capacity: usize, forget_after: Option<usize>) -> Self {
         Self {
             idle: Mutex::new(Vec::new()),
             keep,
             min_capacity,
+            forget_after,
+            passed_over: AtomicUsize::new(0),
         }
     }
 
@@ -51,6 +63,7 @@ impl Pool {
             .enumerate()
             .max_by_key(|(_, b)| b.capacity())
             .filter(|(_, b)| b.capacity() >= capacity)?;
+        self.passed_over.store(0, Ordering::Relaxed);
         Some(idle.swap_remove(largest))
     }
 
@@ -60,21 +73,34 @@ impl Pool {
     }
 
     /// Keeps `buffer` for later if it is large enough and there is room, else frees it (or,
-    /// when the pool is full, the smallest buffer, if `buffer` is larger).
+    /// when the pool is full, the smallest buffer, if `buffer` is larger). A buffer not kept
+    /// counts towards freeing the idle ones (see `forget_after`).
     pub(crate) fn give_back(&self, buffer: Vec<u8>) {
-        if buffer.capacity() < self.min_capacity || buffer.capacity() == 0 {
-            return;
+        if buffer.capacity() >= self.min_capacity.max(1) {
+            let mut idle = self.idle();
+            if idle.len() < self.keep {
+                idle.push(buffer);
+                self.passed_over.store(0, Ordering::Relaxed);
+                return;
+            }
+            if let Some(smallest) = idle.iter_mut().min_by_key(|b| b.capacity())
+                && smallest.capacity() < buffer.capacity()
+            {
+                let freed = std::mem::replace(smallest, buffer);
+                self.passed_over.store(0, Ordering::Relaxed);
+                // Freed after the lock is released.
+                drop(idle);
+                drop(freed);
+                return;
+            }
         }
-        let mut idle = self.idle();
-        if idle.len() < self.keep {
-            idle.push(buffer);
-        } else if let Some(smallest) = idle.iter_mut().min_by_key(|b| b.capacity())
-            && smallest.capacity() < buffer.capacity()
+        // Not kept: one more user that had no need of the idle buffers.
+        if let Some(limit) = self.forget_after
+            && self.passed_over.fetch_add(1, Ordering::Relaxed) + 1 >= limit
         {
-            // The smaller one is freed when this scope ends, after the lock is released.
-            let freed = std::mem::replace(smallest, buffer);
-            drop(idle);
-            drop(freed);
+            self.passed_over.store(0, Ordering::Relaxed);
+            let forgotten = std::mem::take(&mut *self.idle());
+            drop(forgotten);
         }
     }
 }
@@ -111,5 +137,27 @@ impl std::ops::Deref for ReadBuffer {
 impl std::ops::DerefMut for ReadBuffer {
     fn deref_mut(&mut self) -> &mut [u8] {
         &mut self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pool;
+
+    #[test]
+    fn a_large_buffer_is_kept_until_enough_users_pass_it_over() {
+        let pool = Pool::new(1, 16, Some(3));
+        pool.give_back(Vec::with_capacity(64));
+        assert!(pool.take_at_least(65).is_none(), "too small for that");
+        assert!(pool.take_at_least(32).is_some(), "kept, and large enough");
+        pool.give_back(Vec::with_capacity(64));
+        pool.give_back(Vec::with_capacity(8)); // too small to keep: passed over once
+        pool.give_back(Vec::with_capacity(32)); // the pool is full of a larger one: twice
+        assert!(pool.take_at_least(1).is_some(), "kept after two");
+        pool.give_back(Vec::with_capacity(64));
+        for _ in 0..3 {
+            pool.give_back(Vec::with_capacity(8));
+        }
+        assert!(pool.take_at_least(1).is_none(), "freed after three");
     }
 }
