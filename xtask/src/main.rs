@@ -3,6 +3,7 @@
 //! Kept thin on purpose (rust-analyzer's xtask is the model): it finds the project root and
 //! spawns `$CARGO`; the work itself lives in the crates.
 
+mod bench;
 mod conformance;
 mod soak;
 
@@ -23,6 +24,10 @@ commands:
                  run the catalogue over and over in one release-built process (default 10000
                  trials) and report failures and descriptor, thread, memory and TIME_WAIT
                  figures; exit status 1 on a failure or growth
+  bench [-- --pairings N --bulk N --catalogue N]
+                 build in release mode and measure the framework against hand-written tokio,
+                 side by side: pairing ratios, bulk MB/s, listing time, catalogue speed-up,
+                 peak memory (see BENCHMARKS.md); takes a few minutes
   help           this text
 ";
 
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(&rest),
         Some("check-suites") => conformance::check(&rest),
         Some("soak") => soak::run(&rest),
+        Some("bench") => bench::run(&rest),
         Some("help" | "--help" | "-h") | None => {
             #[allow(clippy::print_stdout)]
             {
@@ -42,7 +48,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(other) => Err(anyhow::anyhow!(
-            "unknown command {other:?}; commands: conformance, check-suites, soak, help"
+            "unknown command {other:?}; commands: conformance, check-suites, soak, bench, help"
         )),
     };
     match result {

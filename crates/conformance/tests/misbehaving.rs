@@ -11,8 +11,9 @@
 //! the same: a trial leaves nothing behind, whichever way it ended. The warm-up runs each
 //! passing case once per transport and reactor first, so that what a process keeps for good
 //! (the test PKI and its TLS configurations, built on first use) is there before the first
-//! count; the built-in reactors keep no thread or descriptor between pairings, so nothing else
-//! is allowed for.
+//! count. The tokio reactors keep idle runtimes between pairings (how many depends on how
+//! pairings overlapped and timed out); they are released before each count
+//! (`connectable::reactor::release_idle_runtimes`), and nothing else is allowed for.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -95,7 +96,10 @@ struct Held {
 }
 
 impl Held {
+    /// What the process holds now, the runtimes the tokio reactors keep between pairings
+    /// released first (how many are kept depends on how pairings overlapped and timed out).
     fn now() -> Self {
+        connectable::reactor::release_idle_runtimes();
         let tasks: Vec<_> = std::fs::read_dir("/proc/self/task")
             .expect("/proc/self/task")
             .filter_map(|task| Some(task.ok()?.path()))

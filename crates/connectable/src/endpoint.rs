@@ -16,7 +16,7 @@ use crate::pki::{TlsConfigs, TlsProfile};
 pub enum Network {
     /// TCP on an ephemeral 127.0.0.1 port.
     Tcp,
-    /// TCP on an ephemeral [::1] port.
+    /// TCP on an ephemeral `[::1]` port.
     Tcp6,
     /// A UNIX domain stream socket at a fresh path, removed afterwards.
     Unix,

@@ -24,6 +24,7 @@
 //!
 //! This crate knows nothing of suite files, test harnesses or report formats.
 
+mod buffers;
 mod connection;
 mod endpoint;
 mod error;

@@ -122,6 +122,9 @@ pub(crate) struct SideState {
     pub(crate) trace: Trace,
     pub(crate) origin: Option<Instant>,
     wakers: Vec<Waker>,
+    /// Threads blocked in [`Done::wait_timeout`]: `end` signals the condition variable only
+    /// if there are any, since a signal is a system call even when nobody waits.
+    blocked: usize,
 }
 
 impl SideState {
@@ -139,15 +142,17 @@ impl SideRecord {
 
     /// Records the final reason once and wakes every waiter.
     pub(crate) fn end(&self, reason: DisconnectReason) {
-        let wakers = {
+        let (wakers, blocked) = {
             let mut state = self.lock();
             if state.reason.is_some() {
                 return;
             }
             state.reason = Some(reason);
-            std::mem::take(&mut state.wakers)
+            (std::mem::take(&mut state.wakers), state.blocked > 0)
         };
-        self.ended.notify_all();
+        if blocked {
+            self.ended.notify_all();
+        }
         wakers.into_iter().for_each(Waker::wake);
     }
 }
@@ -159,12 +164,14 @@ pub struct Done(Arc<SideRecord>);
 impl Done {
     /// Blocks the thread until the side has ended or `timeout` passed.
     pub fn wait_timeout(&self, timeout: Duration) -> Option<DisconnectReason> {
-        let state = self.0.lock();
-        let (state, _) = self
+        let mut state = self.0.lock();
+        state.blocked += 1;
+        let (mut state, _) = self
             .0
             .ended
             .wait_timeout_while(state, timeout, |s| s.reason.is_none())
             .unwrap_or_else(PoisonError::into_inner);
+        state.blocked -= 1;
         state.reason.clone()
     }
 

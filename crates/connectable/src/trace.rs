@@ -20,6 +20,10 @@ pub const EVENTS_KEPT: usize = 1 << 16;
 /// At most this many lines show a trace (see [`Trace::lines`]).
 pub const LINES_SHOWN: usize = 400;
 
+/// What is kept of the received bytes grows by doubling up to this size, and straight to
+/// [`RECEIVED_KEPT`] past it.
+const RECEIVED_GROWS_TO_CAP: usize = 64 * 1024;
+
 /// Something that happened to one side's protocol.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -239,8 +243,15 @@ impl Trace {
     pub(crate) fn record_received(&mut self, data: &[u8]) {
         self.received_total += data.len() as u64;
         let room = RECEIVED_KEPT.saturating_sub(self.received.len());
-        self.received
-            .extend_from_slice(&data[..data.len().min(room)]);
+        let kept = &data[..data.len().min(room)];
+        if self.received.len() + kept.len() > RECEIVED_GROWS_TO_CAP {
+            // Past this, reserve up to the cap at once: the pages of a large reservation are
+            // only faulted in as they are written, and doubling would copy (and fault)
+            // everything kept so far again at each step.
+            self.received
+                .reserve_exact(RECEIVED_KEPT.saturating_sub(self.received.len()));
+        }
+        self.received.extend_from_slice(kept);
     }
 }
 

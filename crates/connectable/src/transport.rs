@@ -7,6 +7,12 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::buffers::WRITE_BUFFERS;
+
+/// A write buffer that must grow to this size is taken from [`WRITE_BUFFERS`] if one is kept
+/// there (see `make_room`).
+const WRITE_BUFFER_KEPT: usize = 1 << 20;
+
 /// Where one end of a connection is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -107,6 +113,7 @@ impl Transport {
     /// Twisted.
     pub fn write(&mut self, data: &[u8]) {
         if self.accepts_writes() {
+            self.make_room(data.len());
             self.pending.extend_from_slice(data);
         }
     }
@@ -261,12 +268,42 @@ impl Transport {
 
     pub(crate) fn consume(&mut self, sent: usize) {
         // Moving the unsent rest to the front on every partial write would make a large
-        // buffer quadratic to send: advance an offset, and compact only once most is sent.
+        // buffer quadratic to send: advance an offset, and move bytes only when a write needs
+        // the room (`make_room`), if ever.
         self.sent = (self.sent + sent).min(self.pending.len());
         if self.sent == self.pending.len() {
             self.clear_pending();
-        } else if self.sent > self.pending.len() / 2 {
+        }
+    }
+
+    /// Before `more` bytes are appended: if they do not fit and the part already sent is at
+    /// least as large as the unsent rest, moves the rest to the front instead of growing the
+    /// buffer. Each byte moved is matched by one sent byte freed, so sending stays linear; a
+    /// buffer written once and then sent (a bulk transfer) is never moved at all.
+    ///
+    /// A buffer that must grow past [`WRITE_BUFFER_KEPT`] is swapped for a kept one that
+    /// already holds the room, if [`WRITE_BUFFERS`] has one: no page of it is fresh, and
+    /// nothing is copied again as it doubles. It goes back when the transport is dropped.
+    fn make_room(&mut self, more: usize) {
+        if self.pending.capacity() - self.pending.len() >= more {
+            return;
+        }
+        let unsent = self.pending.len() - self.sent;
+        if self.sent > 0 && self.sent >= unsent {
             self.pending.drain(..self.sent);
+            self.sent = 0;
+            if self.pending.capacity() - self.pending.len() >= more {
+                return;
+            }
+        }
+        let needed = unsent + more;
+        if needed >= WRITE_BUFFER_KEPT
+            && let Some(mut kept) = WRITE_BUFFERS.take_at_least(needed)
+        {
+            kept.clear();
+            kept.extend_from_slice(&self.pending[self.sent..]);
+            // The buffer it replaces is small or fresh: freeing it costs nothing to keep.
+            self.pending = kept;
             self.sent = 0;
         }
     }
@@ -307,6 +344,12 @@ impl Transport {
         let live = self.live_timers.contains(&timer);
         self.live_timers.retain(|t| *t != timer);
         live
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        WRITE_BUFFERS.give_back(std::mem::take(&mut self.pending));
     }
 }
 

@@ -111,6 +111,10 @@ struct Sample {
 
 impl Sample {
     fn take(trials: usize) -> anyhow::Result<Self> {
+        // The tokio reactors keep idle runtimes between pairings, as many as ran at once: a
+        // count that depends on timing, not a leak. Released here, so the figures are what
+        // trials left behind; the next round builds them again.
+        connectable::reactor::release_idle_runtimes();
         let status = std::fs::read_to_string("/proc/self/status").context("/proc/self/status")?;
         let field = |name: &str| {
             status

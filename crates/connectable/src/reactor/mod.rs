@@ -14,6 +14,7 @@ use crate::{Connection, Endpoint, Error};
 
 pub use self::tokio::{
     ByteStream, PairReactor, TokioCurrentThread, TokioMultiThread, drive_streams,
+    release_idle_runtimes,
 };
 pub use threads::Threads;
 

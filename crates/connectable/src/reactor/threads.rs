@@ -53,13 +53,11 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::buffers::ReadBuffer;
 use crate::transport::CloseRequest;
 use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor, TimerId};
 
 use super::{LINGER, Role, UnixPath};
-
-/// Size of the buffer each side reads into.
-const READ_BUFFER: usize = 64 * 1024;
 
 /// The most handed to one `write` on a plain socket, so one call cannot keep a side from
 /// reading for long while a slow peer takes a large buffer bit by bit.
@@ -581,7 +579,7 @@ fn side<S: Raw>(
         tls,
         deadline,
         timers,
-        buffer: vec![0; READ_BUFFER],
+        buffer: ReadBuffer::take(),
     };
     if side.tls.is_some() {
         match side.handshake() {
@@ -602,7 +600,7 @@ struct Side<S> {
     tls: Option<rustls::Connection>,
     deadline: Instant,
     timers: Timers,
-    buffer: Vec<u8>,
+    buffer: ReadBuffer,
 }
 
 impl<S: Raw> Side<S> {

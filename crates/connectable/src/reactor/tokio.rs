@@ -1,12 +1,15 @@
-//! The tokio reactors: `tokio-ct`, a current-thread runtime per pairing, and `tokio-mt`, a
-//! multi-thread runtime (two workers) per pairing; tokio-rustls for TLS.
+//! The tokio reactors: `tokio-ct`, on a current-thread runtime, and `tokio-mt`, on a
+//! multi-thread runtime with two workers; tokio-rustls for TLS.
 //!
 //! On `tokio-ct` both sides run as futures joined on one thread. On `tokio-mt` each side is a
 //! task of its own, so the two sides run on different worker threads and their callbacks
-//! interleave for real. Either way the runtime belongs to the pairing: when `drive` returns,
-//! every task and socket is gone, on timeout too. The conversation itself (`converse`) is one
-//! generic function over every byte stream the endpoints offer: TCP over IPv4 or IPv6, UNIX
-//! domain sockets, the in-memory pipe, and TLS over any of them.
+//! interleave for real. A pairing has a runtime to itself while it runs, and when `drive`
+//! returns every task and socket of the pairing is gone, on timeout too. The runtime itself is
+//! kept for the next pairing ([`RuntimePool`]): building one costs an epoll instance, a timer
+//! wheel and, for `tokio-mt`, two threads, which is more than a whole loopback pairing. The
+//! conversation itself (`converse`) is one generic function over every byte stream the
+//! endpoints offer: TCP over IPv4 or IPv6, UNIX domain sockets, the in-memory pipe, and TLS
+//! over any of them.
 
 use std::collections::BTreeSet;
 use std::future::poll_fn;
@@ -14,32 +17,33 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::runtime::Runtime;
 use tokio::time::Instant;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
+use crate::buffers::ReadBuffer;
 use crate::memory::{self, MemoryStream};
 use crate::transport::CloseRequest;
 use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor, TimerId};
 
 use super::{LINGER, Role, UnixPath};
 
-/// Size of the buffer each side reads into.
-const READ_BUFFER: usize = 64 * 1024;
-
 /// How long handing one read to the protocol may take before the side yields to the rest of
 /// the runtime.
 const LONG_DELIVERY: Duration = Duration::from_millis(1);
 
-/// The `tokio-ct` reactor: a current-thread runtime per pairing.
+/// The `tokio-ct` reactor: each pairing runs on a current-thread runtime of its own while it
+/// runs; the runtime is kept for a later pairing when nothing is left on it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioCurrentThread;
 
-/// The `tokio-mt` reactor: a multi-thread runtime with two workers per pairing, each side a
+/// The `tokio-mt` reactor: each pairing on a multi-thread runtime with two workers, each side a
 /// task of its own.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioMultiThread;
@@ -51,7 +55,7 @@ enum Flavor {
 }
 
 impl Flavor {
-    fn runtime(self) -> Result<tokio::runtime::Runtime, Error> {
+    fn build(self) -> Result<Runtime, Error> {
         let mut builder = match self {
             Self::CurrentThread => tokio::runtime::Builder::new_current_thread(),
             Self::MultiThread => {
@@ -64,6 +68,107 @@ impl Flavor {
             .enable_all()
             .build()
             .map_err(Error::io("building the tokio runtime"))
+    }
+
+    fn pool(self) -> &'static RuntimePool {
+        static CURRENT_THREAD: RuntimePool = RuntimePool::new(Flavor::CurrentThread);
+        static MULTI_THREAD: RuntimePool = RuntimePool::new(Flavor::MultiThread);
+        match self {
+            Self::CurrentThread => &CURRENT_THREAD,
+            Self::MultiThread => &MULTI_THREAD,
+        }
+    }
+}
+
+/// Idle runtimes of one flavor, kept between pairings: as many as pairings have run at once
+/// (one per test thread), each lent to one pairing at a time.
+///
+/// A runtime goes back only if the pairing left nothing on it: no task alive (on `tokio-ct`
+/// nothing is spawned; a stream of your own that spawned tasks gets its runtime dropped with
+/// them, as before), and on `tokio-mt` both sides' tasks finished. After a timeout the runtime
+/// is shut down in the background instead, abandoning a callback that may still be stuck in a
+/// worker. A process-wide pool rather than a thread-local one, so that no runtime is ever
+/// dropped by a thread-local destructor.
+struct RuntimePool {
+    flavor: Flavor,
+    idle: Mutex<Vec<Runtime>>,
+}
+
+impl RuntimePool {
+    /// More idle runtimes than this are dropped: pairings rarely run more than this many at
+    /// once.
+    const KEEP: usize = 8;
+
+    const fn new(flavor: Flavor) -> Self {
+        Self {
+            flavor,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An idle runtime, or a new one.
+    fn take(&self) -> Result<Runtime, Error> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(runtime) => Ok(runtime),
+            None => self.flavor.build(),
+        }
+    }
+
+    /// Gives back a runtime a pairing has finished with; `clean` says the pairing's tasks
+    /// all ended. A runtime with anything left on it is shut down instead.
+    fn give_back(&self, runtime: Runtime, clean: bool) {
+        let clean = clean
+            && match self.flavor {
+                Flavor::CurrentThread => runtime.metrics().num_alive_tasks() == 0,
+                // A finished task can still count as alive for a moment after its join
+                // handle completed; `clean` already says both tasks ended.
+                Flavor::MultiThread => true,
+            };
+        if clean {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < Self::KEEP {
+                idle.push(runtime);
+                return;
+            }
+        }
+        shut_down(runtime);
+    }
+
+    /// Runs `pairing` on a runtime of this pool; it returns its result and whether every task
+    /// it started has ended.
+    fn run<T>(&self, pairing: impl FnOnce(&Runtime) -> (T, bool)) -> Result<T, Error> {
+        let runtime = self.take()?;
+        // If the pairing panics, the runtime is dropped with the unwinding, not given back.
+        let (result, clean) = pairing(&runtime);
+        self.give_back(runtime, clean);
+        Ok(result)
+    }
+}
+
+/// Drops the runtimes kept between pairings, and with them their threads and descriptors.
+///
+/// For leak checks: how many runtimes are kept depends on how many pairings ran at once and
+/// how many timed out (a runtime with a pairing left on it is not kept), so a count of a
+/// process's threads or descriptors taken while some are kept says little. Release them
+/// first, and whatever is left is what pairings left behind. Pairings that run afterwards
+/// build new runtimes.
+pub fn release_idle_runtimes() {
+    for flavor in [Flavor::CurrentThread, Flavor::MultiThread] {
+        let idle = std::mem::take(
+            &mut *flavor
+                .pool()
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for runtime in idle {
+            shut_down(runtime);
+        }
     }
 }
 
@@ -119,76 +224,85 @@ fn drive(
     client: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let runtime = flavor.runtime()?;
-    let result = runtime.block_on(async {
-        let (server_stream, client_stream) = connected(endpoint.network).await?;
-        let server_side = side(endpoint.clone(), server_stream, server, Role::Server);
-        let client_side = side(endpoint.clone(), client_stream, client, Role::Client);
-        // A timeout leaves the unfinished side's record open, which is how the caller
-        // learns of it.
-        match flavor {
-            Flavor::CurrentThread => {
-                let _ =
+    flavor.pool().run(|runtime| {
+        runtime.block_on(async {
+            let (server_stream, client_stream) = match connected(endpoint.network).await {
+                Ok(streams) => streams,
+                Err(e) => return (Err(e), true),
+            };
+            // Boxed: a side's future holds every stream and TLS state it may need (tens of
+            // KiB); moved by value into the join, the timeout and block_on, it was copied
+            // whole each time, which cost more instructions than the rest of a pairing.
+            let server_side = Box::pin(side(endpoint.clone(), server_stream, server, Role::Server));
+            let client_side = Box::pin(side(endpoint.clone(), client_stream, client, Role::Client));
+            // A timeout leaves the unfinished side's record open, which is how the caller
+            // learns of it.
+            let finished = match flavor {
+                Flavor::CurrentThread => {
                     tokio::time::timeout(timeout, async { tokio::join!(server_side, client_side) })
-                        .await;
-            }
-            Flavor::MultiThread => {
-                // At the timeout each task hands its side back unfinished instead of dropping
-                // it: closing one side's stream while the other still runs on its worker would
-                // show that one an EOF it could end done on (the threads reactor keeps its
-                // sockets open until both threads stop, for the same reason).
-                let (stop, stopped) = tokio::sync::watch::channel(false);
-                let spawn_side = |side, mut stopped: tokio::sync::watch::Receiver<bool>| {
-                    tokio::spawn(async move {
-                        let mut side = Box::pin(side);
-                        // The stop first: a busy side spends the task's whole coop budget,
-                        // after which the watch would report nothing.
-                        tokio::select! {
-                            biased;
-                            _ = stopped.wait_for(|stop| *stop) => Some(side),
-                            () = &mut side => None,
-                        }
-                    })
-                };
-                let mut server_task = spawn_side(server_side, stopped.clone());
-                let mut client_task = spawn_side(client_side, stopped);
-                let both = async { tokio::join!(&mut server_task, &mut client_task) };
-                if tokio::time::timeout(timeout, both).await.is_err() {
-                    // A task that finished ended its side (nothing to keep) and may have been
-                    // awaited to its end already: only the others are awaited.
-                    let running: Vec<_> = [server_task, client_task]
-                        .into_iter()
-                        .filter(|task| !task.is_finished())
-                        .collect();
-                    let _ = stop.send(true);
-                    // The unfinished sides, and so their streams, are dropped together once
-                    // both have stopped; a callback stuck in a worker is abandoned.
-                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
-                        let mut unfinished = Vec::new();
-                        for task in running {
-                            unfinished.push(task.await);
-                        }
-                        unfinished
-                    })
-                    .await;
+                        .await
+                        .is_ok()
                 }
-            }
-        }
-        Ok(())
-    });
-    shut_down(runtime);
-    result
+                Flavor::MultiThread => {
+                    // At the timeout each task hands its side back unfinished instead of
+                    // dropping it: closing one side's stream while the other still runs on its
+                    // worker would show that one an EOF it could end done on (the threads
+                    // reactor keeps its sockets open until both threads stop, for the same
+                    // reason).
+                    let (stop, stopped) = tokio::sync::watch::channel(false);
+                    let spawn_side = |side, mut stopped: tokio::sync::watch::Receiver<bool>| {
+                        tokio::spawn(async move {
+                            let mut side = side;
+                            // The stop first: a busy side spends the task's whole coop
+                            // budget, after which the watch would report nothing.
+                            tokio::select! {
+                                biased;
+                                _ = stopped.wait_for(|stop| *stop) => Some(side),
+                                () = &mut side => None,
+                            }
+                        })
+                    };
+                    let mut server_task = spawn_side(server_side, stopped.clone());
+                    let mut client_task = spawn_side(client_side, stopped);
+                    let both = async { tokio::join!(&mut server_task, &mut client_task) };
+                    let joined = tokio::time::timeout(timeout, both).await.is_ok();
+                    if !joined {
+                        // A task that finished ended its side (nothing to keep) and may have
+                        // been awaited to its end already: only the others are awaited.
+                        let running: Vec<_> = [server_task, client_task]
+                            .into_iter()
+                            .filter(|task| !task.is_finished())
+                            .collect();
+                        let _ = stop.send(true);
+                        // The unfinished sides, and so their streams, are dropped together
+                        // once both have stopped; a callback stuck in a worker is abandoned
+                        // (and its runtime is not reused).
+                        let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                            let mut unfinished = Vec::new();
+                            for task in running {
+                                unfinished.push(task.await);
+                            }
+                            unfinished
+                        })
+                        .await;
+                    }
+                    joined
+                }
+            };
+            (Ok(()), finished)
+        })
+    })?
 }
 
-/// How long `drive` waits, once a pairing is over, for its runtime's threads to drop their
+/// How long `drive` waits, once a pairing is over, for a runtime it does not keep to drop its
 /// tasks and exit.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
-/// Shuts the pairing's runtime down, and waits until its threads have dropped their tasks and
-/// sockets and exited, so that nothing of the pairing outlives `drive` (a background shutdown
-/// left worker threads, a poller and sockets behind for a while after each trial). A
-/// callback stuck in a worker must not hold the caller: after [`SHUTDOWN_GRACE`] it is
-/// abandoned, with its thread.
+/// Shuts down a runtime the pool does not keep (something was left on it, or the pool is
+/// full), and waits until its threads have dropped their tasks and sockets and exited, so
+/// that nothing of the pairing outlives `drive` (a background shutdown left worker threads, a
+/// poller and sockets behind for a while after each trial). A callback stuck in a worker must
+/// not hold the caller: after [`SHUTDOWN_GRACE`] it is abandoned, with its thread.
 fn shut_down(runtime: tokio::runtime::Runtime) {
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
 }
@@ -200,30 +314,32 @@ fn accept(
     mut server: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let runtime = flavor.runtime()?;
-    let result = runtime.block_on(async {
-        listener
-            .set_nonblocking(true)
-            .map_err(Error::io("making the listener non-blocking"))?;
-        let listener =
-            TcpListener::from_std(listener).map_err(Error::io("registering the listener"))?;
-        let _ = tokio::time::timeout(timeout, async {
-            match listener.accept().await {
-                Ok((stream, _)) => {
-                    drop(listener);
-                    let stream = Stream::Tcp(stream);
-                    side(endpoint.clone(), stream, server, Role::Server).await;
-                }
-                Err(e) => {
-                    server.finish(DisconnectReason::Refused(format!("accept failed: {e}")));
-                }
+    flavor.pool().run(|runtime| {
+        runtime.block_on(async {
+            if let Err(e) = listener.set_nonblocking(true) {
+                return (Err(Error::io("making the listener non-blocking")(e)), true);
             }
+            let listener = match TcpListener::from_std(listener) {
+                Ok(listener) => listener,
+                Err(e) => return (Err(Error::io("registering the listener")(e)), true),
+            };
+            let finished = tokio::time::timeout(timeout, async {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        drop(listener);
+                        let stream = (Stream::Tcp(stream), None);
+                        side(endpoint.clone(), stream, server, Role::Server).await;
+                    }
+                    Err(e) => {
+                        server.finish(DisconnectReason::Refused(format!("accept failed: {e}")));
+                    }
+                }
+            })
+            .await
+            .is_ok();
+            (Ok(()), finished)
         })
-        .await;
-        Ok(())
-    });
-    shut_down(runtime);
-    result
+    })?
 }
 
 fn connect_to(
@@ -233,27 +349,30 @@ fn connect_to(
     mut client: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let runtime = flavor.runtime()?;
-    runtime.block_on(async {
-        let _ = tokio::time::timeout(timeout, async {
-            match TcpStream::connect(address).await {
-                Ok(stream) => {
-                    side(endpoint.clone(), Stream::Tcp(stream), client, Role::Client).await;
+    flavor.pool().run(|runtime| {
+        let finished = runtime.block_on(async {
+            tokio::time::timeout(timeout, async {
+                match TcpStream::connect(address).await {
+                    Ok(stream) => {
+                        let stream = (Stream::Tcp(stream), None);
+                        side(endpoint.clone(), stream, client, Role::Client).await;
+                    }
+                    Err(e) => client.finish(DisconnectReason::Refused(format!(
+                        "connecting to {address}: {e}"
+                    ))),
                 }
-                Err(e) => client.finish(DisconnectReason::Refused(format!(
-                    "connecting to {address}: {e}"
-                ))),
-            }
-        })
-        .await;
-    });
-    shut_down(runtime);
-    Ok(())
+            })
+            .await
+            .is_ok()
+        });
+        ((), finished)
+    })
 }
 
-/// A connected pair of streams over `network`: (server's, client's). The listener (and a
+/// A connected pair of streams over `network`: (server's, client's), each with its
+/// addresses (this end's, the peer's) where connecting told them already. The listener (and a
 /// UNIX socket's path) is gone once the client is connected.
-async fn connected(network: Network) -> Result<(Stream, Stream), Error> {
+async fn connected(network: Network) -> Result<(Connected, Connected), Error> {
     match network {
         Network::Tcp | Network::Tcp6 => {
             let loopback: SocketAddr = match network {
@@ -268,9 +387,22 @@ async fn connected(network: Network) -> Result<(Stream, Stream), Error> {
                 .map_err(Error::io("reading the listener's address"))?;
             let (accepted, connected) =
                 tokio::join!(listener.accept(), TcpStream::connect(address));
-            let (server, _) = accepted.map_err(Error::io("accepting"))?;
+            let (server, client_address) = accepted.map_err(Error::io("accepting"))?;
             let client = connected.map_err(Error::io("connecting"))?;
-            Ok((Stream::Tcp(server), Stream::Tcp(client)))
+            // The listener's address and the one accept() reported are both ends of this
+            // connection: asking the sockets again would cost four system calls.
+            let (server_address, client_address) =
+                (Address::Ip(address), Address::Ip(client_address));
+            for stream in [&server, &client] {
+                let _ = stream.set_nodelay(true);
+            }
+            Ok((
+                (
+                    Stream::Tcp(server),
+                    Some((server_address.clone(), client_address.clone())),
+                ),
+                (Stream::Tcp(client), Some((client_address, server_address))),
+            ))
         }
         Network::Unix => {
             let path = UnixPath::fresh();
@@ -282,11 +414,14 @@ async fn connected(network: Network) -> Result<(Stream, Stream), Error> {
             let client = connected.map_err(Error::io("connecting"))?;
             // The path is removed here; the connected sockets do not need it.
             drop(path);
-            Ok((Stream::Unix(server), Stream::Unix(client)))
+            Ok(((Stream::Unix(server), None), (Stream::Unix(client), None)))
         }
         Network::Memory => {
             let (server, client) = memory::pair();
-            Ok((Stream::Memory(server), Stream::Memory(client)))
+            Ok((
+                (Stream::Memory(server), None),
+                (Stream::Memory(client), None),
+            ))
         }
         #[allow(unreachable_patterns)] // Network is non_exhaustive for users, not for us
         _ => Err(Error::Io {
@@ -297,7 +432,7 @@ async fn connected(network: Network) -> Result<(Stream, Stream), Error> {
 }
 
 /// Drives a pairing over two connected streams of a transport of your own, the way the
-/// tokio reactors drive their built-in ones, on a current-thread runtime built for it: the
+/// tokio reactors drive their built-in ones, on a current-thread runtime of its own: the
 /// whole contract (callbacks, closing, resets, timers, TLS from `endpoint.tls` on top) is
 /// the same; only the byte stream is yours. `endpoint.network` is not used. Returns by the
 /// timeout, leaving a side still open unfinished.
@@ -307,18 +442,20 @@ pub fn drive_streams<S: ByteStream>(
     client: (S, Connection),
     timeout: Duration,
 ) -> Result<(), Error> {
-    let runtime = Flavor::CurrentThread.runtime()?;
     let ((server_stream, mut server), (client_stream, mut client)) = (server, client);
-    runtime.block_on(async {
-        let _ = tokio::time::timeout(timeout, async {
-            tokio::join!(
-                side_over(endpoint, server_stream, &mut server, Role::Server),
-                side_over(endpoint, client_stream, &mut client, Role::Client),
-            )
-        })
-        .await;
-    });
-    Ok(())
+    Flavor::CurrentThread.pool().run(|runtime| {
+        let finished = runtime.block_on(async {
+            tokio::time::timeout(timeout, async {
+                tokio::join!(
+                    side_over(endpoint, server_stream, None, &mut server, Role::Server),
+                    side_over(endpoint, client_stream, None, &mut client, Role::Client),
+                )
+            })
+            .await
+            .is_ok()
+        });
+        ((), finished)
+    })
 }
 
 /// A reactor made of a transport of your own: `connect_pair` returns two connected streams
@@ -415,21 +552,26 @@ fn probes_only() -> Error {
 
 /// One side from connection to end: `connection_made`, the TLS handshake if any, then the
 /// conversation.
-async fn side(endpoint: Endpoint, stream: Stream, mut connection: Connection, role: Role) {
+async fn side(endpoint: Endpoint, stream: Connected, mut connection: Connection, role: Role) {
+    let (stream, addresses) = stream;
+    let connection = &mut connection;
     match stream {
-        Stream::Tcp(s) => side_over(&endpoint, s, &mut connection, role).await,
-        Stream::Unix(s) => side_over(&endpoint, s, &mut connection, role).await,
-        Stream::Memory(s) => side_over(&endpoint, s, &mut connection, role).await,
+        Stream::Tcp(s) => side_over(&endpoint, s, addresses, connection, role).await,
+        Stream::Unix(s) => side_over(&endpoint, s, addresses, connection, role).await,
+        Stream::Memory(s) => side_over(&endpoint, s, addresses, connection, role).await,
     }
 }
 
+/// One side over a stream of a known type; `addresses` (this end's, the peer's), if known,
+/// spare asking the stream.
 async fn side_over<S: ByteStream>(
     endpoint: &Endpoint,
     stream: S,
+    addresses: Option<(Address, Address)>,
     connection: &mut Connection,
     role: Role,
 ) {
-    let (host, peer) = stream.addresses();
+    let (host, peer) = addresses.unwrap_or_else(|| stream.addresses());
     connection.made(host, peer);
     // Timers set in connection_made count from now, even if the handshake delays them.
     let mut timers = Timers::default();
@@ -462,6 +604,9 @@ async fn side_over<S: ByteStream>(
         }
     }
 }
+
+/// A connected stream, with its addresses if they are known already.
+type Connected = (Stream, Option<(Address, Address)>);
 
 /// A connected byte stream of any network, before TLS.
 enum Stream {
@@ -622,7 +767,7 @@ impl Timers {
 /// The open phase: send what the protocol writes, deliver what arrives, fire its timers,
 /// until the connection ends.
 async fn converse<S: Socket>(mut stream: S, connection: &mut Connection, mut timers: Timers) {
-    let mut buffer = vec![0u8; READ_BUFFER];
+    let mut buffer = ReadBuffer::take();
     loop {
         timers.schedule(connection);
         let request = connection.close_requested().or_else(|| {

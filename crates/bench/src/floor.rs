@@ -1,0 +1,205 @@
+//! The floor: the same exchanges written directly with tokio and tokio-rustls, with no framework
+//! in between. What the framework costs is measured against these.
+//!
+//! Each function is what a person would write by hand for that exchange, no more: no trace, no
+//! timeout, no contract to enforce. They run on a runtime the caller built once (a hand-written
+//! program has one runtime, not one per connection), read into a buffer on the stack, and use
+//! TLS configurations built once per process from the framework's own test PKI, so both sides
+//! of a comparison do the same handshake with the same certificates.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use connectable::pki::{SERVER_NAME, TestPki};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+use crate::Error;
+
+/// What a bulk reader reads into; as large as the framework's, so bulk reads are alike.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// What the one-byte exchange reads into: on the stack, and small, since a future holding a
+/// large array is copied whole each time it is moved.
+const SMALL_BUFFER: usize = 1024;
+
+/// Hand-built rustls configurations for the floor: the valid leaf of the test PKI, no client
+/// certificate, the ring provider, as `TlsConfigs::get()` builds them for the framework.
+#[derive(Clone)]
+pub struct FloorTls {
+    acceptor: TlsAcceptor,
+    connector: TlsConnector,
+    server_name: ServerName<'static>,
+}
+
+impl FloorTls {
+    /// Builds both configurations from [`TestPki`] (generated on first use in the process).
+    pub fn new() -> Result<Self, Error> {
+        let pki = TestPki::get()?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        roots.add(pki.ca.cert_der.clone())?;
+        let leaf = pki.leaf();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key_der.clone()));
+        let server = ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.cert_der.clone()], key)?;
+        let client = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let server_name = ServerName::try_from(SERVER_NAME)
+            .map_err(|e| Error::Unexpected(format!("server name: {e}")))?
+            .to_owned();
+        Ok(Self {
+            acceptor: TlsAcceptor::from(Arc::new(server)),
+            connector: TlsConnector::from(Arc::new(client)),
+            server_name,
+        })
+    }
+}
+
+impl std::fmt::Debug for FloorTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FloorTls")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A listener on an ephemeral loopback port, and its address.
+async fn listen() -> io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let address = listener.local_addr()?;
+    Ok((listener, address))
+}
+
+/// The one-byte exchange over plain TCP: bind loopback, connect, the client writes one byte,
+/// the server reads it and closes, both see EOF.
+pub async fn one_byte_tcp() -> Result<(), Error> {
+    let (listener, address) = listen().await?;
+    let server = async {
+        let (stream, _) = listener.accept().await?;
+        drop(listener);
+        serve_one_byte(stream).await
+    };
+    let client = async { send_one_byte(TcpStream::connect(address).await?).await };
+    let (server, client) = tokio::join!(server, client);
+    server.and(client)
+}
+
+/// The one-byte exchange over TLS: as [`one_byte_tcp`], with the handshake first and
+/// close_notify before each FIN.
+pub async fn one_byte_tls(tls: &FloorTls) -> Result<(), Error> {
+    let (listener, address) = listen().await?;
+    let server = async {
+        let (stream, _) = listener.accept().await?;
+        drop(listener);
+        serve_one_byte(tls.acceptor.accept(stream).await?).await
+    };
+    let client = async {
+        let stream = TcpStream::connect(address).await?;
+        let stream = tls
+            .connector
+            .connect(tls.server_name.clone(), stream)
+            .await?;
+        send_one_byte(stream).await
+    };
+    let (server, client) = tokio::join!(server, client);
+    server.and(client)
+}
+
+/// The server of the one-byte exchange: reads the byte, closes, reads to the client's EOF.
+async fn serve_one_byte<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) -> Result<(), Error> {
+    let mut buffer = [0u8; SMALL_BUFFER];
+    let n = stream.read(&mut buffer).await?;
+    if n != 1 {
+        return Err(Error::Unexpected(format!(
+            "the server read {n} bytes, not 1"
+        )));
+    }
+    stream.shutdown().await?;
+    read_to_eof(&mut stream, &mut buffer).await?;
+    Ok(())
+}
+
+/// The client of the one-byte exchange: writes the byte, reads to the server's EOF, closes.
+async fn send_one_byte<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) -> Result<(), Error> {
+    stream.write_all(b"x").await?;
+    let mut buffer = [0u8; SMALL_BUFFER];
+    read_to_eof(&mut stream, &mut buffer).await?;
+    stream.shutdown().await?;
+    Ok(())
+}
+
+/// Reads until EOF; returns how many bytes came.
+async fn read_to_eof<S: AsyncRead + Unpin>(stream: &mut S, buffer: &mut [u8]) -> io::Result<u64> {
+    let mut total = 0;
+    loop {
+        match stream.read(buffer).await? {
+            0 => return Ok(total),
+            n => total += n as u64,
+        }
+    }
+}
+
+/// Bulk over plain TCP: the server writes `payload` and closes, the client counts to EOF and
+/// closes. Returns the bytes the client counted.
+pub async fn bulk_tcp(payload: &[u8]) -> Result<u64, Error> {
+    let (listener, address) = listen().await?;
+    let server = async {
+        let (stream, _) = listener.accept().await?;
+        drop(listener);
+        write_all_and_close(stream, payload).await
+    };
+    let client = async { count_to_eof(TcpStream::connect(address).await?).await };
+    let (server, client) = tokio::join!(server, client);
+    server?;
+    client
+}
+
+/// Bulk over TLS, as [`bulk_tcp`].
+pub async fn bulk_tls(tls: &FloorTls, payload: &[u8]) -> Result<u64, Error> {
+    let (listener, address) = listen().await?;
+    let server = async {
+        let (stream, _) = listener.accept().await?;
+        drop(listener);
+        write_all_and_close(tls.acceptor.accept(stream).await?, payload).await
+    };
+    let client = async {
+        let stream = TcpStream::connect(address).await?;
+        let stream = tls
+            .connector
+            .connect(tls.server_name.clone(), stream)
+            .await?;
+        count_to_eof(stream).await
+    };
+    let (server, client) = tokio::join!(server, client);
+    server?;
+    client
+}
+
+/// Writes everything, closes, and reads to the peer's EOF.
+async fn write_all_and_close<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    payload: &[u8],
+) -> Result<(), Error> {
+    stream.write_all(payload).await?;
+    stream.shutdown().await?;
+    let mut buffer = [0u8; SMALL_BUFFER];
+    read_to_eof(&mut stream, &mut buffer).await?;
+    Ok(())
+}
+
+/// Counts to the peer's EOF, then closes.
+async fn count_to_eof<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) -> Result<u64, Error> {
+    let mut buffer = vec![0u8; READ_BUFFER];
+    let total = read_to_eof(&mut stream, &mut buffer).await?;
+    stream.shutdown().await?;
+    Ok(total)
+}
