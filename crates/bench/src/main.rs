@@ -34,10 +34,10 @@ usage: bench [--pairings N] [--bulk N] [--catalogue N] [--reactors A,B] [--confo
              [--suites DIR]
        bench --peak-rss-of PROGRAM [ARGS...]
 
-  --pairings N       rounds of one-byte pairings (default 1000)
+  --pairings N       rounds of one-byte pairings (default 800)
   --bulk N           rounds of 60 MiB transfers (default 12)
-  --catalogue N      runs of the whole catalogue per thread count; 0 skips it and the
-                     listing (default 1)
+  --catalogue N      runs of the whole catalogue per thread count, alternating, medians
+                     kept; 0 skips it and the listing (default 2)
   --reactors A,B     the reactors to measure (default: every built-in one)
   --conformance PATH the release-built runner (cargo xtask bench passes it)
   --suites DIR       the catalogue (default: suites/ of this workspace)
@@ -105,9 +105,9 @@ fn print(line: &str) {
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
     let mut options = Options {
-        pairings: 1000,
+        pairings: 800,
         bulk: 12,
-        catalogue: 1,
+        catalogue: 2,
         reactors: reactor::builtin().to_vec(),
         conformance: None,
         suites: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites"),
@@ -507,6 +507,7 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
     let me = std::env::current_exe().context("finding the bench program")?;
     let mut walls: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     let mut peaks = [0u64; 2];
+    let mut cpu: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..runs {
         for (i, threads) in ["1", "2"].into_iter().enumerate() {
             let_time_wait_expire(3000);
@@ -524,8 +525,21 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
             let text = String::from_utf8_lossy(&output.stdout);
             let report = text.lines().last().unwrap_or_default();
             let mut fields = report.split_whitespace();
-            let (Some("exit"), Some(code), Some("peak-rss-kib"), Some(kib)) =
-                (fields.next(), fields.next(), fields.next(), fields.next())
+            let (
+                Some("exit"),
+                Some(code),
+                Some("peak-rss-kib"),
+                Some(kib),
+                Some("cpu-ms"),
+                Some(ms),
+            ) = (
+                fields.next(),
+                fields.next(),
+                fields.next(),
+                fields.next(),
+                fields.next(),
+                fields.next(),
+            )
             else {
                 bail!("the catalogue's measuring wrapper said {report:?}");
             };
@@ -537,19 +551,20 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
                 );
             }
             peaks[i] = peaks[i].max(kib.parse().context("the peak RSS")?);
+            cpu[i].push(Duration::from_millis(ms.parse().context("the CPU time")?));
         }
     }
     let [one, two] = walls.map(|mut w| median(&mut w));
-    print(&format!(
-        "catalogue --test-threads 1 {:.2} s, peak RSS {:.0} MiB",
-        one.as_secs_f64(),
-        peaks[0] as f64 / 1024.0
-    ));
-    print(&format!(
-        "catalogue --test-threads 2 {:.2} s, peak RSS {:.0} MiB",
-        two.as_secs_f64(),
-        peaks[1] as f64 / 1024.0
-    ));
+    let [one_cpu, two_cpu] = cpu.map(|mut c| median(&mut c));
+    for (threads, wall, cpu, peak) in [(1, one, one_cpu, peaks[0]), (2, two, two_cpu, peaks[1])] {
+        print(&format!(
+            "catalogue --test-threads {threads} {:.2} s (CPU {:.1} s, its children's included), \
+             peak RSS {:.0} MiB",
+            wall.as_secs_f64(),
+            cpu.as_secs_f64(),
+            peak as f64 / 1024.0
+        ));
+    }
     let speedup = one.as_secs_f64() / two.as_secs_f64();
     print(&format!(
         "speedup {speedup:.2}{}; load average now {}",
@@ -560,8 +575,9 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
 }
 
 /// Runs a program (its standard output passed on, its standard error discarded), then prints
-/// `exit CODE peak-rss-kib N` as the last line: its status and its maximum resident set size. Run as a child of its own, so that the only
-/// child it waits for, and so the only one getrusage reports, is that program.
+/// `exit CODE peak-rss-kib N cpu-ms M` as the last line: its status, its maximum resident set
+/// size and the CPU time it and its own children used. Run as a child of its own, so that the
+/// only child it waits for, and so the only one getrusage reports, is that program.
 fn peak_rss_of(command: &[String]) -> anyhow::Result<()> {
     let (program, args) = command.split_first().context(USAGE)?;
     let status = Command::new(program)
@@ -571,13 +587,15 @@ fn peak_rss_of(command: &[String]) -> anyhow::Result<()> {
         .with_context(|| format!("starting {program}"))?;
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
         .context("getrusage")?;
+    let millis = |t: nix::sys::time::TimeVal| t.tv_sec() * 1000 + t.tv_usec() / 1000;
     // Linux reports ru_maxrss in KiB.
     print(&format!(
-        "exit {} peak-rss-kib {}",
+        "exit {} peak-rss-kib {} cpu-ms {}",
         status
             .code()
             .map_or_else(|| "signal".to_owned(), |c| c.to_string()),
-        usage.max_rss()
+        usage.max_rss(),
+        millis(usage.user_time()) + millis(usage.system_time())
     ));
     Ok(())
 }
