@@ -1,16 +1,19 @@
 //! The `bench` program behind `cargo xtask bench`: every figure of BENCHMARKS.md in one run.
 //!
-//! 1. Pairings: in each round, one floor pairing (hand-written tokio, tokio-rustls) and one
+//! In the order they run (the catalogue before the pairings, which crowd the loopback ports
+//! with sockets in TIME_WAIT for a minute):
+//!
+//! 1. Listing: `conformance --list` of a generated suite of exactly 1,000 trials, best of
+//!    several runs, beside the same for a single trial (what process start-up costs).
+//! 2. The catalogue: every suite with `--test-threads 1` and `--test-threads 2`, wall time,
+//!    the speed-up, and each run's peak memory (the child's maximum RSS, from getrusage).
+//! 3. Pairings: in each round, one floor pairing (hand-written tokio, tokio-rustls) and one
 //!    framework pairing (`run_protocols`, `closing-later` on both sides) per reactor, over tcp
 //!    and tls, in an order that rotates from round to round, so that noise and warm caches
 //!    favour no one. Medians per cell, and the ratio framework/floor per transport and
 //!    reactor.
-//! 2. Bulk: 60 MiB from server to client, floor and framework interleaved the same way, as
+//! 4. Bulk: 60 MiB from server to client, floor and framework interleaved the same way, as
 //!    MB/s.
-//! 3. Listing: `conformance --list` of a generated suite of exactly 1,000 trials, best of
-//!    several runs, beside the same for a single trial (what process start-up costs).
-//! 4. The catalogue: every suite with `--test-threads 1` and `--test-threads 2`, wall time,
-//!    the speed-up, and each run's peak memory (the child's maximum RSS, from getrusage).
 //!
 //! Bars are shown as PASS or MISS; this is a measurement, not a test, and it never fails on a
 //! figure. It fails only when an exchange goes wrong.
@@ -31,10 +34,10 @@ usage: bench [--pairings N] [--bulk N] [--catalogue N] [--reactors A,B] [--confo
              [--suites DIR]
        bench --peak-rss-of PROGRAM [ARGS...]
 
-  --pairings N       rounds of one-byte pairings (default 1000)
+  --pairings N       rounds of one-byte pairings (default 800)
   --bulk N           rounds of 60 MiB transfers (default 12)
-  --catalogue N      runs of the whole catalogue per thread count; 0 skips it and the
-                     listing (default 1)
+  --catalogue N      runs of the whole catalogue per thread count, alternating, medians
+                     kept; 0 skips it and the listing (default 2)
   --reactors A,B     the reactors to measure (default: every built-in one)
   --conformance PATH the release-built runner (cargo xtask bench passes it)
   --suites DIR       the catalogue (default: suites/ of this workspace)
@@ -102,9 +105,9 @@ fn print(line: &str) {
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
     let mut options = Options {
-        pairings: 1000,
+        pairings: 800,
         bulk: 12,
-        catalogue: 1,
+        catalogue: 2,
         reactors: reactor::builtin().to_vec(),
         conformance: None,
         suites: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites"),
@@ -140,6 +143,16 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 
 fn run(options: &Options) -> anyhow::Result<()> {
     machine();
+    // The catalogue first: the pairings leave thousands of sockets in TIME_WAIT, which would
+    // slow whichever catalogue run came next, and not the other alike.
+    if options.catalogue > 0 {
+        let conformance = options
+            .conformance
+            .as_deref()
+            .context("--conformance PATH is needed for the listing and the catalogue")?;
+        listing(conformance)?;
+        catalogue(conformance, &options.suites, options.catalogue)?;
+    }
     let waiting = time_wait();
     if waiting > 5000 {
         print(&format!(
@@ -161,15 +174,26 @@ fn run(options: &Options) -> anyhow::Result<()> {
     if options.bulk > 0 {
         bulk(options, &floor_runtime, &tls, &endpoints)?;
     }
-    if options.catalogue > 0 {
-        let conformance = options
-            .conformance
-            .as_deref()
-            .context("--conformance PATH is needed for the listing and the catalogue")?;
-        listing(conformance)?;
-        catalogue(conformance, &options.suites, options.catalogue)?;
-    }
     Ok(())
+}
+
+/// Waits, at most a little over a minute, for the sockets in TIME_WAIT to fall below
+/// `below`, so that a run measured next is not slowed by what an earlier one left.
+fn let_time_wait_expire(below: u64) {
+    let started = Instant::now();
+    let mut waiting = time_wait();
+    if waiting < below {
+        return;
+    }
+    let first = waiting;
+    while waiting >= below && started.elapsed() < Duration::from_secs(65) {
+        std::thread::sleep(Duration::from_secs(1));
+        waiting = time_wait();
+    }
+    print(&format!(
+        "waited {:.0} s for sockets in TIME_WAIT to expire ({first} -> {waiting})",
+        started.elapsed().as_secs_f64()
+    ));
 }
 
 /// What the figures were measured on.
@@ -483,8 +507,10 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
     let me = std::env::current_exe().context("finding the bench program")?;
     let mut walls: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     let mut peaks = [0u64; 2];
+    let mut cpu: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..runs {
         for (i, threads) in ["1", "2"].into_iter().enumerate() {
+            let_time_wait_expire(3000);
             let started = Instant::now();
             let output = Command::new(&me)
                 .arg("--peak-rss-of")
@@ -499,8 +525,21 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
             let text = String::from_utf8_lossy(&output.stdout);
             let report = text.lines().last().unwrap_or_default();
             let mut fields = report.split_whitespace();
-            let (Some("exit"), Some(code), Some("peak-rss-kib"), Some(kib)) =
-                (fields.next(), fields.next(), fields.next(), fields.next())
+            let (
+                Some("exit"),
+                Some(code),
+                Some("peak-rss-kib"),
+                Some(kib),
+                Some("cpu-ms"),
+                Some(ms),
+            ) = (
+                fields.next(),
+                fields.next(),
+                fields.next(),
+                fields.next(),
+                fields.next(),
+                fields.next(),
+            )
             else {
                 bail!("the catalogue's measuring wrapper said {report:?}");
             };
@@ -512,19 +551,20 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
                 );
             }
             peaks[i] = peaks[i].max(kib.parse().context("the peak RSS")?);
+            cpu[i].push(Duration::from_millis(ms.parse().context("the CPU time")?));
         }
     }
     let [one, two] = walls.map(|mut w| median(&mut w));
-    print(&format!(
-        "catalogue --test-threads 1 {:.2} s, peak RSS {:.0} MiB",
-        one.as_secs_f64(),
-        peaks[0] as f64 / 1024.0
-    ));
-    print(&format!(
-        "catalogue --test-threads 2 {:.2} s, peak RSS {:.0} MiB",
-        two.as_secs_f64(),
-        peaks[1] as f64 / 1024.0
-    ));
+    let [one_cpu, two_cpu] = cpu.map(|mut c| median(&mut c));
+    for (threads, wall, cpu, peak) in [(1, one, one_cpu, peaks[0]), (2, two, two_cpu, peaks[1])] {
+        print(&format!(
+            "catalogue --test-threads {threads} {:.2} s (CPU {:.1} s, its children's included), \
+             peak RSS {:.0} MiB",
+            wall.as_secs_f64(),
+            cpu.as_secs_f64(),
+            peak as f64 / 1024.0
+        ));
+    }
     let speedup = one.as_secs_f64() / two.as_secs_f64();
     print(&format!(
         "speedup {speedup:.2}{}; load average now {}",
@@ -535,8 +575,9 @@ fn catalogue(conformance: &Path, suites: &Path, runs: usize) -> anyhow::Result<(
 }
 
 /// Runs a program (its standard output passed on, its standard error discarded), then prints
-/// `exit CODE peak-rss-kib N` as the last line: its status and its maximum resident set size. Run as a child of its own, so that the only
-/// child it waits for, and so the only one getrusage reports, is that program.
+/// `exit CODE peak-rss-kib N cpu-ms M` as the last line: its status, its maximum resident set
+/// size and the CPU time it and its own children used. Run as a child of its own, so that the
+/// only child it waits for, and so the only one getrusage reports, is that program.
 fn peak_rss_of(command: &[String]) -> anyhow::Result<()> {
     let (program, args) = command.split_first().context(USAGE)?;
     let status = Command::new(program)
@@ -546,13 +587,15 @@ fn peak_rss_of(command: &[String]) -> anyhow::Result<()> {
         .with_context(|| format!("starting {program}"))?;
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
         .context("getrusage")?;
+    let millis = |t: nix::sys::time::TimeVal| t.tv_sec() * 1000 + t.tv_usec() / 1000;
     // Linux reports ru_maxrss in KiB.
     print(&format!(
-        "exit {} peak-rss-kib {}",
+        "exit {} peak-rss-kib {} cpu-ms {}",
         status
             .code()
             .map_or_else(|| "signal".to_owned(), |c| c.to_string()),
-        usage.max_rss()
+        usage.max_rss(),
+        millis(usage.user_time()) + millis(usage.system_time())
     ));
     Ok(())
 }
