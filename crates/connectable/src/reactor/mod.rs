@@ -8,9 +8,10 @@
 mod threads;
 mod tokio;
 
-use std::time::Duration;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
-use crate::{Connection, Endpoint, Error};
+use crate::{Connection, Endpoint, Error, TimerId};
 
 pub use self::tokio::{
     ByteStream, PairReactor, TokioCurrentThread, TokioMultiThread, drive_streams,
@@ -114,4 +115,38 @@ pub fn builtin() -> &'static [&'static dyn Reactor] {
 /// The built-in reactor with this name.
 pub fn by_name(name: &str) -> Option<&'static dyn Reactor> {
     builtin().iter().copied().find(|r| r.name() == name)
+}
+
+/// The protocol's timers, by deadline: one implementation for both reactors (tokio's
+/// converts the next deadline to its own clock).
+#[derive(Default)]
+pub(crate) struct Timers(BTreeSet<(Instant, TimerId)>);
+
+impl Timers {
+    pub(crate) fn schedule(&mut self, connection: &mut Connection) {
+        let new = connection.take_new_timers();
+        if new.is_empty() {
+            // The usual case, once per turn of the loop: no clock read for nothing.
+            return;
+        }
+        let now = Instant::now();
+        for (id, delay) in new {
+            self.0.insert((now + delay, id));
+        }
+    }
+
+    pub(crate) fn next(&self) -> Option<Instant> {
+        self.0.first().map(|(at, _)| *at)
+    }
+
+    pub(crate) fn fire_due(&mut self, connection: &mut Connection) {
+        let now = Instant::now();
+        while let Some(&(at, id)) = self.0.first() {
+            if at > now || connection.is_finished() {
+                break;
+            }
+            self.0.pop_first();
+            connection.fire_timer(id);
+        }
+    }
 }

@@ -45,7 +45,6 @@
 //! It runs TCP over IPv4 and IPv6 loopback and UNIX domain sockets, each with or without TLS;
 //! not the in-memory pipe, which is a tokio duplex and only a tokio reactor can drive.
 
-use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -55,9 +54,9 @@ use std::time::{Duration, Instant};
 
 use crate::buffers::ReadBuffer;
 use crate::transport::CloseRequest;
-use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor, TimerId};
+use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
-use super::{LINGER, Role, UnixPath};
+use super::{LINGER, Role, Timers, UnixPath};
 
 /// The most handed to one `write` on a plain socket, so one call cannot keep a side from
 /// reading for long while a slow peer takes a large buffer bit by bit.
@@ -492,39 +491,6 @@ enum Step {
     Idle,
     /// The stream failed.
     Failed(Fault),
-}
-
-/// The protocol's timers, by deadline.
-#[derive(Default)]
-struct Timers(BTreeSet<(Instant, TimerId)>);
-
-impl Timers {
-    fn schedule(&mut self, connection: &mut Connection) {
-        let new = connection.take_new_timers();
-        if new.is_empty() {
-            // The usual case, once per turn of the loop: no clock read for nothing.
-            return;
-        }
-        let now = Instant::now();
-        for (id, delay) in new {
-            self.0.insert((now + delay, id));
-        }
-    }
-
-    fn next(&self) -> Option<Instant> {
-        self.0.first().map(|(at, _)| *at)
-    }
-
-    fn fire_due(&mut self, connection: &mut Connection) {
-        let now = Instant::now();
-        while let Some(&(at, id)) = self.0.first() {
-            if at > now || connection.is_finished() {
-                break;
-            }
-            self.0.pop_first();
-            connection.fire_timer(id);
-        }
-    }
 }
 
 /// One side from connection to end: `connection_made`, the TLS handshake if any, then the

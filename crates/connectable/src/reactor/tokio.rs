@@ -11,7 +11,6 @@
 //! endpoints offer: TCP over IPv4 or IPv6, UNIX domain sockets, the in-memory pipe, and TLS
 //! over any of them.
 
-use std::collections::BTreeSet;
 use std::future::poll_fn;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -30,9 +29,9 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 use crate::buffers::ReadBuffer;
 use crate::memory::{self, MemoryStream};
 use crate::transport::CloseRequest;
-use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor, TimerId};
+use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
-use super::{LINGER, Role, UnixPath};
+use super::{LINGER, Role, Timers, UnixPath};
 
 /// How long handing one read to the protocol may take before the side yields to the rest of
 /// the runtime.
@@ -736,39 +735,6 @@ enum Turn {
     Failed(io::Error),
 }
 
-/// The protocol's timers, by deadline.
-#[derive(Default)]
-struct Timers(BTreeSet<(Instant, TimerId)>);
-
-impl Timers {
-    fn schedule(&mut self, connection: &mut Connection) {
-        let new = connection.take_new_timers();
-        if new.is_empty() {
-            // The usual case, once per turn of the loop: no clock read for nothing.
-            return;
-        }
-        let now = Instant::now();
-        for (id, delay) in new {
-            self.0.insert((now + delay, id));
-        }
-    }
-
-    fn next(&self) -> Option<Instant> {
-        self.0.first().map(|(at, _)| *at)
-    }
-
-    fn fire_due(&mut self, connection: &mut Connection) {
-        let now = Instant::now();
-        while let Some(&(at, id)) = self.0.first() {
-            if at > now || connection.is_finished() {
-                break;
-            }
-            self.0.pop_first();
-            connection.fire_timer(id);
-        }
-    }
-}
-
 /// The open phase: send what the protocol writes, deliver what arrives, fire its timers,
 /// until the connection ends.
 async fn converse<S: Socket>(mut stream: S, connection: &mut Connection, mut timers: Timers) {
@@ -806,7 +772,7 @@ async fn converse<S: Socket>(mut stream: S, connection: &mut Connection, mut tim
             return;
         }
         let read = connection.wants_read() && !connection.is_read_closed();
-        let next_timer = timers.next();
+        let next_timer = timers.next().map(Instant::from_std);
         let step = poll_fn(|cx| {
             if let Some(at) = next_timer
                 && at <= Instant::now()
