@@ -11,6 +11,7 @@
 //! panics caught and turned into `error`, the trace.
 
 use std::any::Any;
+use std::io::IoSlice;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -133,9 +134,23 @@ impl Connection {
         self.accepts_data() && !self.reading_paused && self.held.is_empty()
     }
 
-    /// Bytes the protocol wrote that the reactor has not sent yet.
+    /// The first of the bytes the protocol wrote that the reactor has not sent yet (a
+    /// contiguous part of them): empty only when nothing is pending.
     pub fn pending_writes(&self) -> &[u8] {
         self.transport.as_ref().map_or(&[], Transport::pending)
+    }
+
+    /// Fills `slices` with the bytes pending, in order, for a vectored write of at most
+    /// `limit` bytes; how many slices it filled (0 when nothing is pending).
+    pub fn pending_write_slices<'a>(&'a self, slices: &mut [IoSlice<'a>], limit: usize) -> usize {
+        self.transport
+            .as_ref()
+            .map_or(0, |t| t.pending_slices(slices, limit))
+    }
+
+    /// How many bytes are pending in all.
+    pub fn buffered_writes(&self) -> usize {
+        self.transport.as_ref().map_or(0, Transport::buffered)
     }
 
     /// The reactor sent the first `n` bytes of [`pending_writes`](Self::pending_writes).

@@ -151,13 +151,21 @@ impl Harness {
             if self.holding_writes {
                 return;
             }
-            let pending = self.connection.pending_writes();
-            if pending.is_empty() {
-                return;
+            // One chunk of the write buffer at a time; only sending the last can empty it
+            // and so resume a producer: a round of this loop.
+            loop {
+                let pending = self.connection.pending_writes();
+                if pending.is_empty() {
+                    return;
+                }
+                self.written.extend_from_slice(pending);
+                let n = pending.len();
+                let last = n == self.connection.buffered_writes();
+                self.connection.wrote(n);
+                if last {
+                    break;
+                }
             }
-            self.written.extend_from_slice(pending);
-            let n = pending.len();
-            self.connection.wrote(n);
             self.timers.extend(self.connection.take_new_timers());
         }
     }

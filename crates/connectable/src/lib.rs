@@ -38,7 +38,9 @@ mod reason;
 mod side;
 mod trace;
 mod transport;
+mod write_queue;
 
+pub use bytes::Bytes;
 pub use connection::Connection;
 pub use endpoint::{Endpoint, Network};
 pub use error::Error;

@@ -4,14 +4,13 @@
 //! the reactor carries it out once the callback returns. Nothing here blocks or does I/O.
 
 use std::fmt;
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::buffers::WRITE_BUFFERS;
+use bytes::Bytes;
 
-/// A write buffer that must grow to this size is taken from [`WRITE_BUFFERS`] if one is kept
-/// there (see `make_room`).
-const WRITE_BUFFER_KEPT: usize = 1 << 20;
+use crate::write_queue::WriteQueue;
 
 /// Where one end of a connection is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,9 +69,8 @@ pub const HIGH_WATER: usize = 64 * 1024;
 /// The command handle a [`Protocol`](crate::Protocol) callback gets (Twisted's `ITransport`).
 #[derive(Debug)]
 pub struct Transport {
-    /// Written bytes; those before `sent` have been handed to the reactor already.
-    pending: Vec<u8>,
-    sent: usize,
+    /// Written bytes the reactor has not sent yet.
+    pending: WriteQueue,
     close: Option<CloseRequest>,
     lost: bool,
     half_close: bool,
@@ -91,8 +89,7 @@ impl Transport {
     /// A transport between `host` (this side) and `peer`, driven by the named reactor.
     pub fn new(host: Address, peer: Address, reactor: &'static str) -> Self {
         Self {
-            pending: Vec::new(),
-            sent: 0,
+            pending: WriteQueue::default(),
             close: None,
             lost: false,
             half_close: false,
@@ -113,8 +110,18 @@ impl Transport {
     /// Twisted.
     pub fn write(&mut self, data: &[u8]) {
         if self.accepts_writes() {
-            self.make_room(data.len());
-            self.pending.extend_from_slice(data);
+            self.pending.copy(data);
+        }
+    }
+
+    /// Queues `data` to be sent, as [`write`](Self::write) does, without copying it: the
+    /// reactor sends from `data` itself (a payload of 4 KiB or more; smaller ones are
+    /// copied). For large payloads a protocol already holds, or `&'static` ones
+    /// (`Bytes::from_static`): copying them into the write buffer would cost as much as
+    /// sending them over loopback.
+    pub fn write_shared(&mut self, data: impl Into<Bytes>) {
+        if self.accepts_writes() {
+            self.pending.share(data.into());
         }
     }
 
@@ -213,7 +220,7 @@ impl Transport {
 
     /// Bytes written and not yet handed to the network: the write buffer.
     pub fn buffered(&self) -> usize {
-        self.pending.len() - self.sent
+        self.pending.len()
     }
 
     /// Discards pending writes and resets the connection. Harmless to call twice, or after
@@ -256,56 +263,24 @@ impl Transport {
 
     // The reactor side of the handle.
 
-    /// Bytes written and not yet taken by the reactor.
+    /// The first of the bytes written and not yet taken by the reactor (a contiguous part
+    /// of them): empty only when nothing is pending.
     pub(crate) fn pending(&self) -> &[u8] {
-        &self.pending[self.sent..]
+        self.pending.front()
+    }
+
+    /// Fills `slices` with the pending bytes in order, at most `limit` of them; how many
+    /// slices it filled.
+    pub(crate) fn pending_slices<'a>(&'a self, slices: &mut [IoSlice<'a>], limit: usize) -> usize {
+        self.pending.slices(slices, limit)
     }
 
     fn clear_pending(&mut self) {
         self.pending.clear();
-        self.sent = 0;
     }
 
     pub(crate) fn consume(&mut self, sent: usize) {
-        // Moving the unsent rest to the front on every partial write would make a large
-        // buffer quadratic to send: advance an offset, and move bytes only when a write needs
-        // the room (`make_room`), if ever.
-        self.sent = (self.sent + sent).min(self.pending.len());
-        if self.sent == self.pending.len() {
-            self.clear_pending();
-        }
-    }
-
-    /// Before `more` bytes are appended: if they do not fit and the part already sent is at
-    /// least as large as the unsent rest, moves the rest to the front instead of growing the
-    /// buffer. Each byte moved is matched by one sent byte freed, so sending stays linear; a
-    /// buffer written once and then sent (a bulk transfer) is never moved at all.
-    ///
-    /// A buffer that must grow past [`WRITE_BUFFER_KEPT`] is swapped for a kept one that
-    /// already holds the room, if [`WRITE_BUFFERS`] has one: no page of it is fresh, and
-    /// nothing is copied again as it doubles. It goes back when the transport is dropped.
-    fn make_room(&mut self, more: usize) {
-        if self.pending.capacity() - self.pending.len() >= more {
-            return;
-        }
-        let unsent = self.pending.len() - self.sent;
-        if self.sent > 0 && self.sent >= unsent {
-            self.pending.drain(..self.sent);
-            self.sent = 0;
-            if self.pending.capacity() - self.pending.len() >= more {
-                return;
-            }
-        }
-        let needed = unsent + more;
-        if needed >= WRITE_BUFFER_KEPT
-            && let Some(mut kept) = WRITE_BUFFERS.take_at_least(needed)
-        {
-            kept.clear();
-            kept.extend_from_slice(&self.pending[self.sent..]);
-            // The buffer it replaces is small or fresh: freeing it costs nothing to keep.
-            self.pending = kept;
-            self.sent = 0;
-        }
+        self.pending.consume(sent);
     }
 
     pub(crate) fn force_abort(&mut self) {
@@ -344,12 +319,6 @@ impl Transport {
         let live = self.live_timers.contains(&timer);
         self.live_timers.retain(|t| *t != timer);
         live
-    }
-}
-
-impl Drop for Transport {
-    fn drop(&mut self) {
-        WRITE_BUFFERS.give_back(std::mem::take(&mut self.pending));
     }
 }
 
@@ -401,6 +370,27 @@ mod tests {
         t.consume(4);
         assert_eq!(t.pending(), b"");
         assert_eq!(t.buffered(), 0);
+    }
+
+    #[test]
+    fn shared_writes_keep_their_place_and_obey_the_same_rules() {
+        let big = vec![b'x'; 8192];
+        let mut t = transport();
+        t.write(b"a");
+        t.write_shared(big.clone());
+        t.write(b"b");
+        t.write_shared(&b"small"[..]);
+        assert_eq!(t.buffered(), 1 + big.len() + 1 + 5);
+        let mut sent = Vec::new();
+        while !t.pending().is_empty() {
+            let n = t.pending().len().min(3000);
+            sent.extend_from_slice(&t.pending()[..n]);
+            t.consume(n);
+        }
+        assert_eq!(sent, [&b"a"[..], &big, b"b", b"small"].concat());
+        t.abort_connection();
+        t.write_shared(big);
+        assert_eq!(t.buffered(), 0, "nothing is queued after an abort");
     }
 
     #[test]

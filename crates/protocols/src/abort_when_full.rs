@@ -16,7 +16,9 @@
 
 use std::time::Duration;
 
-use connectable::{CallbackResult, DisconnectReason, ProducerKind, Protocol, TimerId, Transport};
+use connectable::{
+    Bytes, CallbackResult, DisconnectReason, ProducerKind, Protocol, TimerId, Transport,
+};
 use serde::Deserialize;
 
 use crate::{ArgumentInfo, ProbeInfo};
@@ -114,11 +116,11 @@ impl AbortWhenFull {
         self.streaming = true;
         transport.register_producer(ProducerKind::Streaming);
         // Twisted writes b"1234567890" * 32000, a hundred times; the pause comes after.
-        let chunk = b"1234567890".repeat(6554);
+        let chunk = Bytes::from(b"1234567890".repeat(6554));
         let mut left = self.arguments.size;
         while left > 0 {
             let n = left.min(chunk.len());
-            transport.write(&chunk[..n]);
+            transport.write_shared(chunk.slice(..n));
             left -= n;
         }
     }

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use connectable::{CallbackResult, Protocol, TimerId, Transport};
+use connectable::{Bytes, CallbackResult, Protocol, TimerId, Transport};
 use serde::Deserialize;
 
 use crate::{ArgumentInfo, ProbeInfo};
@@ -75,7 +75,7 @@ impl Protocol for LargeBufferWriter {
         let mut left = self.arguments.size.saturating_sub(1);
         while left > 0 {
             let n = usize::try_from(left).map_or(XS.len(), |left| left.min(XS.len()));
-            transport.write(&XS[..n]);
+            transport.write_shared(Bytes::from_static(&XS[..n]));
             left -= n as u64;
         }
         let delay = Duration::from_millis(self.arguments.delay_ms);

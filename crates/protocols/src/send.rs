@@ -8,7 +8,7 @@
 //! three is required. `then = "abort"` discards what was just written, since an abort discards
 //! pending writes: that is what it is for (the peer must never see those bytes).
 
-use connectable::{CallbackResult, Protocol, Transport};
+use connectable::{Bytes, CallbackResult, Protocol, Transport};
 use serde::{Deserialize, Deserializer};
 
 use crate::{ArgumentInfo, ProbeInfo};
@@ -183,7 +183,7 @@ impl Protocol for SendPayload {
                 let mut left = *size;
                 while left > 0 {
                     let n = left.min(PATTERN.len());
-                    transport.write(&PATTERN[..n]);
+                    transport.write_shared(Bytes::from_static(&PATTERN[..n]));
                     left -= n;
                 }
             }

@@ -24,6 +24,11 @@ pub use threads::Threads;
 /// reset. Every built-in reactor uses it: it is part of the contract.
 pub const LINGER: Duration = Duration::from_secs(2);
 
+/// The most chunks of the write buffer handed to one vectored write: a bulk payload written
+/// as 64 KiB shared chunks goes out 4 MiB per system call, as much as a loopback socket takes
+/// at once.
+pub(crate) const WRITE_SLICES: usize = 64;
+
 /// A fresh UNIX socket path in the temporary directory, removed when dropped: the built-in
 /// reactors bind their `unix` listeners here.
 pub(crate) struct UnixPath(pub(crate) std::path::PathBuf);

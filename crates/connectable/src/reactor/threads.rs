@@ -45,7 +45,7 @@
 //! It runs TCP over IPv4 and IPv6 loopback and UNIX domain sockets, each with or without TLS;
 //! not the in-memory pipe, which is a tokio duplex and only a tokio reactor can drive.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
@@ -56,7 +56,7 @@ use crate::buffers::ReadBuffer;
 use crate::transport::CloseRequest;
 use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
-use super::{LINGER, Role, Timers, UnixPath};
+use super::{LINGER, Role, Timers, UnixPath, WRITE_SLICES};
 
 /// The most handed to one `write` on a plain socket, so one call cannot keep a side from
 /// reading for long while a slow peer takes a large buffer bit by bit.
@@ -402,9 +402,9 @@ impl<S: Raw> Wire<S> {
         self.stream.read(buffer)
     }
 
-    fn write(&mut self, data: &[u8], wait: Wait) -> io::Result<usize> {
+    fn write(&mut self, data: &[IoSlice<'_>], wait: Wait) -> io::Result<usize> {
         self.prepare(wait, Direction::Write)?;
-        self.stream.write(data)
+        self.stream.write_vectored(data)
     }
 
     fn read_tls(&mut self, tls: &mut rustls::Connection, wait: Wait) -> io::Result<usize> {
@@ -804,9 +804,9 @@ impl<S: Raw> Side<S> {
     fn write_some(&mut self, connection: &mut Connection, wait: Wait) -> Result<bool, Fault> {
         let Self { wire, tls, .. } = self;
         let Some(tls) = tls else {
-            let pending = connection.pending_writes();
-            let chunk = &pending[..pending.len().min(WRITE_CHUNK)];
-            return match wire.write(chunk, wait) {
+            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+            let filled = connection.pending_write_slices(&mut slices, WRITE_CHUNK);
+            return match wire.write(&slices[..filled], wait) {
                 Ok(0) => Err(Fault::Io(io::ErrorKind::WriteZero.into())),
                 Ok(n) => {
                     connection.wrote(n);
@@ -952,13 +952,14 @@ impl<S: Raw> Side<S> {
             let written = match tls {
                 Some(tls) => wire.write_tls(tls, Wait::Until(until)),
                 None => {
-                    let pending = connection.pending_writes();
-                    let chunk = &pending[..pending.len().min(WRITE_CHUNK)];
-                    wire.write(chunk, Wait::Until(until)).inspect(|&n| {
-                        if n > 0 {
-                            connection.wrote(n);
-                        }
-                    })
+                    let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+                    let filled = connection.pending_write_slices(&mut slices, WRITE_CHUNK);
+                    wire.write(&slices[..filled], Wait::Until(until))
+                        .inspect(|&n| {
+                            if n > 0 {
+                                connection.wrote(n);
+                            }
+                        })
                 }
             };
             match written {
@@ -976,9 +977,11 @@ impl<S: Raw> Side<S> {
 fn hand_to_tls(tls: &mut rustls::Connection, connection: &mut Connection) -> Result<bool, Fault> {
     let mut took = false;
     while !connection.pending_writes().is_empty() {
+        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+        let filled = connection.pending_write_slices(&mut slices, usize::MAX);
         let n = tls
             .writer()
-            .write(connection.pending_writes())
+            .write_vectored(&slices[..filled])
             .map_err(Fault::Io)?;
         if n == 0 {
             break;

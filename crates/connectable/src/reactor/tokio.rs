@@ -12,7 +12,7 @@
 //! over any of them.
 
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -31,7 +31,7 @@ use crate::memory::{self, MemoryStream};
 use crate::transport::CloseRequest;
 use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
-use super::{LINGER, Role, Timers, UnixPath};
+use super::{LINGER, Role, Timers, UnixPath, WRITE_SLICES};
 
 /// How long handing one read to the protocol may take before the side yields to the rest of
 /// the runtime.
@@ -832,7 +832,9 @@ fn turn<S: Socket>(
 ) -> Poll<Turn> {
     let mut wrote = false;
     while !connection.pending_writes().is_empty() {
-        match Pin::new(&mut *stream).poll_write(cx, connection.pending_writes()) {
+        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+        let filled = connection.pending_write_slices(&mut slices, usize::MAX);
+        match Pin::new(&mut *stream).poll_write_vectored(cx, &slices[..filled]) {
             Poll::Ready(Ok(0)) => {
                 return Poll::Ready(Turn::Failed(io::ErrorKind::WriteZero.into()));
             }
@@ -928,7 +930,9 @@ async fn flush_and_shutdown<S: Socket>(
     let deadline = Instant::now() + LINGER;
     let flush = async {
         while !connection.pending_writes().is_empty() {
-            let n = stream.write(connection.pending_writes()).await?;
+            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+            let filled = connection.pending_write_slices(&mut slices, usize::MAX);
+            let n = stream.write_vectored(&slices[..filled]).await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
