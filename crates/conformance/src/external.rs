@@ -8,7 +8,9 @@
 //! the kernel's socket table, so no probing connection is spent: `openssl s_server -naccept 1`
 //! accepts exactly one). An external client is started once our server listens. When our side
 //! has ended, the program is given a moment to exit, then killed and reaped; the folder is
-//! removed, on every path.
+//! removed, on every path. Nothing here sleeps to wait: the ready text and, on Linux, the
+//! program's exit arrive as news from watcher threads the moment they happen; only the port
+//! table, which nothing announces changes of, is looked at again, with a growing interval.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
@@ -126,13 +128,29 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
+/// What the threads watching a running program tell the one waiting on it.
+#[derive(Debug)]
+enum News {
+    /// Its `ready` text appeared on stdout.
+    Ready,
+    /// It exited (it is left for `Child::try_wait` to reap).
+    Exited,
+}
+
+/// How often a wait on a program looks again at what has no event to wait on: its port
+/// listening (another process's `listen` wakes nobody here), and elsewhere than Linux its
+/// exit. It starts at the first and doubles up to the second, so a program that is ready at
+/// once costs no more than half a millisecond's wait, and a slow one few looks.
+const LOOK_AGAIN: (Duration, Duration) = (Duration::from_micros(500), Duration::from_millis(10));
+
 /// A started program, its output being collected.
 struct Running {
     child: Child,
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
-    readers: Vec<JoinHandle<()>>,
-    ready: mpsc::Receiver<()>,
+    /// The output readers and the exit watcher, joined when the program has been reaped.
+    watchers: Vec<JoinHandle<()>>,
+    news: mpsc::Receiver<News>,
     record: ExternalRecord,
     _pem: PemFolder,
 }
@@ -170,12 +188,13 @@ impl Running {
             .map_err(|e| format!("cannot start {:?}: {e}", argv[0]))?;
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
-        let (ready_tx, ready) = mpsc::channel();
-        let mut readers = Vec::new();
+        let (tell, news) = mpsc::channel();
+        let mut watchers = Vec::new();
         if let Some(out) = child.stdout.take() {
             let kept = Arc::clone(&stdout);
             let wanted = ready_text.map(str::to_owned);
-            readers.push(std::thread::spawn(move || {
+            let ready_tx = tell.clone();
+            watchers.push(std::thread::spawn(move || {
                 let mut lines = BufReader::new(out);
                 let mut line = Vec::new();
                 while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
@@ -183,7 +202,7 @@ impl Running {
                         .as_deref()
                         .is_some_and(|w| String::from_utf8_lossy(&line).contains(w))
                     {
-                        let _ = ready_tx.send(());
+                        let _ = ready_tx.send(News::Ready);
                     }
                     keep(&kept, &line);
                     line.clear();
@@ -192,7 +211,7 @@ impl Running {
         }
         if let Some(mut err) = child.stderr.take() {
             let kept = Arc::clone(&stderr);
-            readers.push(std::thread::spawn(move || {
+            watchers.push(std::thread::spawn(move || {
                 let mut chunk = [0u8; 4096];
                 while let Ok(n) = err.read(&mut chunk) {
                     if n == 0 {
@@ -202,12 +221,13 @@ impl Running {
                 }
             }));
         }
+        watchers.extend(watch_exit(&child, tell));
         Ok(Running {
             child,
             stdout,
             stderr,
-            readers,
-            ready,
+            watchers,
+            news,
             record: ExternalRecord {
                 shown: argv.join(" "),
                 ..ExternalRecord::default()
@@ -218,6 +238,7 @@ impl Running {
 
     /// Waits until the server is ready: its `ready` text seen, or its port listening.
     fn wait_ready(&mut self, port: u16, by_text: bool, deadline: Instant) -> Result<(), String> {
+        let mut look_again = LOOK_AGAIN.0;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
@@ -225,22 +246,43 @@ impl Running {
                     describe(status)
                 ));
             }
-            let ready = if by_text {
-                self.ready.try_recv().is_ok()
-            } else {
-                listening(port)
-            };
-            if ready {
+            if !by_text && listening(port) {
                 return Ok(());
             }
-            if Instant::now() >= deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 return Err(if by_text {
                     "the server never printed its ready text".to_owned()
                 } else {
                     format!("the server never listened on port {port}")
                 });
             }
-            std::thread::sleep(Duration::from_millis(5));
+            // Without an exit watcher the exit is also something to look at again.
+            let wait = if by_text && cfg!(target_os = "linux") {
+                left
+            } else {
+                left.min(look_again)
+            };
+            match self.next_news(wait, look_again) {
+                Some(News::Ready) if by_text => return Ok(()),
+                // Exited: the next turn reaps it and says so.
+                Some(_) => {}
+                None => look_again = (look_again * 2).min(LOOK_AGAIN.1),
+            }
+        }
+    }
+
+    /// The next news within `wait`, or `None`. Once no watcher is left to send any (the
+    /// program closed its output and, where there is an exit watcher, exited), it waits
+    /// `look_again` instead, so that the caller's loop looks again rather than spins.
+    fn next_news(&self, wait: Duration, look_again: Duration) -> Option<News> {
+        match self.news.recv_timeout(wait) {
+            Ok(news) => Some(news),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(wait.min(look_again));
+                None
+            }
         }
     }
 
@@ -248,13 +290,24 @@ impl Running {
     /// output.
     fn finish(mut self) -> ExternalRecord {
         let deadline = Instant::now() + EXIT_GRACE;
+        let mut look_again = LOOK_AGAIN.0;
         let status = loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                _ => break None,
+                Ok(None) => {}
+                Err(_) => break None,
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break None;
+            }
+            let wait = if cfg!(target_os = "linux") {
+                left
+            } else {
+                left.min(look_again)
+            };
+            if self.next_news(wait, look_again).is_none() {
+                look_again = (look_again * 2).min(LOOK_AGAIN.1);
             }
         };
         let status = match status {
@@ -269,8 +322,8 @@ impl Running {
             }
         };
         self.record.exit = Some(status.code());
-        for reader in self.readers.drain(..) {
-            let _ = reader.join();
+        for watcher in self.watchers.drain(..) {
+            let _ = watcher.join();
         }
         let text = |kept: &Arc<Mutex<Vec<u8>>>| {
             String::from_utf8_lossy(&kept.lock().unwrap_or_else(PoisonError::into_inner))
@@ -289,7 +342,41 @@ impl Drop for Running {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        // Reaped: the exit watcher has returned or is about to, and the readers see EOF
+        // (unless the program left a process of its own holding its output open).
+        for watcher in self.watchers.drain(..) {
+            let _ = watcher.join();
+        }
     }
+}
+
+/// A thread that tells `tell` the moment `child` exits, without reaping it: `waitid` with
+/// `WNOWAIT` leaves the exited child for `Child::try_wait`, so the pid cannot be reused
+/// before the `Child` that may kill it is done with it. It returns when the child exits, or
+/// with an error once the child has been reaped (killed at the end of the grace).
+#[cfg(target_os = "linux")]
+fn watch_exit(child: &Child, tell: mpsc::Sender<News>) -> Option<JoinHandle<()>> {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    use nix::unistd::Pid;
+    let pid = Pid::from_raw(i32::try_from(child.id()).ok()?);
+    Some(std::thread::spawn(move || {
+        loop {
+            match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+                Err(nix::errno::Errno::EINTR) => {}
+                Ok(_) => {
+                    let _ = tell.send(News::Exited);
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+    }))
+}
+
+/// Elsewhere the waits look at the child again every so often ([`LOOK_AGAIN`]).
+#[cfg(not(target_os = "linux"))]
+fn watch_exit(_: &Child, _: mpsc::Sender<News>) -> Option<JoinHandle<()>> {
+    None
 }
 
 fn keep(kept: &Mutex<Vec<u8>>, bytes: &[u8]) {
