@@ -35,7 +35,7 @@ usage: bench [--pairings N] [--bulk N] [--catalogue N] [--reactors A,B] [--confo
        bench --peak-rss-of PROGRAM [ARGS...]
 
   --pairings N       rounds of one-byte pairings (default 800)
-  --bulk N           rounds of 60 MiB transfers (default 12)
+  --bulk N           rounds of 60 MiB transfers (default 40)
   --catalogue N      runs of the whole catalogue per thread count, alternating, medians
                      kept; 0 skips it and the listing (default 2)
   --reactors A,B     the reactors to measure (default: every built-in one)
@@ -106,7 +106,7 @@ fn print(line: &str) {
 fn parse(args: &[String]) -> anyhow::Result<Options> {
     let mut options = Options {
         pairings: 800,
-        bulk: 12,
+        bulk: 40,
         catalogue: 2,
         reactors: reactor::builtin().to_vec(),
         conformance: None,

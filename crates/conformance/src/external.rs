@@ -139,9 +139,10 @@ enum News {
 
 /// How often a wait on a program looks again at what has no event to wait on: its port
 /// listening (another process's `listen` wakes nobody here), and elsewhere than Linux its
-/// exit. It starts at the first and doubles up to the second, so a program that is ready at
-/// once costs no more than half a millisecond's wait, and a slow one few looks.
-const LOOK_AGAIN: (Duration, Duration) = (Duration::from_micros(500), Duration::from_millis(10));
+/// exit. It starts at the first and doubles up to the second: a program that is ready at once
+/// costs a millisecond's wait at most, a slow one a look every 10 ms (each read of the
+/// table costs more the more sockets wait in TIME_WAIT).
+const LOOK_AGAIN: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(10));
 
 /// A started program, its output being collected.
 struct Running {

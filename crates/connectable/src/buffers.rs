@@ -3,8 +3,8 @@
 //! Fresh memory costs a page fault per 4 KiB on first touch, and on these machines a fault
 //! costs microseconds: a 60 MiB write buffer filled from new memory took longer than sending
 //! it over loopback. A pairing therefore borrows its large buffers from here and gives them
-//! back when it ends: the read buffer of each side (always), and a transport's write buffer
-//! once it has grown large. The pools are small and bounded; what does not fit is freed, and a
+//! back when it ends: the read buffer of each side (always), a transport's write buffer once
+//! it has grown large, and a trace's received bytes once they reach the cap. The pools are small and bounded; what does not fit is freed, and a
 //! large write buffer nobody asked for lately is freed too, so that the memory of a bulk case
 //! is not held through the rest of a run.
 
@@ -34,6 +34,11 @@ pub(crate) struct Pool {
 /// pairings need), and only until eight transports in a row have ended without using it:
 /// kept longer, it raised the catalogue's peak memory by as much as it holds.
 pub(crate) static WRITE_BUFFERS: Pool = Pool::new(1, 1 << 20, Some(8));
+
+/// The received bytes a [`Trace`](crate::Trace) keeps, once they reach
+/// [`RECEIVED_KEPT`](crate::RECEIVED_KEPT) (4 MiB: a bulk case's): two, one per side of a
+/// bulk pairing, freed after eight traces in a row end without needing one.
+pub(crate) static RECEIVED_BUFFERS: Pool = Pool::new(2, crate::RECEIVED_KEPT, Some(8));
 
 /// Read buffers (the tokio reactors' and the threads reactor's): two per pairing running at
 /// once.

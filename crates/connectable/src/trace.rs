@@ -7,6 +7,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::ReasonKind;
+use crate::buffers::RECEIVED_BUFFERS;
 use crate::transport::CloseRequest;
 
 /// At most this many received bytes are kept for expectations; the count goes on.
@@ -244,14 +245,32 @@ impl Trace {
         self.received_total += data.len() as u64;
         let room = RECEIVED_KEPT.saturating_sub(self.received.len());
         let kept = &data[..data.len().min(room)];
-        if self.received.len() + kept.len() > RECEIVED_GROWS_TO_CAP {
-            // Past this, reserve up to the cap at once: the pages of a large reservation are
-            // only faulted in as they are written, and doubling would copy (and fault)
-            // everything kept so far again at each step.
-            self.received
-                .reserve_exact(RECEIVED_KEPT.saturating_sub(self.received.len()));
+        if self.received.len() + kept.len() > RECEIVED_GROWS_TO_CAP
+            && self.received.capacity() < RECEIVED_KEPT
+        {
+            // Past this, room for up to the cap at once: doubling would copy (and fault in)
+            // everything kept so far again at each step. A buffer a finished trace gave back
+            // has its pages already; a fresh reservation costs a page fault per 4 KiB as it
+            // fills, about as much as receiving those bytes over loopback.
+            match RECEIVED_BUFFERS.take_at_least(RECEIVED_KEPT) {
+                Some(mut kept_before) => {
+                    kept_before.clear();
+                    kept_before.extend_from_slice(&self.received);
+                    self.received = kept_before;
+                }
+                None => self
+                    .received
+                    .reserve_exact(RECEIVED_KEPT.saturating_sub(self.received.len())),
+            }
         }
         self.received.extend_from_slice(kept);
+    }
+}
+
+impl Drop for Trace {
+    fn drop(&mut self) {
+        // Only a buffer grown to the cap is kept (see `RECEIVED_BUFFERS`).
+        RECEIVED_BUFFERS.give_back(std::mem::take(&mut self.received));
     }
 }
 
@@ -259,10 +278,9 @@ impl Trace {
 /// (reports, explanations) without running a pairing.
 impl FromIterator<TimedEvent> for Trace {
     fn from_iter<I: IntoIterator<Item = TimedEvent>>(events: I) -> Self {
-        Self {
-            events: events.into_iter().collect(),
-            ..Self::default()
-        }
+        let mut trace = Self::default();
+        trace.events = events.into_iter().collect();
+        trace
     }
 }
 
