@@ -360,7 +360,12 @@ fn bulk(
     tls: &FloorTls,
     endpoints: &[Endpoint; 2],
 ) -> anyhow::Result<()> {
-    let payload = vec![b'X'; BULK_SIZE as usize];
+    // What large-buffer-writer repeats: 64 KiB of X.
+    let chunk = vec![b'X'; 64 * 1024];
+    let payload = floor::Payload {
+        chunk: &chunk,
+        total: BULK_SIZE,
+    };
     let transfer = Bulk::new(BULK_SIZE)?;
     let started = Instant::now();
     let runners = Runner::all(&options.reactors);
@@ -370,8 +375,8 @@ fn bulk(
                 let started = Instant::now();
                 let counted = floor_runtime.block_on(async {
                     match transport {
-                        0 => floor::bulk_tcp(&payload).await,
-                        _ => floor::bulk_tls(tls, &payload).await,
+                        0 => floor::bulk_tcp(payload).await,
+                        _ => floor::bulk_tls(tls, payload).await,
                     }
                 })?;
                 let took = started.elapsed();

@@ -84,6 +84,15 @@ impl ConnectableProtocol {
         self
     }
 
+    /// Keeps at most `bytes` of what this side receives in its trace (by default
+    /// [`RECEIVED_KEPT`](crate::RECEIVED_KEPT), 4 MiB); the count goes on. Keeping costs a
+    /// copy of every kept byte: a side whose checks need only the count, or a sample, says
+    /// so, and a bulk transfer does not pay for copying 4 MiB it will never look at.
+    pub fn keep_received(self, bytes: usize) -> Self {
+        self.record.lock().trace.set_received_limit(bytes);
+        self
+    }
+
     /// The name of the reactor that drove this side, once it has been paired.
     pub fn reactor(&self) -> Option<&'static str> {
         self.record.lock().reactor

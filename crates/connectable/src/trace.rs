@@ -10,7 +10,10 @@ use crate::ReasonKind;
 use crate::buffers::RECEIVED_BUFFERS;
 use crate::transport::CloseRequest;
 
-/// At most this many received bytes are kept for expectations; the count goes on.
+/// By default at most this many received bytes are kept for expectations; the count goes on.
+/// A side that needs fewer says so ([`ConnectableProtocol::keep_received`]).
+///
+/// [`ConnectableProtocol::keep_received`]: crate::ConnectableProtocol::keep_received
 pub const RECEIVED_KEPT: usize = 4 << 20;
 
 /// At most this many events are kept one by one. Past it, a `data` event that follows another
@@ -116,7 +119,7 @@ pub struct TimedEvent {
 }
 
 /// Everything recorded for one side.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trace {
     events: Vec<TimedEvent>,
     /// Past [`EVENTS_KEPT`]: the index of each merged `data` event, with how many more chunks
@@ -124,6 +127,20 @@ pub struct Trace {
     merged: Vec<(usize, u64)>,
     received: Vec<u8>,
     received_total: u64,
+    /// At most this many of the received bytes are kept.
+    received_limit: usize,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Self {
+            events: Vec::new(),
+            merged: Vec::new(),
+            received: Vec::new(),
+            received_total: 0,
+            received_limit: RECEIVED_KEPT,
+        }
+    }
 }
 
 impl Trace {
@@ -132,7 +149,7 @@ impl Trace {
         &self.events
     }
 
-    /// The bytes received, up to [`RECEIVED_KEPT`].
+    /// The bytes received, up to [`RECEIVED_KEPT`] (or the side's own limit).
     pub fn received(&self) -> &[u8] {
         &self.received
     }
@@ -241,18 +258,23 @@ impl Trace {
         self.events.push(TimedEvent { at, event });
     }
 
+    /// Keeps at most `limit` received bytes from now on (those kept already stay).
+    pub(crate) fn set_received_limit(&mut self, limit: usize) {
+        self.received_limit = limit;
+    }
+
     pub(crate) fn record_received(&mut self, data: &[u8]) {
         self.received_total += data.len() as u64;
-        let room = RECEIVED_KEPT.saturating_sub(self.received.len());
+        let room = self.received_limit.saturating_sub(self.received.len());
         let kept = &data[..data.len().min(room)];
         if self.received.len() + kept.len() > RECEIVED_GROWS_TO_CAP
-            && self.received.capacity() < RECEIVED_KEPT
+            && self.received.capacity() < self.received_limit
         {
             // Past this, room for up to the cap at once: doubling would copy (and fault in)
             // everything kept so far again at each step. A buffer a finished trace gave back
             // has its pages already; a fresh reservation costs a page fault per 4 KiB as it
             // fills, about as much as receiving those bytes over loopback.
-            match RECEIVED_BUFFERS.take_at_least(RECEIVED_KEPT) {
+            match RECEIVED_BUFFERS.take_at_least(self.received_limit) {
                 Some(mut kept_before) => {
                     kept_before.clear();
                     kept_before.extend_from_slice(&self.received);
@@ -260,7 +282,7 @@ impl Trace {
                 }
                 None => self
                     .received
-                    .reserve_exact(RECEIVED_KEPT.saturating_sub(self.received.len())),
+                    .reserve_exact(self.received_limit.saturating_sub(self.received.len())),
             }
         }
         self.received.extend_from_slice(kept);
@@ -399,5 +421,25 @@ mod tests {
         assert_eq!(trace.received().len(), RECEIVED_KEPT);
         assert_eq!(trace.received_total(), RECEIVED_KEPT as u64 + 2);
         assert!(trace.received_truncated());
+    }
+
+    #[test]
+    fn a_side_can_keep_fewer_received_bytes() {
+        for (limit, reads, kept) in [
+            (3, &[&b"abcdef"[..]][..], &b"abc"[..]),
+            (3, &[b"ab", b"cd"], b"abc"),
+            (0, &[b"ab"], b""),
+            (8, &[b"ab", b"cd"], b"abcd"),
+        ] {
+            let mut trace = Trace::default();
+            trace.set_received_limit(limit);
+            for read in reads {
+                trace.record_received(read);
+            }
+            let total: usize = reads.iter().map(|r| r.len()).sum();
+            assert_eq!(trace.received(), kept, "limit {limit}");
+            assert_eq!(trace.received_total(), total as u64);
+            assert_eq!(trace.received_truncated(), total > kept.len());
+        }
     }
 }
