@@ -477,9 +477,15 @@ mod tests {
         let cases = [
             (None, RECEIVED_SAMPLE),
             (Some(Received::Len(62_914_560)), RECEIVED_SAMPLE),
-            (Some(Received::Text("hello".into())), connectable::RECEIVED_KEPT),
+            (
+                Some(Received::Text("hello".into())),
+                connectable::RECEIVED_KEPT,
+            ),
             (Some(Received::Hex(vec![0, 1])), connectable::RECEIVED_KEPT),
-            (Some(Received::Generated(900_000)), connectable::RECEIVED_KEPT),
+            (
+                Some(Received::Generated(900_000)),
+                connectable::RECEIVED_KEPT,
+            ),
         ];
         for (received, kept) in cases {
             let expect = Expectation {
