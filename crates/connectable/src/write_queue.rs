@@ -161,7 +161,12 @@ impl WriteQueue {
             if buffer.capacity() > self.spare.capacity() {
                 std::mem::swap(&mut buffer, &mut self.spare);
             }
-            WRITE_BUFFERS.give_back(buffer);
+            // The smaller of the two goes: to the pool only if it is worth keeping there, since
+            // every buffer the pool is given and does not keep counts towards freeing its idle
+            // one, a count meant per transport (the spare is given back when the queue drops).
+            if buffer.capacity() >= WRITE_BUFFER_KEPT {
+                WRITE_BUFFERS.give_back(buffer);
+            }
         }
     }
 }
