@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::{DisconnectReason, Protocol, Trace};
+use crate::{DisconnectReason, ExpectedBytes, Protocol, Trace};
 
 /// How received bytes are handed to a side's `data_received`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -90,6 +90,14 @@ impl ConnectableProtocol {
     /// so, and a bulk transfer does not pay for copying 4 MiB it will never look at.
     pub fn keep_received(self, bytes: usize) -> Self {
         self.record.lock().trace.set_received_limit(bytes);
+        self
+    }
+
+    /// Compares every byte this side receives with `expected` as it arrives, however many
+    /// there are: [`Trace::received_comparison`] says whether they matched and where they
+    /// first differ, with no copy kept beyond [`keep_received`](Self::keep_received)'s.
+    pub fn compare_received(self, expected: ExpectedBytes) -> Self {
+        self.record.lock().trace.compare_received(expected);
         self
     }
 

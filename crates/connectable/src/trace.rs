@@ -4,6 +4,8 @@
 //! failing trial can show both sides' traces side by side.
 
 use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ReasonKind;
@@ -129,6 +131,9 @@ pub struct Trace {
     received_total: u64,
     /// At most this many of the received bytes are kept.
     received_limit: usize,
+    /// What the received bytes are compared with as they arrive, all of them, when a side's
+    /// expectation compares content (keeping a copy of everything would not scale).
+    comparison: Option<ReceivedComparison>,
 }
 
 impl Default for Trace {
@@ -139,6 +144,7 @@ impl Default for Trace {
             received: Vec::new(),
             received_total: 0,
             received_limit: RECEIVED_KEPT,
+            comparison: None,
         }
     }
 }
@@ -162,6 +168,14 @@ impl Trace {
     /// Whether more bytes arrived than were kept.
     pub fn received_truncated(&self) -> bool {
         self.received_total > self.received.len() as u64
+    }
+
+    /// What comparing every received byte with the side's expected bytes found, when it
+    /// was asked for ([`ConnectableProtocol::compare_received`]).
+    ///
+    /// [`ConnectableProtocol::compare_received`]: crate::ConnectableProtocol::compare_received
+    pub fn received_comparison(&self) -> Option<&ReceivedComparison> {
+        self.comparison.as_ref()
     }
 
     /// The matched event words, consecutive `data` merged into one: what `events = [...]`
@@ -263,8 +277,16 @@ impl Trace {
         self.received_limit = limit;
     }
 
+    /// Compares every byte received from now on with `expected`.
+    pub(crate) fn compare_received(&mut self, expected: ExpectedBytes) {
+        self.comparison = Some(ReceivedComparison::new(expected));
+    }
+
     pub(crate) fn record_received(&mut self, data: &[u8]) {
         self.received_total += data.len() as u64;
+        if let Some(comparison) = &mut self.comparison {
+            comparison.feed(data);
+        }
         let room = self.received_limit.saturating_sub(self.received.len());
         let kept = &data[..data.len().min(room)];
         if self.received.len() + kept.len() > RECEIVED_GROWS_TO_CAP
@@ -293,6 +315,177 @@ impl Drop for Trace {
     fn drop(&mut self) {
         // Only a buffer grown to the cap is kept (see `RECEIVED_BUFFERS`).
         RECEIVED_BUFFERS.give_back(std::mem::take(&mut self.received));
+    }
+}
+
+/// The bytes a side is expected to receive, compared with what arrives as it arrives, so that
+/// a check covers every byte however many there are, without keeping them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExpectedBytes {
+    /// Exactly these bytes.
+    Exact(Arc<[u8]>),
+    /// The first `len` bytes of `pattern` repeated over and over (an empty pattern expects
+    /// nothing): a generated bulk transfer, described in a few bytes.
+    Cycle {
+        /// The bytes that repeat.
+        pattern: Arc<[u8]>,
+        /// How many bytes are expected in all.
+        len: u64,
+    },
+}
+
+impl ExpectedBytes {
+    /// How many bytes are expected.
+    pub fn len(&self) -> u64 {
+        match self {
+            Self::Exact(bytes) => bytes.len() as u64,
+            Self::Cycle { pattern, .. } if pattern.is_empty() => 0,
+            Self::Cycle { len, .. } => *len,
+        }
+    }
+
+    /// Whether no byte is expected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The expected bytes at the offsets in `range`, cut at the end of what is expected.
+    pub fn window(&self, range: Range<u64>) -> Vec<u8> {
+        let end = range.end.min(self.len());
+        (range.start.min(end)..end).map(|i| self.at(i)).collect()
+    }
+
+    /// The expected byte at `offset`, which is below [`len`](Self::len).
+    fn at(&self, offset: u64) -> u8 {
+        match self {
+            Self::Exact(bytes) => bytes[offset as usize],
+            Self::Cycle { pattern, .. } => pattern[(offset % pattern.len() as u64) as usize],
+        }
+    }
+
+    /// Where `got`, received from byte `start` on and no longer than what is still
+    /// expected, first differs from what is expected there.
+    fn mismatch(&self, start: u64, got: &[u8]) -> Option<usize> {
+        match self {
+            Self::Exact(bytes) => {
+                let wanted = &bytes[start as usize..start as usize + got.len()];
+                (wanted != got).then(|| first_unequal(wanted, got))
+            }
+            Self::Cycle { pattern, .. } => {
+                // Compared a run of the pattern at a time, which the compiler makes a memcmp.
+                let mut done = 0;
+                let mut phase = (start % pattern.len() as u64) as usize;
+                while done < got.len() {
+                    let run = (pattern.len() - phase).min(got.len() - done);
+                    let (wanted, part) = (&pattern[phase..phase + run], &got[done..done + run]);
+                    if wanted != part {
+                        return Some(done + first_unequal(wanted, part));
+                    }
+                    done += run;
+                    phase = 0;
+                }
+                None
+            }
+        }
+    }
+}
+
+fn first_unequal(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(0)
+}
+
+/// How many expected bytes a [`Difference`] shows before the first difference.
+pub const WINDOW_BEFORE: u64 = 8;
+/// How many bytes a [`Difference`] shows from the first difference on.
+pub const WINDOW_AFTER: u64 = 16;
+
+/// Every received byte compared with the [`ExpectedBytes`], as they arrive: the count and the
+/// first difference (with the bytes received just after it) are all that is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedComparison {
+    expected: ExpectedBytes,
+    compared: u64,
+    /// Where the first difference is, and up to [`WINDOW_AFTER`] bytes received from there.
+    different: Option<(u64, Vec<u8>)>,
+}
+
+/// Where what was received first differs from what was expected, with a short window of
+/// both around it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    /// The offset of the first byte that differs (or of the first byte missing, or extra).
+    pub offset: u64,
+    /// The offset the windows start at: up to [`WINDOW_BEFORE`] bytes before `offset`.
+    pub window_start: u64,
+    /// The expected bytes from `window_start`, up to [`WINDOW_AFTER`] past `offset`.
+    pub expected: Vec<u8>,
+    /// The received bytes from `window_start`, up to [`WINDOW_AFTER`] past `offset`.
+    pub got: Vec<u8>,
+}
+
+impl ReceivedComparison {
+    /// A comparison that has seen nothing yet.
+    pub fn new(expected: ExpectedBytes) -> Self {
+        Self {
+            expected,
+            compared: 0,
+            different: None,
+        }
+    }
+
+    /// Compares the next bytes received.
+    pub fn feed(&mut self, data: &[u8]) {
+        let start = self.compared;
+        self.compared += data.len() as u64;
+        if let Some((_, after)) = &mut self.different {
+            let room = (WINDOW_AFTER as usize).saturating_sub(after.len());
+            after.extend_from_slice(&data[..data.len().min(room)]);
+            return;
+        }
+        let still_expected = self.expected.len().saturating_sub(start);
+        let comparable = data
+            .len()
+            .min(usize::try_from(still_expected).unwrap_or(usize::MAX));
+        let at = match self.expected.mismatch(start, &data[..comparable]) {
+            Some(at) => at,
+            None if comparable < data.len() => comparable,
+            None => return,
+        };
+        let after = &data[at..];
+        self.different = Some((
+            start + at as u64,
+            after[..after.len().min(WINDOW_AFTER as usize)].to_vec(),
+        ));
+    }
+
+    /// What the bytes are compared with.
+    pub fn expected(&self) -> &ExpectedBytes {
+        &self.expected
+    }
+
+    /// How many bytes were compared: every byte received since the comparison started.
+    pub fn compared(&self) -> u64 {
+        self.compared
+    }
+
+    /// The first difference, counting bytes still missing at the end; `None` when every
+    /// expected byte arrived and nothing more.
+    pub fn first_difference(&self) -> Option<Difference> {
+        let (offset, after) = match &self.different {
+            Some((offset, after)) => (*offset, after.as_slice()),
+            None if self.compared < self.expected.len() => (self.compared, &[][..]),
+            None => return None,
+        };
+        let window_start = offset.saturating_sub(WINDOW_BEFORE);
+        let mut got = self.expected.window(window_start..offset);
+        got.extend_from_slice(after);
+        Some(Difference {
+            offset,
+            window_start,
+            expected: self.expected.window(window_start..offset + WINDOW_AFTER),
+            got,
+        })
     }
 }
 
@@ -411,6 +604,100 @@ mod tests {
             lines[LINES_SHOWN].ends_with("10000.000ms lost: lost"),
             "{lines:?}"
         );
+    }
+
+    /// Expected bytes, the chunks received, then the first difference's offset, expected
+    /// window and received window (`None`: every byte matched).
+    type ComparisonRow<'a> = (
+        ExpectedBytes,
+        &'a [&'a [u8]],
+        Option<(u64, &'a [u8], &'a [u8])>,
+    );
+
+    #[test]
+    fn every_received_byte_is_compared() {
+        let exact = |b: &[u8]| ExpectedBytes::Exact(Arc::from(b));
+        let cycle = |len| ExpectedBytes::Cycle {
+            pattern: Arc::from(&b"abc"[..]),
+            len,
+        };
+        let rows: [ComparisonRow<'_>; 12] = [
+            (exact(b"ping"), &[b"pi", b"ng"], None),
+            (
+                exact(b"ping"),
+                &[b"p", b"o", b"ng"],
+                Some((1, b"ping", b"pong")),
+            ),
+            (exact(b"ping"), &[b"pi"], Some((2, b"ping", b"pi"))),
+            (
+                exact(b"ping"),
+                &[b"ping", b"!?"],
+                Some((4, b"ping", b"ping!?")),
+            ),
+            (exact(b""), &[], None),
+            (exact(b""), &[b"x"], Some((0, b"", b"x"))),
+            (cycle(7), &[b"abcabca"], None),
+            (cycle(7), &[b"ab", b"cab", b"ca"], None),
+            (
+                cycle(7),
+                &[b"abcab", b"cb"],
+                Some((6, b"abcabca", b"abcabcb")),
+            ),
+            (cycle(3), &[b"abc", b"abc"], Some((3, b"abc", b"abcabc"))),
+            // The window: 8 bytes before the difference, 16 from it, across chunks.
+            (
+                cycle(30),
+                &[b"abcabcabcabcabcabcab", b"Xa", b"bcabcabcab"],
+                Some((20, b"abcabcabcabcabcabc", b"abcabcabXabcabcabcab")),
+            ),
+            (cycle(0), &[], None),
+        ];
+        for (expected, chunks, difference) in rows {
+            let mut comparison = ReceivedComparison::new(expected.clone());
+            for chunk in chunks {
+                comparison.feed(chunk);
+            }
+            let total: usize = chunks.iter().map(|c| c.len()).sum();
+            assert_eq!(
+                comparison.compared(),
+                total as u64,
+                "{expected:?} {chunks:?}"
+            );
+            let found = comparison.first_difference();
+            let found = found
+                .as_ref()
+                .map(|d| (d.offset, d.expected.as_slice(), d.got.as_slice()));
+            assert_eq!(found, difference, "{expected:?} {chunks:?}");
+        }
+    }
+
+    #[test]
+    fn a_trace_compares_beyond_what_it_keeps() {
+        // 8 MiB of the pattern, only 64 bytes kept, the very last byte corrupted.
+        let len = 8 << 20;
+        let mut trace = Trace::default();
+        trace.set_received_limit(64);
+        trace.compare_received(ExpectedBytes::Cycle {
+            pattern: Arc::from(&b"abcdefghijklmnopqrstuvwxyz"[..]),
+            len,
+        });
+        let chunk = 65_536u64;
+        for start in (0..len).step_by(chunk as usize) {
+            let mut piece: Vec<u8> = (start..start + chunk)
+                .map(|i| b'a' + (i % 26) as u8)
+                .collect();
+            if start + chunk == len {
+                *piece.last_mut().unwrap() ^= 0xff;
+            }
+            trace.record_received(&piece);
+        }
+        assert_eq!(trace.received().len(), 64);
+        let comparison = trace.received_comparison().unwrap();
+        assert_eq!(comparison.compared(), len);
+        let difference = comparison.first_difference().unwrap();
+        assert_eq!(difference.offset, len - 1);
+        assert_eq!(difference.expected.len(), 9);
+        assert_ne!(difference.expected[8], difference.got[8]);
     }
 
     #[test]
