@@ -103,11 +103,12 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     }
     let mut suites = Vec::new();
     for file in files {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => match load_str(&file, &text) {
+        match std::fs::read(&file).map(String::from_utf8) {
+            Ok(Ok(text)) => match load_str(&file, &text) {
                 Ok(suite) => suites.push(suite),
                 Err(problems) => diagnostics.extend(problems),
             },
+            Ok(Err(not_utf8)) => diagnostics.push(not_utf8_at(&file, not_utf8.as_bytes())),
             Err(error) => diagnostics.push(Diagnostic::whole(
                 &file,
                 format!("cannot read the suite file: {}", io_message(&error)),
@@ -121,14 +122,50 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     }
 }
 
-/// Loads one suite from `text`, read from `path`; the suite's name is the file's stem.
+/// The problem of a suite file that is not UTF-8, placed at its first invalid byte.
+fn not_utf8_at(path: &Path, bytes: &[u8]) -> Diagnostic {
+    let valid_up_to = std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), str::len);
+    let valid = std::str::from_utf8(&bytes[..valid_up_to]).unwrap_or_default();
+    let valid = valid.strip_prefix('\u{feff}').unwrap_or(valid);
+    let line = valid.matches('\n').count() + 1;
+    let column = valid
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    Diagnostic {
+        path: path.to_owned(),
+        position: Some((line, column)),
+        message: format!(
+            "the suite file is not UTF-8 text: byte 0x{:02x} (offset {valid_up_to}) is not valid UTF-8",
+            bytes.get(valid_up_to).copied().unwrap_or_default()
+        ),
+    }
+}
+
+/// Loads one suite from `text`, read from `path`; the suite's name is the file's stem, which
+/// must be a valid suite name (`[a-z0-9_]+`, as case names), so that two files never give
+/// one trial name or one trace file. A byte order mark at the start is skipped.
 ///
 /// Returns every problem in the text, in file order, not only the first.
 pub fn load_str(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let name = path
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let bad_name = (!is_case_name(&name)).then(|| {
+        Diagnostic::whole(
+            path,
+            format!(
+                "bad suite file name {}: the name before .toml is the suite's name; use only \
+                 a-z, 0-9 and _, at most {MAX_NAME} characters",
+                quote(&name)
+            ),
+        )
+    });
     let line_starts = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
@@ -139,6 +176,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
         diagnostics: Vec::new(),
     };
     let cases = checker.document();
+    checker.diagnostics.extend(bad_name);
     if checker.diagnostics.is_empty() {
         Ok(Suite {
             name,
@@ -214,6 +252,17 @@ const RECEIVED_KEYS: &[&str] = &[
 
 /// How long a pairing may take when the suite says nothing.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The longest `timeout` (and script `wait`): an hour. Every duration a suite gives is
+/// bounded, so no deadline computed from one (`Instant + Duration`) can overflow.
+pub const MAX_DURATION: Duration = Duration::from_millis(protocols::MAX_WAIT_MS);
+
+/// The most bytes `received_len` and `received_generated` may expect: 4 GiB, more than any
+/// four probes can send ([`protocols::MAX_SIZE`] each).
+pub const MAX_RECEIVED: u64 = 4 << 30;
+
+/// The longest case name, in characters: it is part of every trial name and trace file name.
+pub const MAX_NAME: usize = 100;
 /// Words and keys longer than this are not compared for a "did you mean", and are shortened
 /// in messages.
 const LONGEST_SHOWN: usize = 64;
@@ -457,6 +506,14 @@ impl Checker<'_> {
                     }
                     name = Some(text.to_owned());
                 }
+                Some(text) if text.chars().count() > MAX_NAME => self.at(
+                    value.span(),
+                    format!(
+                        "{ctx}bad name {}: {} characters, at most {MAX_NAME}",
+                        quote(text),
+                        text.chars().count()
+                    ),
+                ),
                 Some(text) => self.at(
                     value.span(),
                     format!("{ctx}bad name {}: use only a-z, 0-9 and _", quote(text)),
@@ -742,6 +799,7 @@ impl Checker<'_> {
                 continue;
             };
             self.unknown_keys(&step_ctx, table, protocols::Step::WORDS);
+            self.step_bounds(&step_ctx, table);
             if table.len() != 1 {
                 let keys: Vec<&str> = sorted(table).map(|(k, _)| k.get_ref().as_ref()).collect();
                 self.at(
@@ -766,6 +824,43 @@ impl Checker<'_> {
                 let message = format!("{ctx}{path}: {}", trim_message(error.message()));
                 self.at(error.span().unwrap_or(value.span()), message);
                 None
+            }
+        }
+    }
+
+    /// The bounds of a script step's values: sizes up to [`protocols::MAX_SIZE`], waits up to
+    /// [`MAX_DURATION`]. Other mistakes are left to the script's own parser.
+    fn step_bounds(&mut self, ctx: &str, table: &DeTable<'_>) {
+        for (key, value) in sorted(table) {
+            let key = key.get_ref().as_ref();
+            match (key, value.get_ref()) {
+                ("send_size" | "expect_size", DeValue::Integer(integer)) => {
+                    if let Ok(n) = u64::from_str_radix(integer.as_str(), integer.radix())
+                        && n > protocols::MAX_SIZE
+                    {
+                        self.at(
+                            value.span(),
+                            format!(
+                                "{ctx}{key}: at most {}, not {n}",
+                                protocols::shown_bound(protocols::MAX_SIZE)
+                            ),
+                        );
+                    }
+                }
+                ("wait", DeValue::String(text)) => {
+                    if let Ok(wait) = protocols::parse_duration(text)
+                        && wait > MAX_DURATION
+                    {
+                        self.at(
+                            value.span(),
+                            format!(
+                                "{ctx}wait: bad duration {}: must be at most an hour (\"60m\", \"3600s\")",
+                                quote(text)
+                            ),
+                        );
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -923,9 +1018,24 @@ impl Checker<'_> {
     ) -> bool {
         let kind = info.kind.trim();
         let expected = match (kind, value.get_ref()) {
-            ("text", DeValue::String(_))
-            | ("integer", DeValue::Integer(_))
-            | ("boolean", DeValue::Boolean(_)) => return true,
+            ("integer", DeValue::Integer(integer)) => {
+                let bound = protocols::bound(info).unwrap_or(u64::MAX);
+                match u64::from_str_radix(integer.as_str(), integer.radix()) {
+                    Ok(n) if n > bound => {
+                        self.at(
+                            value.span(),
+                            format!(
+                                "{ctx}{path}: at most {}, not {n}",
+                                protocols::shown_bound(bound)
+                            ),
+                        );
+                        return false;
+                    }
+                    // Negative values are left to the probe's own parser, which says so.
+                    _ => return true,
+                }
+            }
+            ("text", DeValue::String(_)) | ("boolean", DeValue::Boolean(_)) => return true,
             ("hex", DeValue::String(text)) => {
                 if parse_hex(text).is_some() {
                     return true;
@@ -1151,7 +1261,14 @@ impl Checker<'_> {
             if let Some(value) = table.get(name) {
                 let path = format!("{key}.{name}");
                 if let Some(n) = self.count(ctx, &path, value) {
-                    expectation.received = Some(make(n));
+                    if n > MAX_RECEIVED {
+                        self.at(
+                            value.span(),
+                            format!("{ctx}{path}: at most {MAX_RECEIVED} (4 GiB), not {n}"),
+                        );
+                    } else {
+                        expectation.received = Some(make(n));
+                    }
                 }
             }
         }
@@ -1591,6 +1708,7 @@ fn io_message(error: &std::io::Error) -> String {
 
 fn is_case_name(name: &str) -> bool {
     !name.is_empty()
+        && name.len() <= MAX_NAME
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
@@ -1612,6 +1730,9 @@ fn parse_duration(text: &str) -> Result<Duration, &'static str> {
     };
     if duration.is_zero() {
         return Err("must be more than zero");
+    }
+    if duration > MAX_DURATION {
+        return Err("must be at most an hour (\"60m\", \"3600s\")");
     }
     Ok(duration)
 }

@@ -172,18 +172,131 @@ const ROWS: &[(&str, &str, &[&str])] = &[
             "6:35: case \"x\": expect.client: give only one of received, received_hex, received_len, received_generated (found received, received_hex)",
         ],
     ),
+    (
+        "a timeout over an hour",
+        case!("server = \"idle\"\nclient = \"idle\"\ntimeout = \"61m\"\n"),
+        &[
+            "6:11: case \"x\": timeout: bad duration \"61m\": must be at most an hour (\"60m\", \"3600s\")",
+        ],
+    ),
+    (
+        "a timeout the clock cannot add",
+        concat!(
+            "[defaults]\ntimeout = \"9223372036854775807s\"\n",
+            case!("server = \"idle\"\nclient = \"idle\"\n")
+        ),
+        &[
+            "2:11: defaults: timeout: bad duration \"9223372036854775807s\": must be at most an hour (\"60m\", \"3600s\")",
+        ],
+    ),
+    (
+        "a script wait the clock cannot add",
+        case!("server = \"idle\"\nclient = { script = [{ wait = \"18446744073709551615s\" }] }\n"),
+        &[
+            "5:31: case \"x\": client.script: step 1: wait: bad duration \"18446744073709551615s\": must be at most an hour (\"60m\", \"3600s\")",
+        ],
+    ),
+    (
+        "a script size past the bound",
+        case!(
+            "server = \"idle\"\nclient = { script = [{ send_size = 1073741825 }, { expect_size = 9223372036854775807 }] }\n"
+        ),
+        &[
+            "5:36: case \"x\": client.script: step 1: send_size: at most 1073741824 (1 GiB), not 1073741825",
+            "5:66: case \"x\": client.script: step 2: expect_size: at most 1073741824 (1 GiB), not 9223372036854775807",
+        ],
+    ),
+    (
+        "probe sizes past the bound",
+        case!(
+            "server = { probe = \"large-buffer-writer\", size = 1073741825, delay_ms = 3600001 }\nclient = { probe = \"send\", size = 9223372036854775807 }\n"
+        ),
+        &[
+            "4:50: case \"x\": server.size: at most 1073741824 (1 GiB), not 1073741825",
+            "4:73: case \"x\": server.delay_ms: at most 3600000 (an hour), not 3600001",
+            "5:35: case \"x\": client.size: at most 1073741824 (1 GiB), not 9223372036854775807",
+        ],
+    ),
+    (
+        "a received size past the bound",
+        case!(
+            "server = \"idle\"\nclient = \"idle\"\nexpect.client = { received_len = 4294967297 }\n"
+        ),
+        &[
+            "6:34: case \"x\": expect.client.received_len: at most 4294967296 (4 GiB), not 4294967297",
+        ],
+    ),
+    (
+        "a case name past 100 characters",
+        concat!(
+            "[[case]]\nname = \"",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n"
+        ),
+        &[
+            "2:8: case #1: bad name \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"...: 101 characters, at most 100",
+        ],
+    ),
+    (
+        "a byte order mark does not shift line 1's columns",
+        concat!(
+            "\u{feff}cases = 1\n",
+            case!("server = \"idle\"\nclient = \"idle\"\n")
+        ),
+        &["1:1: unknown key \"cases\"; did you mean \"case\"? (valid: defaults, case)"],
+    ),
+];
+
+/// Rows whose file name or bytes are the mistake: the class, the file's name, its bytes, and
+/// every diagnostic (one that has no place in the file starts with a space: `path: message`).
+const FILE_ROWS: &[(&str, &str, &[u8], &[&str])] = &[
+    (
+        "a suite file name with a space",
+        "a b.toml",
+        case!("server = \"idle\"\nclient = \"idle\"\n").as_bytes(),
+        &[
+            " bad suite file name \"a b\": the name before .toml is the suite's name; use only a-z, 0-9 and _, at most 100 characters",
+        ],
+    ),
+    (
+        "a suite file name in capitals",
+        "Closing.toml",
+        case!("server = \"idle\"\nclient = \"idle\"\n").as_bytes(),
+        &[
+            " bad suite file name \"Closing\": the name before .toml is the suite's name; use only a-z, 0-9 and _, at most 100 characters",
+        ],
+    ),
+    (
+        "a file that is not UTF-8",
+        "latin1.toml",
+        b"[[case]]\nname = \"x\"\nabout = \"caf\xe9\"\n",
+        &["3:13: the suite file is not UTF-8 text: byte 0xe9 (offset 32) is not valid UTF-8"],
+    ),
 ];
 
 /// Runs the program on `text` in a folder of its own and returns what differs from the row.
 fn check(index: usize, class: &str, text: &str, expected: &[&str]) -> Option<String> {
+    check_file(index, class, "bad.toml", text.as_bytes(), expected)
+}
+
+/// Runs the program on a file of this name and bytes in a folder of its own and returns what
+/// differs from the row.
+fn check_file(
+    index: usize,
+    class: &str,
+    name: &str,
+    bytes: &[u8],
+    expected: &[&str],
+) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
     let dir = std::env::temp_dir().join(format!(
         "conformance-bad-suites-{}-{index}",
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("creating a temporary folder");
-    let file = dir.join("bad.toml");
-    std::fs::write(&file, text).expect("writing the suite");
+    let file = dir.join(name);
+    std::fs::write(&file, bytes).expect("writing the suite");
     let output = Command::new(env!("CARGO_BIN_EXE_conformance"))
         .arg("--suites")
         .arg(&dir)
@@ -239,6 +352,11 @@ fn every_malformed_suite_fails_with_its_place_and_status_2() {
         .iter()
         .enumerate()
         .filter_map(|(index, (class, text, expected))| check(index, class, text, expected))
+        .chain(FILE_ROWS.iter().enumerate().filter_map(
+            |(index, (class, name, bytes, expected))| {
+                check_file(ROWS.len() + index, class, name, bytes, expected)
+            },
+        ))
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -27,12 +27,12 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
         ArgumentInfo {
             name: "before",
             kind: "integer",
-            about: "how many X to write before aborting (default 10000)",
+            about: "how many X to write before aborting (default 10000); at most 1 GiB",
         },
         ArgumentInfo {
             name: "after",
             kind: "integer",
-            about: "how many Y to write after aborting (default 10000)",
+            about: "how many Y to write after aborting (default 10000); at most 1 GiB",
         },
         ArgumentInfo {
             name: "then",

@@ -32,7 +32,7 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
         ArgumentInfo {
             name: "size",
             kind: "integer",
-            about: "how many bytes to write before registering (default 762000, as Twisted)",
+            about: "how many bytes to write before registering (default 762000, as Twisted); at most 1 GiB",
         },
         ArgumentInfo {
             name: "fail",

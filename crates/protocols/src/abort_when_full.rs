@@ -41,12 +41,12 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
         ArgumentInfo {
             name: "size",
             kind: "integer",
-            about: "how many bytes to write, all at once (default 33554432, 32 MiB)",
+            about: "how many bytes to write, all at once (default 33554432, 32 MiB); at most 1 GiB",
         },
         ArgumentInfo {
             name: "delay_ms",
             kind: "integer",
-            about: "abort this many milliseconds after the first pause_producing (default 10)",
+            about: "abort this many milliseconds after the first pause_producing (default 10); at most an hour",
         },
     ],
 };

@@ -21,7 +21,7 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
     arguments: &[ArgumentInfo {
         name: "close_after",
         kind: "integer",
-        about: "close (lose_connection) once this many bytes arrived in all; 0 closes when the connection is made (default: never)",
+        about: "close (lose_connection) once this many bytes arrived in all; 0 closes when the connection is made (default: never); at most 1 GiB",
     }],
 };
 

@@ -46,7 +46,7 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
         ArgumentInfo {
             name: "size",
             kind: "integer",
-            about: "that many generated printable bytes written once the handshake completes (byte i is 'a' + i % 26)",
+            about: "that many generated printable bytes written once the handshake completes (byte i is 'a' + i % 26); at most 1 GiB",
         },
         ArgumentInfo {
             name: "then",

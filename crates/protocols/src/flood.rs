@@ -24,7 +24,7 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
     arguments: &[ArgumentInfo {
         name: "chunk",
         kind: "integer",
-        about: "bytes per write (default 65536)",
+        about: "bytes per write (default 65536); at most 1 GiB",
     }],
 };
 

@@ -24,12 +24,12 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
         ArgumentInfo {
             name: "size",
             kind: "integer",
-            about: "the payload's length in bytes, all X (required; 0 writes nothing and only closes)",
+            about: "the payload's length in bytes, all X (required; 0 writes nothing and only closes); at most 1 GiB",
         },
         ArgumentInfo {
             name: "delay_ms",
             kind: "integer",
-            about: "milliseconds between the big write and the last byte (default 1, as in Twisted)",
+            about: "milliseconds between the big write and the last byte (default 1, as in Twisted); at most an hour",
         },
     ],
 };

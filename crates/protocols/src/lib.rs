@@ -37,6 +37,7 @@ mod testing;
 mod write_sequence;
 
 pub use registry::{ArgumentInfo, PROBES, ProbeInfo, ProbeSpec, info, parse};
+pub use registry::{MAX_SIZE, MAX_WAIT_MS, bound, shown_bound};
 pub use script::{Script, Step, parse_duration};
 
 /// Byte `i` of the generated payloads (`send { size }`, `producer`): `'a' + i % 26`, printable

@@ -26,12 +26,12 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
         ArgumentInfo {
             name: "resume_after_ms",
             kind: "integer",
-            about: "resume reading this many milliseconds after pausing (default: never)",
+            about: "resume reading this many milliseconds after pausing (default: never); at most an hour",
         },
         ArgumentInfo {
             name: "close_after",
             kind: "integer",
-            about: "close (lose_connection) once this many bytes arrived in all (default: never)",
+            about: "close (lose_connection) once this many bytes arrived in all (default: never); at most 1 GiB",
         },
     ],
 };

@@ -64,6 +64,38 @@ pub const PROBES: &[ProbeInfo] = &[
     idle::INFO,
 ];
 
+/// The most bytes an integer argument that counts bytes may give (`size`, `chunk`,
+/// `before`, `close_after`, ...), and a script's `send_size` or `expect_size`: 1 GiB. A probe
+/// holds what it writes in memory, so a size past what a machine can allocate would abort
+/// the whole run instead of failing one trial.
+pub const MAX_SIZE: u64 = 1 << 30;
+
+/// The longest wait an argument in milliseconds (`delay_ms`, `resume_after_ms`) may give, and
+/// a script's `wait`: an hour, the longest a trial may last (its `timeout`).
+pub const MAX_WAIT_MS: u64 = 3_600_000;
+
+/// The largest value this integer argument accepts: [`MAX_WAIT_MS`] for a wait in
+/// milliseconds (a name ending `_ms`), [`MAX_SIZE`] for the others, which count bytes;
+/// `None` for an argument that is not an integer.
+pub fn bound(argument: &ArgumentInfo) -> Option<u64> {
+    (argument.kind == "integer").then(|| {
+        if argument.name.ends_with("_ms") {
+            MAX_WAIT_MS
+        } else {
+            MAX_SIZE
+        }
+    })
+}
+
+/// `1073741824 (1 GiB)`, `3600000 (an hour)`: a bound as errors and documents show it.
+pub fn shown_bound(bound: u64) -> String {
+    match bound {
+        MAX_SIZE => format!("{bound} (1 GiB)"),
+        MAX_WAIT_MS => format!("{bound} (an hour)"),
+        other => other.to_string(),
+    }
+}
+
 /// The probe with this name.
 pub fn info(name: &str) -> Option<&'static ProbeInfo> {
     PROBES.iter().find(|p| p.name == name)
@@ -158,7 +190,64 @@ pub fn parse<'de, D: Deserializer<'de>>(name: &str, arguments: D) -> Result<Prob
         }
         other => return Err(D::Error::custom(format!("unknown probe \"{other}\""))),
     };
+    for (argument, value) in kind.integers() {
+        let bound = info(name)
+            .and_then(|i| i.arguments.iter().find(|a| a.name == argument))
+            .and_then(bound)
+            .unwrap_or(MAX_SIZE);
+        if value > bound {
+            return Err(D::Error::custom(format!(
+                "`{argument}` is at most {}, not {value}",
+                shown_bound(bound)
+            )));
+        }
+    }
     Ok(ProbeSpec(kind))
+}
+
+impl Kind {
+    /// Every integer argument given, by name: what [`bound`] limits.
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let mut found = Vec::new();
+        match self {
+            Self::Send(a) => {
+                if let send::Payload::Generated(n) = a.payload {
+                    found.push(("size", wide(n)));
+                }
+            }
+            Self::CloseAfterHandshake(a) => {
+                if let close_after_handshake::Payload::Generated(n) = a.payload {
+                    found.push(("size", wide(n)));
+                }
+            }
+            Self::Accumulate(a) => found.extend(a.close_after.map(|n| ("close_after", n))),
+            Self::AbortBetweenWrites(a) => {
+                found.extend([("before", wide(a.before)), ("after", wide(a.after))]);
+            }
+            Self::AbortInResume(a) => found.push(("size", wide(a.size))),
+            Self::AbortWhenFull(a) => {
+                found.extend([("size", wide(a.size)), ("delay_ms", a.delay_ms)]);
+            }
+            Self::LargeBufferWriter(a) => {
+                found.extend([("size", a.size), ("delay_ms", a.delay_ms)]);
+            }
+            Self::PauseReading(a) => {
+                found.extend(a.resume_after_ms.map(|n| ("resume_after_ms", n)));
+                found.extend(a.close_after.map(|n| ("close_after", n)));
+            }
+            Self::ReplyThenPause(a) => {
+                found.extend(a.resume_after_ms.map(|n| ("resume_after_ms", n)));
+            }
+            Self::Producer(a) => {
+                found.push(("size", a.size));
+                found.extend(a.chunk.map(|n| ("chunk", n)));
+            }
+            Self::Flood(a) => found.extend(a.chunk.map(|n| ("chunk", wide(n)))),
+            _ => {}
+        }
+        found
+    }
 }
 
 impl ProbeSpec {
@@ -453,6 +542,46 @@ mod tests {
 
     /// The registry's argument names are the serde field names: the unknown-field error lists
     /// the fields serde knows, and they must be exactly the documented ones, in order.
+    #[test]
+    #[rustfmt::skip]
+    fn integer_arguments_are_bounded() {
+        let at_most_size = "is at most 1073741824 (1 GiB), not 1073741825";
+        let at_most_wait = "is at most 3600000 (an hour), not 3600001";
+        check("send",                  "size = 1073741824",                     Ok(send(Payload::Generated(1 << 30), Then::Wait)));
+        check("send",                  "size = 1073741825",                     Err(&format!("`size` {at_most_size}")));
+        check("send",                  "size = 9223372036854775807",            Err("`size` is at most 1073741824 (1 GiB), not 9223372036854775807"));
+        check("close-after-handshake", "size = 1073741825",                     Err(&format!("`size` {at_most_size}")));
+        check("accumulate",            "close_after = 1073741825",              Err(&format!("`close_after` {at_most_size}")));
+        check("abort-between-writes",  "after = 1073741825",                    Err(&format!("`after` {at_most_size}")));
+        check("abort-in-resume",       "size = 1073741825",                     Err(&format!("`size` {at_most_size}")));
+        check("abort-when-full",       "delay_ms = 3600001",                    Err(&format!("`delay_ms` {at_most_wait}")));
+        check("large-buffer-writer",   "size = 1073741825",                     Err(&format!("`size` {at_most_size}")));
+        check("large-buffer-writer",   "size = 1, delay_ms = 3600001",          Err(&format!("`delay_ms` {at_most_wait}")));
+        check("pause-reading",         "resume_after_ms = 3600001",             Err(&format!("`resume_after_ms` {at_most_wait}")));
+        check("reply-then-pause",      "resume_after_ms = 3600001",             Err(&format!("`resume_after_ms` {at_most_wait}")));
+        check("producer",              "kind = \"pull\", size = 1073741825",    Err(&format!("`size` {at_most_size}")));
+        check("producer",              "kind = \"pull\", size = 1, chunk = 1073741825", Err(&format!("`chunk` {at_most_size}")));
+        check("flood",                 "chunk = 1073741825",                    Err(&format!("`chunk` {at_most_size}")));
+    }
+
+    #[test]
+    fn every_integer_argument_says_its_bound() {
+        for probe in PROBES {
+            for argument in probe.arguments.iter().filter(|a| a.kind == "integer") {
+                let said = if argument.name.ends_with("_ms") {
+                    "at most an hour"
+                } else {
+                    "at most 1 GiB"
+                };
+                assert!(
+                    argument.about.contains(said),
+                    "{}: {argument:?}",
+                    probe.name
+                );
+            }
+        }
+    }
+
     #[test]
     fn documented_arguments_are_the_accepted_ones() {
         for probe in PROBES {

@@ -32,7 +32,7 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
         ArgumentInfo {
             name: "resume_after_ms",
             kind: "integer",
-            about: "resume reading this many milliseconds after pausing (default: never)",
+            about: "resume reading this many milliseconds after pausing (default: never); at most an hour",
         },
     ],
 };

@@ -31,7 +31,7 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
         ArgumentInfo {
             name: "size",
             kind: "integer",
-            about: "the payload, this many generated printable bytes (byte i is 'a' + i % 26)",
+            about: "the payload, this many generated printable bytes (byte i is 'a' + i % 26); at most 1 GiB",
         },
         ArgumentInfo {
             name: "then",
