@@ -89,8 +89,17 @@ pub fn main_with_reactors(mode: Mode, extra: &[&'static dyn Reactor]) -> ExitCod
 /// Runs the program: options, suites, trials; returns the exit status.
 #[allow(clippy::print_stderr, clippy::print_stdout)] // this is the program's user interface
 pub fn main(mode: Mode) -> ExitCode {
+    cli::quiet_on_broken_pipe();
     let (options, libtest_args) = match cli::parse(std::env::args_os(), |n| std::env::var_os(n)) {
         Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let args = match cli::libtest_arguments(libtest_args) {
+        Ok(Some(args)) => args,
+        Ok(None) => return ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             return ExitCode::from(EXIT_USAGE);
@@ -126,7 +135,6 @@ pub fn main(mode: Mode) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let args = Arguments::from_iter(libtest_args);
     let filtered = args.filter.is_some() || !args.skip.is_empty();
     if mode == Mode::Binary && filtered && trials.iter().all(|t| args.is_filtered_out(t)) {
         eprintln!("error: {}", no_match(&args, &trials));

@@ -122,7 +122,10 @@ pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial>
                 );
                 trials.push(
                     Trial::test(name, move || {
-                        let record = execute(&suite_name, &case, cell, &session);
+                        let record = unless_it_panics(
+                            || execute(&suite_name, &case, cell, &session),
+                            || blank_record(&suite_name, &case, cell),
+                        );
                         let result = match (record.outcome.is_failure(), &record.message) {
                             (true, message) => Err(Failed::from(
                                 message
@@ -142,6 +145,43 @@ pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial>
     trials
 }
 
+/// The record `run` returns, or, if it panics, a failed record (from `blank`) that says so.
+///
+/// libtest-mimic catches a panic in a trial too, and fails the trial; but then no record
+/// would exist, and the summary and every report would show the trial as skipped. A probe's
+/// panic never gets here (its `Connection` catches it and ends the side `error`): this is a
+/// panic in the runner's own code for the trial.
+pub fn unless_it_panics(
+    run: impl FnOnce() -> TrialRecord,
+    blank: impl FnOnce() -> TrialRecord,
+) -> TrialRecord {
+    let payload = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(record) => return record,
+        Err(payload) => payload,
+    };
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    let problem = format!("the trial panicked: {what}");
+    let mut record = blank();
+    record.outcome = Outcome::Failed;
+    record.message = Some(format!(
+        "{}: case {:?}: failed: {problem}\n",
+        record.location, record.case
+    ));
+    record.runs = vec![RunRecord {
+        run: 1,
+        seed: record.seed,
+        outcome: Outcome::Failed,
+        duration_ms: 0.0,
+        problems: vec![problem],
+    }];
+    record.runs_passed = 0;
+    record
+}
+
 /// Why this cell of `case` does not run, if it does not.
 pub fn skip_reason(case: &Case, cell: Cell) -> Option<String> {
     if let Some(why) = &case.skip {
@@ -158,7 +198,8 @@ pub fn skipped_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
     record
 }
 
-fn blank_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
+/// The record of a trial before it ran: skipped, nothing measured.
+pub fn blank_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
     TrialRecord {
         trial: cell.trial_name(suite, &case.name),
         suite: suite.to_owned(),
@@ -458,4 +499,72 @@ pub enum Side {
     Probe(ConnectableProtocol),
     /// A program or server someone else wrote.
     External(ExternalRecord),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unless_it_panics;
+    use crate::outcome::{Outcome, TrialRecord};
+
+    fn record(outcome: Outcome) -> TrialRecord {
+        TrialRecord {
+            trial: "s::c::tcp::tokio-ct::whole".into(),
+            suite: "s".into(),
+            case: "c".into(),
+            transport: "tcp".into(),
+            reactor: "tokio-ct".into(),
+            delivery: "whole".into(),
+            location: "s.toml:1:1".into(),
+            outcome,
+            duration_ms: 0.0,
+            seed: None,
+            runs_passed: 0,
+            runs: Vec::new(),
+            note: None,
+            message: None,
+            trace: None,
+        }
+    }
+
+    /// A trial body, then the outcome of its record and the start of its message.
+    type Row = (
+        Box<dyn FnOnce() -> TrialRecord>,
+        Outcome,
+        Option<&'static str>,
+    );
+
+    #[test]
+    fn a_trial_that_panics_is_recorded_as_failed() {
+        let rows: Vec<Row> = vec![
+            (Box::new(|| record(Outcome::Passed)), Outcome::Passed, None),
+            (Box::new(|| record(Outcome::Failed)), Outcome::Failed, None),
+            (
+                Box::new(|| panic!("deadline overflow")),
+                Outcome::Failed,
+                Some("s.toml:1:1: case \"c\": failed: the trial panicked: deadline overflow\n"),
+            ),
+            (
+                Box::new(|| panic!("{} of {}", 1, 2)),
+                Outcome::Failed,
+                Some("s.toml:1:1: case \"c\": failed: the trial panicked: 1 of 2\n"),
+            ),
+            (
+                Box::new(|| std::panic::panic_any(7_u8)),
+                Outcome::Failed,
+                Some(
+                    "s.toml:1:1: case \"c\": failed: the trial panicked: a panic without a message\n",
+                ),
+            ),
+        ];
+        for (body, outcome, message) in rows {
+            let got = unless_it_panics(body, || record(Outcome::Skipped));
+            assert_eq!(got.outcome, outcome, "{message:?}");
+            assert_eq!(got.message.as_deref(), message);
+            if message.is_some() {
+                assert_eq!(got.runs.len(), 1);
+                assert!(got.runs[0].problems[0].starts_with("the trial panicked: "));
+                assert_eq!(crate::outcome::Outcome::of_runs(&got.runs), Outcome::Failed);
+            }
+        }
+    }
 }
