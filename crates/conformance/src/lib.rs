@@ -19,7 +19,6 @@ pub mod suite;
 pub mod trials;
 
 use std::collections::{BTreeSet, HashSet};
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
@@ -122,7 +121,6 @@ pub fn main(mode: Mode) -> ExitCode {
     };
     let session = Arc::new(trials::Session {
         repeat: options.repeat,
-        report_dir: options.report.clone(),
         ..trials::Session::default()
     });
     let trials = trials::trials(&suites, options.seed, &session);
@@ -143,16 +141,24 @@ pub fn main(mode: Mode) -> ExitCode {
     if args.list {
         return libtest_mimic::run(&args, trials).exit_code();
     }
-    // Checked before anything runs, so a long run never ends unable to write its report.
-    let prepared = options
-        .report
-        .as_deref()
-        .map_or(Ok(()), prepare_report_dir)
-        .and_then(|()| options.junit.as_deref().map_or(Ok(()), check_junit_path));
-    if let Err(message) = prepared {
-        eprintln!("error: {message}");
-        return ExitCode::from(EXIT_USAGE);
-    }
+    // Checked before anything runs, so a long run never ends unable to write its report,
+    // and nothing of the user's is written over.
+    let report_folder = match prepare_outputs(&options) {
+        Ok(folder) => folder,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let session = match &report_folder {
+        Some(folder) => Arc::new(trials::Session {
+            repeat: options.repeat,
+            report_dir: Some(folder.staging.clone()),
+            ..trials::Session::default()
+        }),
+        None => session,
+    };
+    let trials = trials::trials(&suites, options.seed, &session);
     report_skips(&suites, &args, &trials);
     let selected: Vec<(String, bool)> = trials
         .iter()
@@ -173,20 +179,7 @@ pub fn main(mode: Mode) -> ExitCode {
     if options.repeat > 1 {
         print_flakes(&records, options.repeat);
     }
-    let mut written = Ok(());
-    if let Some(path) = &options.junit {
-        written = written.and_then(|()| report::junit::write(&records, path));
-    }
-    if let Some(dir) = &options.report {
-        let results = report::json::Results::new(options.seed, options.repeat, &records);
-        written = written
-            .and_then(|()| results.write(dir))
-            .and_then(|()| report::html::write(dir, options.seed, options.repeat, &records));
-        if written.is_ok() {
-            println!("report: {}", dir.join("index.html").display());
-        }
-    }
-    if let Err(message) = written {
+    if let Err(message) = write_reports(&options, report_folder, &records) {
         eprintln!("error: {message}");
         return ExitCode::from(EXIT_USAGE);
     }
@@ -262,56 +255,47 @@ fn print_flakes(records: &[outcome::TrialRecord], repeat: u32) {
     }
 }
 
-/// Makes `dir` ready for a report: created if missing, and refused if it holds anything
-/// that is not an earlier report (whose files are replaced), so nothing else is overwritten.
-fn prepare_report_dir(dir: &Path) -> Result<(), String> {
-    let ours = |name: &str| matches!(name, "index.html" | "results.json" | report::json::TRACES);
-    if dir.exists() {
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| format!("--report {}: {e}", dir.display()))?;
-        let foreign: Vec<String> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|name| !ours(name))
-            .collect();
-        if !foreign.is_empty() {
-            return Err(format!(
-                "--report {}: the folder holds {} that a report did not write ({}); \
-                 give an empty or new folder, or an earlier report's",
-                dir.display(),
-                if foreign.len() == 1 {
-                    "a file"
-                } else {
-                    "files"
-                },
-                foreign.join(", ")
-            ));
-        }
-        let traces = dir.join(report::json::TRACES);
-        if traces.exists() {
-            std::fs::remove_dir_all(&traces)
-                .map_err(|e| format!("cannot clear {}: {e}", traces.display()))?;
-        }
+/// Checks every output path before the first trial: the JUnit file (see
+/// [`report::folder::check_junit`]) and the report folder, whose sibling staging folder this
+/// makes (see [`report::folder::prepare`]).
+fn prepare_outputs(options: &cli::Options) -> Result<Option<report::folder::ReportFolder>, String> {
+    // Every refusal at once, and nothing made unless all is well.
+    let refused: Vec<String> = [
+        options.report.as_deref().map(report::folder::check_folder),
+        options.junit.as_deref().map(report::folder::check_junit),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(Result::err)
+    .collect();
+    if !refused.is_empty() {
+        return Err(refused.join("\nerror: "));
     }
-    let traces = dir.join(report::json::TRACES);
-    std::fs::create_dir_all(&traces).map_err(|e| format!("cannot create {}: {e}", traces.display()))
+    options
+        .report
+        .as_deref()
+        .map(report::folder::prepare)
+        .transpose()
 }
 
-/// Refuses a `--junit` path that holds something other than a JUnit report.
-fn check_junit_path(path: &Path) -> Result<(), String> {
-    if path.is_dir() {
-        return Err(format!(
-            "--junit {}: is a folder; give a file name",
-            path.display()
-        ));
+/// Writes the JUnit file and the report folder (results, page, marker), then swaps the
+/// folder in place.
+#[allow(clippy::print_stdout)]
+fn write_reports(
+    options: &cli::Options,
+    folder: Option<report::folder::ReportFolder>,
+    records: &[outcome::TrialRecord],
+) -> Result<(), String> {
+    if let Some(path) = &options.junit {
+        report::junit::write(records, path)?;
     }
-    if let Ok(existing) = std::fs::read_to_string(path)
-        && !existing.contains("<testsuites")
-    {
-        return Err(format!(
-            "--junit {}: the file exists and is not a JUnit report; it is left as it is",
-            path.display()
-        ));
+    if let Some(folder) = folder {
+        let results = report::json::Results::new(options.seed, options.repeat, records);
+        results.write(&folder.staging)?;
+        report::html::write(&folder.staging, options.seed, options.repeat, records)?;
+        let index = folder.dir.join("index.html");
+        folder.finish()?;
+        println!("report: {}", index.display());
     }
     Ok(())
 }

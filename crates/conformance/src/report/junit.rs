@@ -67,12 +67,25 @@ fn headline(message: &str) -> String {
         .to_owned()
 }
 
-/// Writes the report to `path`.
+/// Writes the report to `path` (beside it, then renamed over it), marked as this runner's
+/// with [`JUNIT_MARK`](super::folder::JUNIT_MARK) so that the next run may replace it.
 pub fn write(trials: &[TrialRecord], path: &Path) -> Result<(), String> {
     let xml = report(trials)
         .to_string()
         .map_err(|e| format!("cannot make the JUnit report: {e}"))?;
-    std::fs::write(path, xml).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    super::folder::write_junit(path, &marked(&xml))
+}
+
+/// The XML with the runner's mark after its declaration (or first, without one).
+fn marked(xml: &str) -> String {
+    let mark = super::folder::JUNIT_MARK;
+    match xml
+        .strip_prefix("<?xml")
+        .and_then(|rest| rest.split_once("?>"))
+    {
+        Some((declaration, rest)) => format!("<?xml{declaration}?>\n{mark}{rest}"),
+        None => format!("{mark}\n{xml}"),
+    }
 }
 
 #[cfg(test)]

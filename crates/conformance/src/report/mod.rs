@@ -3,6 +3,7 @@
 //! `--junit` and `--report` the files CI dashboards and people read afterwards: JUnit XML
 //! ([`junit`]), JSON traces and results ([`json`]), and the matrix page ([`html`]).
 
+pub mod folder;
 pub mod html;
 pub mod json;
 pub mod junit;
