@@ -303,7 +303,7 @@ mod tests {
                 &["notes.txt"],
             ),
             (
-                &[("index.html", true), ("traces/mine.txt", false)],
+                &[("traces/a.json", true), ("traces/mine.txt", false)],
                 true,
                 &["traces/mine.txt"],
             ),
