@@ -126,19 +126,18 @@ impl ReportFolder {
 /// one, nothing only if the folder is empty.
 fn not_ours(dir: &Path) -> std::io::Result<Vec<String>> {
     let present = files_under(dir)?;
-    let listed: Vec<String> = match std::fs::read_to_string(dir.join(MARKER)) {
+    // A marker that is not ours (another header) is not ours to replace either.
+    let listed: Option<Vec<String>> = match std::fs::read_to_string(dir.join(MARKER)) {
         Ok(marker) if marker.lines().next() == Some(MARKER_HEADER) => {
-            marker.lines().skip(1).map(str::to_owned).collect()
+            Some(marker.lines().skip(1).map(str::to_owned).collect())
         }
-        _ => Vec::new(),
+        _ => None,
     };
-    let mut foreign: Vec<String> = present
-        .into_iter()
-        .filter(|path| path != MARKER && !listed.contains(path))
-        .collect();
-    if listed.is_empty() && dir.join(MARKER).exists() {
-        foreign.insert(0, MARKER.to_owned());
-    }
+    let ours = |path: &String| match &listed {
+        Some(listed) => path == MARKER || listed.contains(path),
+        None => false,
+    };
+    let foreign: Vec<String> = present.into_iter().filter(|p| !ours(p)).collect();
     Ok(foreign)
 }
 
@@ -284,7 +283,7 @@ mod tests {
 
     #[test]
     fn only_what_a_report_wrote_is_replaced() {
-        let rows: [Row<'_>; 7] = [
+        let rows: [Row<'_>; 8] = [
             (&[], false, &[]),
             (&[("index.html", false)], false, &["index.html"]),
             (&[("traces/x", false)], false, &["traces", "traces/x"]),
@@ -308,6 +307,7 @@ mod tests {
                 &["traces/mine.txt"],
             ),
             (&[("index.html", false)], true, &["index.html"]),
+            (&[(MARKER, false)], false, &[MARKER]),
         ];
         for (index, (files, marker, refused)) in rows.iter().enumerate() {
             let dir = std::env::temp_dir()
