@@ -114,6 +114,9 @@ pub struct TrialRecord {
     pub runs: Vec<RunRecord>,
     /// Why it is skipped or marked `xfail`, if it is.
     pub note: Option<String>,
+    /// The trial runs over TLS with certificate verification off, because its case says
+    /// `tls = { verify = false }`: every report shows it, since such a pass proves less.
+    pub unverified: bool,
     /// The message libtest shows for it: the failure report with both traces, or why a
     /// failure was expected. Left out of `results.json` (the trace files have it).
     #[serde(skip)]

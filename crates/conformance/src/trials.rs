@@ -214,10 +214,22 @@ pub fn blank_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
         runs_passed: 0,
         runs: Vec::new(),
         note: case.xfail.clone(),
+        unverified: unverified(case, cell),
         message: None,
         trace: None,
     }
 }
+
+/// Whether this cell runs over TLS with certificate verification off (`tls = { verify =
+/// false }`).
+pub fn unverified(case: &Case, cell: Cell) -> bool {
+    cell.transport.tls() && !case.tls.verify
+}
+
+/// What every failure message of an unverified trial says, so a reader knows the
+/// certificate checks were off.
+pub const UNVERIFIED_NOTE: &str =
+    "tls verify = false: the client accepted any server certificate (the case says so)";
 
 fn seed_of(cell: Cell) -> Option<u64> {
     match cell.delivery {
@@ -361,6 +373,10 @@ fn failure_message(case: &Case, cell: Cell, attempt: &Attempt) -> String {
         );
     };
     let mut message = report::failure(case, &attempt.problems, server, client);
+    if unverified(case, cell) {
+        message.push_str(UNVERIFIED_NOTE);
+        message.push('\n');
+    }
     if let Delivery::Chunked(seed) = cell.delivery {
         message.push_str(&format!(
             "chunked delivery used seed {seed}: re-run with --seed {seed} (or \
@@ -521,6 +537,7 @@ mod tests {
             runs_passed: 0,
             runs: Vec::new(),
             note: None,
+            unverified: false,
             message: None,
             trace: None,
         }

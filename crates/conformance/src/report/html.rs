@@ -224,7 +224,16 @@ fn suite_table(out: &mut String, name: &str, trials: &[&TrialRecord]) {
                     } else {
                         String::new()
                     };
-                    let title = format!("{}: {}{runs}", trial.trial, trial.outcome.word());
+                    let (unverified, mark) = if trial.unverified {
+                        (" (tls verify = false)", "<sup class=\"unverified\">u</sup>")
+                    } else {
+                        ("", "")
+                    };
+                    let title = format!(
+                        "{}: {}{runs}{unverified}",
+                        trial.trial,
+                        trial.outcome.word()
+                    );
                     let inner = match &trial.trace {
                         Some(path) => {
                             format!("<a href=\"{}\">{}</a>", escape(path), symbol(trial.outcome))
@@ -233,7 +242,7 @@ fn suite_table(out: &mut String, name: &str, trials: &[&TrialRecord]) {
                     };
                     let _ = write!(
                         out,
-                        "<td class=\"cell {}\" title=\"{}\">{inner}</td>",
+                        "<td class=\"cell {}\" title=\"{}\">{inner}{mark}</td>",
                         trial.outcome.word(),
                         escape(&title)
                     );
@@ -275,7 +284,8 @@ const LEGEND: &str = "<p class=\"legend\">\
 <span class=\"cell failed\">✗</span> failed \
 <span class=\"cell unexpected-pass\">!</span> unexpected pass (marked xfail, but held) \
 <span class=\"cell expected-failure\">x</span> expected failure (xfail) \
-<span class=\"cell skipped\">–</span> skipped. \
+<span class=\"cell skipped\">–</span> skipped; \
+<sup class=\"unverified\">u</sup> over TLS without certificate verification (tls verify = false). \
 Columns are transport, reactor and delivery; a cell links to its trace.</p>\n";
 
 const STYLE: &str = "
@@ -290,6 +300,7 @@ table.grid { border-collapse: collapse; margin: 0.5em 0; }
 .cell { display: table-cell; min-width: 1.3em; font-weight: bold; }
 span.cell { display: inline-block; padding: 0 4px; border: 1px solid #ccc; }
 .cell a { color: inherit; text-decoration: none; display: block; }
+.unverified { color: #b35900; font-size: 0.7em; }
 .passed { background: #d9f2d9; color: #1b5e20; }
 .failed { background: #f8c9c9; color: #8b0000; }
 .unexpected-pass { background: #ffd8a8; color: #8a4b00; }
@@ -352,6 +363,7 @@ mod tests {
                 problems: Vec::new(),
             }],
             note: None,
+            unverified: name.contains("::tls::"),
             message: Some("server <reason>: expected done".into()),
             trace: Some(format!("traces/{name}.json")),
         }
@@ -383,6 +395,12 @@ mod tests {
         assert!(at("Did not pass (1)") < at("id=\"suite-a\""));
         assert!(at("id=\"suite-a\"") < at("id=\"suite-b\""));
         assert!(at(">broken</th>") < at(">fine</th>"));
+        // A trial without certificate verification is marked, and only those.
+        assert_eq!(
+            page.matches("<sup class=\"unverified\">u</sup></td>")
+                .count(),
+            2
+        );
         // Text from the run is escaped, never markup.
         assert!(page.contains("server &lt;reason&gt;: expected done"));
         assert!(!page.contains("<reason>"));

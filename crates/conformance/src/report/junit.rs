@@ -52,6 +52,9 @@ fn test_case(trial: &TrialRecord) -> TestCase {
     if trial.outcome == Outcome::ExpectedFailure {
         case.set_system_out(message);
     }
+    if trial.unverified {
+        case.add_property(("tls-verify", "false"));
+    }
     case
 }
 
