@@ -41,6 +41,9 @@ const BOUND: Duration = Duration::from_secs(120);
 /// What a user had before the run, as (path in the scratch folder, bytes).
 type Files = &'static [(&'static str, &'static [u8])];
 
+/// A check made after a row's run, in its scratch folder.
+type Then = fn(&Path) -> Result<(), String>;
+
 struct Row {
     /// What the row is about.
     what: &'static str,
@@ -62,7 +65,7 @@ struct Row {
     /// A part of stderr, or of stdout when it starts with `stdout:`; "" checks nothing more.
     says: &'static str,
     /// More to check afterwards, in the scratch folder.
-    then: Option<fn(&Path) -> Result<(), String>>,
+    then: Option<Then>,
 }
 
 const ROW: Row = Row {
