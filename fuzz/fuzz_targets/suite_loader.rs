@@ -1,6 +1,7 @@
 //! Arbitrary bytes into the suite loader (`conformance::load::load_str`), as text: it must
 //! never panic, and every problem it reports must be placed in the file it was given, at a
-//! line and column that exist, in file order. Run it with the suites as seeds and the format's
+//! line and column that exist, in file order; what it accepts is planned
+//! (`conformance::trials::trials`), which must not panic either. Run it with the suites as seeds and the format's
 //! words as a dictionary (from the repository root):
 //!
 //! ```sh
@@ -22,8 +23,23 @@ fuzz_target!(|data: &[u8]| {
     // every input useful to the fuzzer.
     let text = String::from_utf8_lossy(data);
     let path = Path::new("suites/fuzzed.toml");
-    let Err(diagnostics) = conformance::load::load_str(path, &text) else {
-        return;
+    let diagnostics = match conformance::load::load_str(path, &text) {
+        Ok(suite) => {
+            // What loads is planned: expanding it into trials must not panic, and every
+            // trial gets a name of its own.
+            let session = std::sync::Arc::new(conformance::trials::Session::once());
+            let trials = conformance::trials::trials(std::slice::from_ref(&suite), 7, &session);
+            let names: std::collections::HashSet<&str> = trials.iter().map(|t| t.name()).collect();
+            assert_eq!(names.len(), trials.len(), "two trials share a name");
+            let cells: usize = suite
+                .cases
+                .iter()
+                .map(|c| conformance::trials::cells(c, 7).len())
+                .sum();
+            assert_eq!(cells, trials.len(), "a cell without its trial");
+            return;
+        }
+        Err(diagnostics) => diagnostics,
     };
     assert!(!diagnostics.is_empty(), "rejected without a diagnostic");
     let mut last = (0, 0);

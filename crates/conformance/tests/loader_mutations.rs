@@ -3,14 +3,19 @@
 //! the file cut short, tokens swapped, keys and words from the format inserted, quoted values
 //! replaced by other words of the format) and each
 //! variant goes through `load::load_str`. None may panic, and every problem must be placed:
-//! in the file it is about, at a line and column that exist in the text, in file order. The
+//! in the file it is about, at a line and column that exist in the text, in file order. A
+//! variant that loads is planned too (`trials::trials`, `trials::cells`): that must not panic
+//! and must give every trial a name of its own. The
 //! same seeds give the same variants, so a failure names what to replay. The cargo-fuzz target
 //! in `fuzz/` explores the same entry point without a fixed budget.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use conformance::load::{Diagnostic, load_str};
+use conformance::suite::Suite;
+use conformance::trials::{Session, cells, trials};
 
 /// Variants per suite file; with about ten files, several thousand in all.
 const VARIANTS_PER_FILE: u64 = 400;
@@ -313,6 +318,32 @@ fn misplaced(diagnostic: &Diagnostic, path: &Path, text: &str) -> Option<String>
         .then(|| format!("points past the end of line {line} ({width} characters): {diagnostic}"))
 }
 
+/// What is wrong with planning a suite the loader accepted: expanding it into trials (the
+/// list libtest gets) must not panic, and must give each trial a distinct name.
+fn unplannable(suite: &Suite) -> Option<String> {
+    let session = Arc::new(Session::once());
+    let planned = catch_unwind(AssertUnwindSafe(|| {
+        let names: Vec<String> = trials(std::slice::from_ref(suite), 7, &session)
+            .iter()
+            .map(|t| t.name().to_owned())
+            .collect();
+        let cells: usize = suite.cases.iter().map(|c| cells(c, 7).len()).sum();
+        (names, cells)
+    }));
+    let Ok((names, cells)) = planned else {
+        return Some("planning its trials panicked".into());
+    };
+    let distinct: std::collections::HashSet<&String> = names.iter().collect();
+    if distinct.len() != names.len() || names.len() != cells {
+        return Some(format!(
+            "{} trials, {} distinct names, {cells} cells",
+            names.len(),
+            distinct.len()
+        ));
+    }
+    None
+}
+
 #[test]
 fn mutated_suites_never_panic_and_every_problem_is_placed() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites");
@@ -362,6 +393,9 @@ fn mutated_suites_never_panic_and_every_problem_is_placed() {
                 Ok(Ok(suite)) => {
                     if suite.cases.is_empty() {
                         failures.push(format!("{}: loaded without a case", context()));
+                    }
+                    if let Some(why) = unplannable(&suite) {
+                        failures.push(format!("{}: {why}", context()));
                     }
                     continue;
                 }
