@@ -60,6 +60,8 @@ struct Row {
     before: Option<&'static [&'static str]>,
     /// Close the program's stdout after its first line.
     head_1: bool,
+    /// Leave the staging folder of a killed run beside `{s}/report` first.
+    abandoned: bool,
     /// The exit status expected.
     status: i32,
     /// A part of stderr, or of stdout when it starts with `stdout:`; "" checks nothing more.
@@ -76,6 +78,7 @@ const ROW: Row = Row {
     files: &[],
     before: None,
     head_1: false,
+    abandoned: false,
     status: 0,
     says: "",
     then: None,
@@ -137,6 +140,15 @@ fn rows() -> Vec<Row> {
             before: Some(&["--report", "{s}/report", "one_byte"]),
             says: "stdout:conformance: 1 passed",
             then: Some(report_replaced),
+            ..ROW
+        },
+        Row {
+            what: "a report folder left half-written by a killed run is cleared",
+            args: &["--report", "{s}/report"],
+            files: &[("mine.txt", b"mine")],
+            abandoned: true,
+            says: "stdout:conformance: 2 passed",
+            then: Some(abandoned_cleared),
             ..ROW
         },
         Row {
@@ -334,6 +346,11 @@ fn report_replaced(scratch: &Path) -> Result<(), String> {
     no_leftovers(scratch)
 }
 
+/// The staging folder of a run that was killed (pid 4294967295 never runs) is gone.
+fn abandoned_cleared(scratch: &Path) -> Result<(), String> {
+    no_leftovers(scratch)
+}
+
 fn junit_has_both(scratch: &Path) -> Result<(), String> {
     let junit = read(&scratch.join("junit.xml"))?;
     if junit.matches("<testcase ").count() != 2 {
@@ -489,6 +506,12 @@ fn check(index: usize, row: &Row) -> Option<String> {
         }
     }
     make_files(&scratch, row.files);
+    if row.abandoned {
+        make_files(
+            &scratch,
+            &[(".report.conformance-new-4294967295/index.html", b"half")],
+        );
+    }
     let ran = run(&scratch, &suites, row.args, row.env, row.head_1);
     let mut problems = Vec::new();
     if ran.status != Some(row.status) {

@@ -43,7 +43,46 @@ pub struct ReportFolder {
 pub fn prepare(dir: &Path) -> Result<ReportFolder, String> {
     check_folder(dir)?;
     let staging = sibling(dir, "new")?;
+    remove_abandoned(&staging);
     make_staging(dir, staging)
+}
+
+/// Removes the staging folders of earlier runs for the same report that were killed before
+/// they finished (their process is gone, by `/proc`): hidden folders of ours, which would
+/// otherwise pile up. Where there is no `/proc`, nothing is removed.
+fn remove_abandoned(staging: &Path) {
+    let Some(name) = staging
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+    else {
+        return;
+    };
+    let Some(prefix) = name
+        .rsplit_once('-')
+        .map(|(prefix, _pid)| format!("{prefix}-"))
+    else {
+        return;
+    };
+    let parent = staging
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = entry_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !proc.join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Refuses a report folder that is not a folder, or holds what a report did not write;
