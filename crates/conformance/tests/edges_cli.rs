@@ -126,6 +126,35 @@ fn rows() -> Vec<Row> {
             ..ROW
         },
         Row {
+            what: "--report . (the working folder) is refused",
+            args: &["--report", "."],
+            files: &[("index.html", PAGE)],
+            status: 1,
+            says: "--report .: name the folder (it is replaced whole, so not . or ..)",
+            ..ROW
+        },
+        Row {
+            what: "--report on a folder of many files of the user's names ten",
+            args: &["--report", "{s}/many"],
+            files: &[
+                ("many/a1", b"1"),
+                ("many/a2", b"2"),
+                ("many/a3", b"3"),
+                ("many/a4", b"4"),
+                ("many/a5", b"5"),
+                ("many/a6", b"6"),
+                ("many/a7", b"7"),
+                ("many/a8", b"8"),
+                ("many/a9", b"9"),
+                ("many/b1", b"10"),
+                ("many/b2", b"11"),
+                ("many/b3", b"12"),
+            ],
+            status: 1,
+            says: "(a1, a2, a3, a4, a5, a6, a7, a8, a9, b1, and 2 more)",
+            ..ROW
+        },
+        Row {
             what: "--report on an earlier report of ours with a file of the user's added",
             args: &["--report", "{s}/report"],
             before: Some(&["--report", "{s}/report"]),

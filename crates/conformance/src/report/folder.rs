@@ -11,7 +11,7 @@
 //! runner wrote (it carries [`JUNIT_MARK`]), and is written to a sibling and renamed too.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::json::TRACES;
 
@@ -89,6 +89,11 @@ fn remove_abandoned(staging: &Path) {
 /// changes nothing.
 pub fn check_folder(dir: &Path) -> Result<(), String> {
     let shown = dir.display();
+    if !matches!(dir.components().next_back(), Some(Component::Normal(_))) {
+        return Err(format!(
+            "--report {shown}: name the folder (it is replaced whole, so not . or ..)"
+        ));
+    }
     if dir.exists() {
         if !dir.is_dir() {
             return Err(format!(
@@ -105,11 +110,24 @@ pub fn check_folder(dir: &Path) -> Result<(), String> {
                 } else {
                     "files"
                 },
-                foreign.join(", ")
+                some_names(&foreign)
             ));
         }
     }
     Ok(())
+}
+
+/// Names as a message shows them: the first ten, and how many more.
+fn some_names(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if names.len() <= SHOWN {
+        return names.join(", ");
+    }
+    format!(
+        "{}, and {} more",
+        names[..SHOWN].join(", "),
+        names.len() - SHOWN
+    )
 }
 
 /// Makes the staging folder of a run whose report goes to `dir`.
@@ -152,7 +170,7 @@ impl ReportFolder {
                 return Err(format!(
                     "{} now holds files a report did not write ({}); this run's report is in {}",
                     self.dir.display(),
-                    foreign.join(", "),
+                    some_names(&foreign),
                     self.staging.display()
                 ));
             }
