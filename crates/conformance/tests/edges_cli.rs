@@ -321,6 +321,24 @@ fn rows() -> Vec<Row> {
             ..ROW
         },
         Row {
+            what: "a trial without certificate verification says so wherever it shows",
+            args: &["--report", "{s}/report", "--junit", "{s}/junit.xml"],
+            suites: &[(
+                "unverified.toml",
+                concat!(
+                    "[[case]]\nname = \"x\"\nabout = \"a wrong expectation, to fail\"\n",
+                    "transports = [\"tls\"]\nreactors = [\"tokio-ct\"]\ndelivery = [\"whole\"]\n",
+                    "tls = { server_cert = \"self-signed\", verify = false }\n",
+                    "server = \"closing-later\"\nclient = { probe = \"send\", data = \"x\" }\n",
+                    "expect.server = { reason = \"aborted\" }\n",
+                ),
+            )],
+            status: 101,
+            says: "stdout:tls verify = false: the client accepted any server certificate",
+            then: Some(unverified_everywhere),
+            ..ROW
+        },
+        Row {
             what: "a suite file name that is not a suite name is refused",
             suites: &[("a b.toml", SUITE)],
             status: 2,
@@ -378,6 +396,22 @@ fn report_replaced(scratch: &Path) -> Result<(), String> {
 /// The staging folder of a run that was killed (pid 4294967295 never runs) is gone.
 fn abandoned_cleared(scratch: &Path) -> Result<(), String> {
     no_leftovers(scratch)
+}
+
+fn unverified_everywhere(scratch: &Path) -> Result<(), String> {
+    let junit = read(&scratch.join("junit.xml"))?;
+    let results = read(&scratch.join("report/results.json"))?;
+    let page = read(&scratch.join("report/index.html"))?;
+    if !junit.contains("name=\"tls-verify\" value=\"false\"") {
+        return Err(format!("no tls-verify property in JUnit: {junit}"));
+    }
+    if !results.contains("\"unverified\": true") {
+        return Err(format!("no unverified field in results.json: {results}"));
+    }
+    if !page.contains("<sup class=\"unverified\">u</sup></td>") {
+        return Err("no mark on the HTML cell".into());
+    }
+    Ok(())
 }
 
 fn junit_has_both(scratch: &Path) -> Result<(), String> {
