@@ -122,7 +122,9 @@ pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial>
                 );
                 trials.push(
                     Trial::test(name, move || {
-                        let record = execute(&suite_name, &case, cell, &session);
+                        crate::interrupt::before_trial();
+                        let mut record = execute(&suite_name, &case, cell, &session);
+                        crate::interrupt::after_trial(&mut record);
                         let result = match (record.outcome.is_failure(), &record.message) {
                             (true, message) => Err(Failed::from(
                                 message
