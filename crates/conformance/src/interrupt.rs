@@ -1,8 +1,9 @@
 //! Interrupts: SIGINT, SIGTERM and SIGHUP end a run cleanly, a second one at once.
 //!
-//! [`install`] blocks the three signals in every thread (before any is started; std clears
-//! the mask again in the programs it starts) and waits for them on a thread of its own with
-//! `sigwait`, so that nothing runs in a signal handler. On the first signal during the
+//! [`install`] has signal-hook catch the three signals (its handler only writes to a pipe;
+//! a caught signal is back to its default in the programs the runner starts, unlike a
+//! blocked one, which they would inherit) and handles them on a thread of its own. On the
+//! first signal during the
 //! trials: no trial starts after it (a trial that sees the signal waits forever instead of
 //! running, so libtest-mimic starts nothing more and prints nothing for it), every program
 //! group and everything below the runner gets SIGTERM then SIGKILL, the run folder is
@@ -69,21 +70,17 @@ impl Drop for Guard {
 }
 
 /// Takes over SIGINT, SIGTERM and SIGHUP for the rest of the process; call first thing in
-/// `main`, before any thread starts. The guard cleans up when the run ends.
+/// `main`. The guard cleans up when the run ends.
 pub fn install() -> Guard {
     #[cfg(target_os = "linux")]
     {
-        use nix::sys::signal::{SigSet, Signal};
-        let mut set = SigSet::empty();
-        for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-            set.add(signal);
-        }
-        if set.thread_block().is_ok() {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
             std::thread::Builder::new()
                 .name("signals".into())
                 .spawn(move || {
-                    while let Ok(signal) = set.wait() {
-                        on_signal(signal as i32);
+                    for signal in signals.forever() {
+                        on_signal(signal);
                     }
                 })
                 .ok();
