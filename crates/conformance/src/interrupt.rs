@@ -128,6 +128,9 @@ fn stop_at_once(signal: i32) -> ! {
 pub fn run_trials(args: &Arguments, trials: Vec<Trial>) -> Result<Conclusion, Interrupted> {
     let (tell, events) = mpsc::channel();
     *MAIN.lock().unwrap_or_else(PoisonError::into_inner) = Some(tell.clone());
+    // A run folder that cannot be made fails the trials that need it, with the reason; the
+    // rest run, with UNIX sockets in the system's temporary directory.
+    let _ = external::prepare_run_folder();
     let result = match interrupted() {
         Some(interrupted) => Err(interrupted),
         None => {
@@ -185,7 +188,8 @@ pub fn after_trial(record: &mut TrialRecord) {
 }
 
 /// Marks the selected trials that never ran as interrupted (`selected`: each selected
-/// trial's name, and whether libtest ignores it), and says how many finished.
+/// trial's name, and whether libtest ignores it), and says how many finished and how many
+/// did not (never started, or were running when the signal came).
 #[allow(clippy::print_stdout)]
 pub fn mark_not_run(
     interrupted: Interrupted,
@@ -200,8 +204,14 @@ pub fn mark_not_run(
     let mut finished = 0;
     let mut not_run = 0;
     for record in records.iter_mut() {
-        if !record.runs.is_empty() {
+        let cut_short = record
+            .note
+            .as_deref()
+            .is_some_and(|note| note.starts_with("interrupted"));
+        if !record.runs.is_empty() && !cut_short {
             finished += 1;
+        } else if cut_short {
+            not_run += 1;
         } else if to_run.contains(record.trial.as_str()) {
             not_run += 1;
             record.note = Some(format!(

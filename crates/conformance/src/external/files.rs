@@ -35,6 +35,22 @@ fn run_folder() -> Result<PathBuf, String> {
     }
 }
 
+/// Creates the run folder before the trials start, and puts the reactors' UNIX socket paths
+/// in it, so that an interrupted pairing leaves no socket file behind either.
+pub fn prepare_run_folder() -> Result<(), String> {
+    let dir = run_folder()?;
+    // A socket path is at most 107 bytes: under a long TMPDIR the sockets stay in the
+    // temporary directory itself (each pairing removes its own when it ends).
+    if dir.as_os_str().len() <= UNIX_SOCKET_DIR_MAX {
+        connectable::reactor::set_unix_socket_dir(dir);
+    }
+    Ok(())
+}
+
+/// The longest run folder path the UNIX sockets go into: room is left for
+/// `/connectable-<pid>-<n>.sock` within the 107 bytes of a socket path.
+const UNIX_SOCKET_DIR_MAX: usize = 64;
+
 /// Removes the run folder and everything in it; later trials cannot create another.
 pub fn remove_run_folder() {
     let mut folder = RUN_FOLDER.lock().unwrap_or_else(PoisonError::into_inner);
@@ -54,9 +70,11 @@ fn create_unique(parent: &Path) -> Result<PathBuf, String> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
+        // Short: the reactors' UNIX socket paths go in it, and those have a length limit.
         let dir = parent.join(format!(
-            "conformance-run-{}-{nanos:x}-{}",
+            "conformance-{}-{:x}-{}",
             std::process::id(),
+            nanos % 0x1_0000_0000,
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         match create_private_dir(&dir) {

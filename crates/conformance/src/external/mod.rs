@@ -24,7 +24,7 @@ use connectable::{ConnectableProtocol, Endpoint, Reactor};
 
 use crate::suite::{AddressSpec, CommandSpec, PeerSpec, TransportKind};
 
-pub use files::remove_run_folder;
+pub use files::{prepare_run_folder, remove_run_folder};
 pub use process::{DEFAULT_STOP_GRACE, MAX_STOP_GRACE, Stop, stop_all, sweep};
 pub use ready::OUTPUT_KEPT;
 
