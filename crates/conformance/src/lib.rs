@@ -395,6 +395,7 @@ mod reference_is_complete {
             "ready",
             "env",
             "cwd",
+            "stop_grace",
             "address",
             "server_name",
             "ca",
