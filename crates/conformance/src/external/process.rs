@@ -526,7 +526,7 @@ mod os {
     use nix::sys::wait::{WaitPidFlag, waitpid};
     use nix::unistd::Pid;
 
-    use super::{MARKER_VARIABLE, ProcessInfo, Signal, parse_stat, registry};
+    use super::{MARKER_VARIABLE, ProcessInfo, Signal, known, parse_stat, registry};
 
     /// Every process /proc shows now.
     pub(super) fn processes() -> Vec<ProcessInfo> {
@@ -575,18 +575,34 @@ mod os {
 
     /// Reaps every exited child of the runner that is not a program's first process (those
     /// are std's `Child`'s to reap): the orphans the subreaper adopted.
+    /// Reaps the exited children of the runner that it adopted from its programs (seen alive
+    /// as their members before): not a program's first process (std's `Child` reaps those),
+    /// nor any other child of the process (another part of it may be waiting for those).
     pub(super) fn reap_adopted(processes: &[ProcessInfo]) {
         let me = std::process::id();
         let running = registry();
+        let mut known = known();
         for process in processes {
             if process.ppid == me
                 && process.zombie
+                && known.contains(&process.pid)
                 && !running.programs.iter().any(|(p, _)| *p == process.pid)
                 && let Ok(pid) = i32::try_from(process.pid)
+                && waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)).is_ok()
             {
-                let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+                known.remove(&process.pid);
             }
         }
+    }
+
+    /// Whether `pid`'s environment carries a marker this runner gave.
+    pub(super) fn carries_ours(pid: u32) -> bool {
+        let prefix = format!("{MARKER_VARIABLE}={}-", std::process::id());
+        std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+            environ
+                .split(|b| *b == 0)
+                .any(|entry| entry.starts_with(prefix.as_bytes()))
+        })
     }
 
     /// The processes reparented to the runner that carry `marker`.
@@ -631,11 +647,68 @@ mod os {
 
     pub(super) fn reap_adopted(_: &[ProcessInfo]) {}
 
+    pub(super) fn carries_ours(_: u32) -> bool {
+        false
+    }
+
     pub(super) fn marked(_: &[ProcessInfo], _: &str) -> HashSet<u32> {
         HashSet::new()
     }
 
     pub(super) fn become_subreaper() {}
+}
+
+/// Every process seen alive as a member of a program: the only children of the runner it
+/// reaps behind std's back once they have exited (see `os::reap_adopted`).
+static KNOWN: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
+
+struct Known(std::sync::MutexGuard<'static, Option<HashSet<u32>>>);
+
+impl Known {
+    fn contains(&self, pid: &u32) -> bool {
+        self.0.as_ref().is_some_and(|set| set.contains(pid))
+    }
+
+    fn remove(&mut self, pid: &u32) {
+        if let Some(set) = self.0.as_mut() {
+            set.remove(pid);
+        }
+    }
+
+    fn extend(&mut self, pids: &[u32]) {
+        self.0.get_or_insert_with(HashSet::new).extend(pids);
+    }
+}
+
+fn known() -> Known {
+    Known(KNOWN.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Every live process that is the runner's programs' doing: their groups, what carries a
+/// marker of this runner below it, and all their descendants.
+fn ours(processes: &[ProcessInfo]) -> Vec<u32> {
+    let me = std::process::id();
+    let groups: HashSet<u32> = registry().programs.iter().map(|(p, _)| *p).collect();
+    let below: HashSet<u32> = descendants(processes, me).into_iter().collect();
+    let seeds: HashSet<u32> = processes
+        .iter()
+        .filter(|p| !p.zombie)
+        .filter(|p| {
+            groups.contains(&p.pid)
+                || groups.contains(&p.pgrp)
+                || (below.contains(&p.pid) && os::carries_ours(p.pid))
+        })
+        .map(|p| p.pid)
+        .collect();
+    let mut found: Vec<u32> = seeds.iter().copied().collect();
+    for seed in &seeds {
+        found.extend(descendants(processes, *seed));
+    }
+    found.sort_unstable();
+    found.dedup();
+    found.retain(|pid| processes.iter().any(|p| p.pid == *pid && !p.zombie));
+    known().extend(&found);
+    found
 }
 
 fn become_subreaper() {
@@ -656,14 +729,16 @@ fn members_alive(root: u32, marker: &str, root_running: bool) -> Vec<u32> {
         return if root_running { vec![root] } else { Vec::new() };
     }
     let marked = os::marked(&processes, marker);
-    members(&processes, root, &marked)
+    let found = members(&processes, root, &marked);
+    known().extend(&found);
+    found
 }
 
 /// Whether an interrupt closed the registry.
 static STOPPING: AtomicBool = AtomicBool::new(false);
 
-/// Stops every program now running and everything below the runner: no program starts
-/// after this. SIGTERM first, then SIGKILL after `grace` (none when `grace` is zero);
+/// Stops every program now running and everything it started (see `ours`): no program
+/// starts after this. SIGTERM first, then SIGKILL after `grace` (none when `grace` is zero);
 /// then every adopted zombie is reaped. For interrupts and the end of a run.
 pub fn stop_all(grace: Duration) {
     {
@@ -671,7 +746,6 @@ pub fn stop_all(grace: Duration) {
         running.closed = true;
     }
     STOPPING.store(true, Ordering::SeqCst);
-    let me = std::process::id();
     let deadline = Instant::now() + grace;
     let mut signal = if grace.is_zero() {
         Signal::Kill
@@ -683,10 +757,7 @@ pub fn stop_all(grace: Duration) {
         let processes = os::processes();
         os::reap_adopted(&processes);
         let groups: Vec<u32> = registry().programs.iter().map(|(p, _)| *p).collect();
-        let below: Vec<u32> = descendants(&processes, me)
-            .into_iter()
-            .filter(|pid| processes.iter().any(|p| p.pid == *pid && !p.zombie))
-            .collect();
+        let below = ours(&processes);
         let alive_groups: Vec<u32> = groups
             .iter()
             .copied()
@@ -710,17 +781,12 @@ pub fn stop_all(grace: Duration) {
     }
 }
 
-/// Ends whatever is still below the runner at the end of a run (nothing, unless a program
-/// escaped its trial's stop) and reaps it, without closing the registry.
+/// Ends whatever of the programs' doing is still running at the end of a run (nothing,
+/// unless a program escaped its trial's stop) and reaps it.
 pub fn sweep() {
-    let me = std::process::id();
     let processes = os::processes();
     os::reap_adopted(&processes);
-    let below: Vec<u32> = descendants(&processes, me)
-        .into_iter()
-        .filter(|pid| processes.iter().any(|p| p.pid == *pid && !p.zombie))
-        .collect();
-    if !below.is_empty() && !STOPPING.load(Ordering::SeqCst) {
+    if !ours(&processes).is_empty() && !STOPPING.load(Ordering::SeqCst) {
         stop_all(DEFAULT_STOP_GRACE);
     }
 }
