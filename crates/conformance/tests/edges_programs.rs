@@ -9,7 +9,8 @@
 //! written. The programs are small python3 and sh scripts (`PEER` below), the shapes users
 //! met: nginx's master and workers, a grandchild in its own session, an orphan of `sh -c`,
 //! a server that ignores SIGTERM, a ready text without a newline on stderr, a dual-stack
-//! `[::]` listener.
+//! IPv6 listener (bound to loopback, `::ffff:127.0.0.1`: nothing here listens beyond it; the
+//! unit rows in `external/ready.rs` cover `[::]` itself).
 
 #![cfg(target_os = "linux")]
 
@@ -29,10 +30,16 @@ def started():
     # Tells the test that this program is up (it waits for this before sending signals).
     open(os.path.join(os.environ["EDGE_DIR"], "started.%d" % os.getpid()), "w").close()
 
-def listener(port, family=socket.AF_INET, host="127.0.0.1"):
+def listener(port, family=socket.AF_INET):
     if family == socket.AF_INET6:
-        return socket.create_server(("::", port), family=family, dualstack_ipv6=True)
-    return socket.create_server((host, port))
+        # A dual-stack IPv6 socket, as Node, Go and Java open by default, bound to loopback
+        # only (the rules: nothing listens beyond it): IPv4's 127.0.0.1 as IPv6 sees it.
+        server = socket.socket(socket.AF_INET6)
+        server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        server.bind(("::ffff:127.0.0.1", port))
+        server.listen()
+        return server
+    return socket.create_server(("127.0.0.1", port))
 
 def echo_one(server):
     conn, _ = server.accept()
@@ -58,7 +65,7 @@ elif mode == "echo-once":     # serves one connection, then exits 0
     server = listener(int(args[0]))
     started()
     echo_one(server)
-elif mode == "dual":          # [::] dual-stack, as Node, Go and Java listen by default
+elif mode == "dual":          # an IPv6 socket that IPv4 reaches: it shows in /proc/net/tcp6
     server = listener(int(args[0]), socket.AF_INET6)
     started()
     while True:
@@ -268,7 +275,7 @@ expect.server = { exit = "killed", stderr = "READY to serve" }
         traces_say: &["stopped at the end of the trial"],
     },
     Row {
-        name: "a dual-stack [::] listener is ready",
+        name: "a dual-stack IPv6 listener is ready (it shows in /proc/net/tcp6 only)",
         suite: suite!(
             r#"server = { command = ["python3", "{peer}", "dual", "{port}", "{marker}"] }
 expect.server = { exit = "killed" }
