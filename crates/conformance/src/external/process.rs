@@ -48,9 +48,21 @@ static RUNNING: Mutex<Registry> = Mutex::new(Registry {
 });
 
 struct Registry {
-    programs: Vec<(u32, String)>,
+    /// Each program's first process.
+    programs: Vec<Registered>,
     /// Set by an interrupt: no program starts after it.
     closed: bool,
+}
+
+/// A running program's first process, as the registry knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Registered {
+    /// Its id, and its group's.
+    pub pid: u32,
+    /// When it started, in clock ticks since boot, as /proc says (0 where unknown).
+    pub started: u64,
+    /// Whether it has exited (a daemon's first process exits once it has forked).
+    pub exited: bool,
 }
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
@@ -131,7 +143,11 @@ impl Program {
             let child = command
                 .spawn()
                 .map_err(|e| format!("cannot start {program:?}: {e}"))?;
-            running.programs.push((child.id(), marker.clone()));
+            running.programs.push(Registered {
+                pid: child.id(),
+                started: os::started(child.id()),
+                exited: false,
+            });
             child
         };
         let stdout = Arc::new(Mutex::new(Bounded::default()));
@@ -179,12 +195,27 @@ impl Program {
     ) -> Result<(), String> {
         let mut look_again = LOOK_AGAIN.0;
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "the server exited before it was ready ({})",
-                    describe(status)
-                ));
-            }
+            // A daemon's first process exits 0 once it has forked the server (nginx without
+            // `daemon off`): while what it started runs, readiness is still awaited.
+            let daemonized = match self.child.try_wait() {
+                Ok(Some(status)) if status.success() => {
+                    mark_exited(self.child.id());
+                    if members_alive(self.child.id(), &self.marker, false).is_empty() {
+                        return Err(format!(
+                            "the server exited before it was ready ({}), leaving no process",
+                            describe(status)
+                        ));
+                    }
+                    true
+                }
+                Ok(Some(status)) => {
+                    return Err(format!(
+                        "the server exited before it was ready ({})",
+                        describe(status)
+                    ));
+                }
+                _ => false,
+            };
             if !by_text && listening(port) {
                 return Ok(());
             }
@@ -196,8 +227,9 @@ impl Program {
                     format!("the server never listened on port {port} (IPv4 or IPv6)")
                 });
             }
-            // Without an exit watcher the exit is also something to look at again.
-            let wait = if by_text && cfg!(target_os = "linux") {
+            // Without an exit watcher the exit is also something to look at again, and so
+            // are a daemon's processes.
+            let wait = if by_text && cfg!(target_os = "linux") && !daemonized {
                 left
             } else {
                 left.min(look_again)
@@ -276,7 +308,11 @@ impl Program {
     }
 
     fn exited(&mut self) -> bool {
-        self.reaped || matches!(self.child.try_wait(), Ok(Some(_)) | Err(_))
+        let exited = self.reaped || matches!(self.child.try_wait(), Ok(Some(_)) | Err(_));
+        if exited {
+            mark_exited(self.child.id());
+        }
+        exited
     }
 
     /// SIGTERM to every member, SIGKILL to those left at `term_deadline`; returns how the
@@ -330,7 +366,7 @@ impl Program {
         }
         self.reaped = true;
         let pid = self.child.id();
-        registry().programs.retain(|(p, _)| *p != pid);
+        registry().programs.retain(|p| p.pid != pid);
     }
 
     fn collect_output(&mut self) {
@@ -446,6 +482,10 @@ pub struct ProcessInfo {
     pub ppid: u32,
     /// Its process group's.
     pub pgrp: u32,
+    /// Its session's.
+    pub session: u32,
+    /// When it started, in clock ticks since boot.
+    pub started: u64,
     /// Whether it has exited and waits to be reaped.
     pub zombie: bool,
 }
@@ -459,10 +499,15 @@ pub fn parse_stat(stat: &str) -> Option<ProcessInfo> {
     let state = fields.next()?;
     let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
+    let session = fields.next()?.parse().ok()?;
+    // starttime is the 22nd field; after the state, the 19th.
+    let started = fields.nth(15)?.parse().ok()?;
     Some(ProcessInfo {
         pid,
         ppid,
         pgrp,
+        session,
+        started,
         zombie: state == "Z" || state == "X",
     })
 }
@@ -498,6 +543,26 @@ pub fn members(processes: &[ProcessInfo], root: u32, marked: &HashSet<u32>) -> V
     alive
 }
 
+/// The program a daemon without a marker (reparented to the runner) belongs to: among the
+/// programs started at or before it, one whose first process has exited (a daemon's exits
+/// once it has forked; a program still running would still be the daemon's parent, unless
+/// it forked twice), else any; the one that started last. A guess only where programs
+/// start together: the markers decide everything else.
+pub fn daemon_of(started: u64, programs: &[Registered]) -> Option<u32> {
+    programs
+        .iter()
+        .filter(|p| p.started <= started)
+        .max_by_key(|p| (p.exited, p.started))
+        .map(|p| p.pid)
+}
+
+/// Notes in the registry that a program's first process has exited.
+fn mark_exited(pid: u32) {
+    if let Some(program) = registry().programs.iter_mut().find(|p| p.pid == pid) {
+        program.exited = true;
+    }
+}
+
 /// Every process below `root` in the parent tree, `root` left out.
 pub fn descendants(processes: &[ProcessInfo], root: u32) -> Vec<u32> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
@@ -526,7 +591,7 @@ mod os {
     use nix::sys::wait::{WaitPidFlag, waitpid};
     use nix::unistd::Pid;
 
-    use super::{MARKER_VARIABLE, ProcessInfo, Signal, known, parse_stat, registry};
+    use super::{MARKER_VARIABLE, ProcessInfo, Signal, daemon_of, known, parse_stat, registry};
 
     /// Every process /proc shows now.
     pub(super) fn processes() -> Vec<ProcessInfo> {
@@ -586,13 +651,23 @@ mod os {
             if process.ppid == me
                 && process.zombie
                 && known.contains(&process.pid)
-                && !running.programs.iter().any(|(p, _)| *p == process.pid)
+                && !running.programs.iter().any(|p| p.pid == process.pid)
                 && let Ok(pid) = i32::try_from(process.pid)
                 && waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)).is_ok()
             {
                 known.remove(&process.pid);
             }
         }
+    }
+
+    /// Whether `pid`'s environment carries a marker at all (this runner's or another's).
+    pub(super) fn carries_any(pid: u32) -> bool {
+        let prefix = format!("{MARKER_VARIABLE}=");
+        std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+            environ
+                .split(|b| *b == 0)
+                .any(|entry| entry.starts_with(prefix.as_bytes()))
+        })
     }
 
     /// Whether `pid`'s environment carries a marker this runner gave.
@@ -605,14 +680,32 @@ mod os {
         })
     }
 
-    /// The processes reparented to the runner that carry `marker`.
-    pub(super) fn marked(processes: &[ProcessInfo], marker: &str) -> HashSet<u32> {
+    /// The processes reparented to the runner that are the program `root`'s: those that
+    /// carry its marker, and the daemons (session leaders) that carry no marker at all (a
+    /// program that rewrites its environment's memory for its process title, as nginx does,
+    /// loses it) and started after `root` and no later program ([`daemon_of`]).
+    pub(super) fn marked(processes: &[ProcessInfo], root: u32, marker: &str) -> HashSet<u32> {
         let me = std::process::id();
+        let programs = registry().programs.clone();
         processes
             .iter()
-            .filter(|p| p.ppid == me && !p.zombie && carries(p.pid, marker))
+            .filter(|p| p.ppid == me && !p.zombie && !programs.iter().any(|r| r.pid == p.pid))
+            .filter(|p| {
+                carries(p.pid, marker)
+                    || (p.session == p.pid
+                        && !carries_any(p.pid)
+                        && daemon_of(p.started, &programs) == Some(root))
+            })
             .map(|p| p.pid)
             .collect()
+    }
+
+    /// When `pid` started, in clock ticks since boot; 0 if unknown.
+    pub(super) fn started(pid: u32) -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| parse_stat(&stat))
+            .map_or(0, |p| p.started)
     }
 
     pub(super) fn become_subreaper() {
@@ -651,8 +744,16 @@ mod os {
         false
     }
 
-    pub(super) fn marked(_: &[ProcessInfo], _: &str) -> HashSet<u32> {
+    pub(super) fn carries_any(_: u32) -> bool {
+        false
+    }
+
+    pub(super) fn marked(_: &[ProcessInfo], _: u32, _: &str) -> HashSet<u32> {
         HashSet::new()
+    }
+
+    pub(super) fn started(_: u32) -> u64 {
+        0
     }
 
     pub(super) fn become_subreaper() {}
@@ -688,7 +789,7 @@ fn known() -> Known {
 /// marker of this runner below it, and all their descendants.
 fn ours(processes: &[ProcessInfo]) -> Vec<u32> {
     let me = std::process::id();
-    let groups: HashSet<u32> = registry().programs.iter().map(|(p, _)| *p).collect();
+    let groups: HashSet<u32> = registry().programs.iter().map(|p| p.pid).collect();
     let below: HashSet<u32> = descendants(processes, me).into_iter().collect();
     let seeds: HashSet<u32> = processes
         .iter()
@@ -697,6 +798,8 @@ fn ours(processes: &[ProcessInfo]) -> Vec<u32> {
             groups.contains(&p.pid)
                 || groups.contains(&p.pgrp)
                 || (below.contains(&p.pid) && os::carries_ours(p.pid))
+                // A daemon reparented to the runner that lost its marker.
+                || (p.ppid == me && p.session == p.pid && !os::carries_any(p.pid))
         })
         .map(|p| p.pid)
         .collect();
@@ -728,7 +831,7 @@ fn members_alive(root: u32, marker: &str, root_running: bool) -> Vec<u32> {
         // No /proc: the group leader is all that can be known.
         return if root_running { vec![root] } else { Vec::new() };
     }
-    let marked = os::marked(&processes, marker);
+    let marked = os::marked(&processes, root, marker);
     let found = members(&processes, root, &marked);
     known().extend(&found);
     found
@@ -756,7 +859,7 @@ pub fn stop_all(grace: Duration) {
     loop {
         let processes = os::processes();
         os::reap_adopted(&processes);
-        let groups: Vec<u32> = registry().programs.iter().map(|(p, _)| *p).collect();
+        let groups: Vec<u32> = registry().programs.iter().map(|p| p.pid).collect();
         let below = ours(&processes);
         let alive_groups: Vec<u32> = groups
             .iter()
@@ -800,6 +903,8 @@ mod tests {
             pid,
             ppid,
             pgrp,
+            session: pgrp,
+            started: 0,
             zombie,
         }
     }
@@ -808,15 +913,25 @@ mod tests {
     fn stat_lines_are_parsed() {
         let cases: [(&str, Option<ProcessInfo>); 5] = [
             (
-                "4242 (python3) S 4200 4242 4242 0 -1 4194560 1 0 0 0",
-                Some(process(4242, 4200, 4242, false)),
+                "4242 (python3) S 4200 4242 4242 0 -1 4194560 1 0 0 0 5 2 0 0 20 0 1 0 987654 1 1",
+                Some(ProcessInfo {
+                    started: 987_654,
+                    ..process(4242, 4200, 4242, false)
+                }),
             ),
             (
-                "77 (nginx: worker (x)) R 70 70 70 0 -1 0",
-                Some(process(77, 70, 70, false)),
+                "77 (nginx: worker (x)) R 70 70 60 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 12 0",
+                Some(ProcessInfo {
+                    session: 60,
+                    started: 12,
+                    ..process(77, 70, 70, false)
+                }),
             ),
-            ("80 (sh) Z 1 80 80 0", Some(process(80, 1, 80, true))),
-            ("81 (a b) S", None),
+            (
+                "80 (sh) Z 1 80 80 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 0 0",
+                Some(process(80, 1, 80, true)),
+            ),
+            ("81 (a b) S 1 2 3", None),
             ("garbage", None),
         ];
         for (stat, expect) in cases {
@@ -859,5 +974,35 @@ mod tests {
             descendants(&processes, 1),
             [10, 11, 12, 13, 14, 20, 21, 30, 31]
         );
+    }
+
+    #[test]
+    fn a_daemon_without_a_marker_belongs_to_the_last_program_started_before_it() {
+        let program = |pid, started, exited| Registered {
+            pid,
+            started,
+            exited,
+        };
+        // Programs 10 (started at tick 100) and 30 (at 200), both running; then 10 exited.
+        let running = [program(10, 100, false), program(30, 200, false)];
+        let first_exited = [program(10, 100, true), program(30, 200, false)];
+        let cases: [(&[Registered], u64, Option<u32>); 8] = [
+            (&running, 99, None),
+            (&running, 100, Some(10)),
+            (&running, 150, Some(10)),
+            (&running, 200, Some(30)),
+            (&running, 5000, Some(30)),
+            (&first_exited, 150, Some(10)),
+            // Started after both: the one whose first process exited, the daemon's parent.
+            (&first_exited, 250, Some(10)),
+            (&[], 150, None),
+        ];
+        for (programs, started, expect) in cases {
+            assert_eq!(
+                daemon_of(started, programs),
+                expect,
+                "tick {started}, {programs:?}"
+            );
+        }
     }
 }
