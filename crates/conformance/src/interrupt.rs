@@ -4,8 +4,9 @@
 //! a caught signal is back to its default in the programs the runner starts, unlike a
 //! blocked one, which they would inherit) and handles them on a thread of its own. On the
 //! first signal during the
-//! trials: no trial starts after it (a trial that sees the signal waits forever instead of
-//! running, so libtest-mimic starts nothing more and prints nothing for it), every program
+//! trials: no trial starts after it (a trial that sees the signal, before it runs or once it
+//! has left its record, waits forever, so libtest-mimic starts nothing more and prints no
+//! verdict for it), every program
 //! group and everything below the runner gets SIGTERM then SIGKILL, the run folder is
 //! removed, and the main thread, which [`run_trials`] keeps free of libtest-mimic, writes the
 //! reports for what finished (trials that were running or never started marked as
@@ -165,9 +166,10 @@ pub fn interrupted() -> Option<Interrupted> {
     }
 }
 
-/// Called by a trial before it runs: once the run is interrupted, it never returns (the
-/// process is about to exit), so that libtest-mimic starts nothing more.
-pub fn before_trial() {
+/// Called by a trial before it runs and after it has left its record: once the run is
+/// interrupted, it never returns (the process is about to exit), so that libtest-mimic
+/// starts nothing more, and reports no verdict for a trial the signal cut into.
+pub fn stop_here_if_interrupted() {
     if interrupted().is_some() {
         loop {
             std::thread::park();

@@ -122,7 +122,7 @@ pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial>
                 );
                 trials.push(
                     Trial::test(name, move || {
-                        crate::interrupt::before_trial();
+                        crate::interrupt::stop_here_if_interrupted();
                         let mut record = execute(&suite_name, &case, cell, &session);
                         crate::interrupt::after_trial(&mut record);
                         let result = match (record.outcome.is_failure(), &record.message) {
@@ -134,6 +134,7 @@ pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial>
                             (false, _) => Ok(()),
                         };
                         session.recorder.push(record);
+                        crate::interrupt::stop_here_if_interrupted();
                         result
                     })
                     .with_ignored_flag(skipped),

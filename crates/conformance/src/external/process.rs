@@ -641,16 +641,21 @@ mod os {
     /// Reaps every exited child of the runner that is not a program's first process (those
     /// are std's `Child`'s to reap): the orphans the subreaper adopted.
     /// Reaps the exited children of the runner that it adopted from its programs (seen alive
-    /// as their members before): not a program's first process (std's `Child` reaps those),
-    /// nor any other child of the process (another part of it may be waiting for those).
+    /// as their members before, or in a running program's group): not a program's first
+    /// process (std's `Child` reaps those), nor any other child of the process (another
+    /// part of it may be waiting for those).
     pub(super) fn reap_adopted(processes: &[ProcessInfo]) {
         let me = std::process::id();
         let running = registry();
         let mut known = known();
         for process in processes {
+            // Seen alive as a member, or still in a running program's group (an orphan that
+            // exited before any look at the members saw it).
+            let ours = known.contains(&process.pid)
+                || running.programs.iter().any(|p| p.pid == process.pgrp);
             if process.ppid == me
                 && process.zombie
-                && known.contains(&process.pid)
+                && ours
                 && !running.programs.iter().any(|p| p.pid == process.pid)
                 && let Ok(pid) = i32::try_from(process.pid)
                 && waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)).is_ok()
