@@ -73,8 +73,10 @@ impl Drop for Guard {
 /// Takes over SIGINT, SIGTERM and SIGHUP for the rest of the process; call first thing in
 /// `main`. The guard cleans up when the run ends.
 pub fn install() -> Guard {
+    // Once per process: a second handler thread would take one signal for two.
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
     #[cfg(target_os = "linux")]
-    {
+    INSTALLED.call_once(|| {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
             std::thread::Builder::new()
@@ -86,7 +88,9 @@ pub fn install() -> Guard {
                 })
                 .ok();
         }
-    }
+    });
+    #[cfg(not(target_os = "linux"))]
+    INSTALLED.call_once(|| {});
     Guard(())
 }
 

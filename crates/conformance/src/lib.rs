@@ -90,7 +90,7 @@ pub fn main_with_reactors(mode: Mode, extra: &[&'static dyn Reactor]) -> ExitCod
 /// Runs the program: options, suites, trials; returns the exit status.
 #[allow(clippy::print_stderr, clippy::print_stdout)] // this is the program's user interface
 pub fn main(mode: Mode) -> ExitCode {
-    // First, before any thread starts: signals end the run cleanly (see `interrupt`).
+    // SIGINT, SIGTERM and SIGHUP end the run cleanly from here on (see `interrupt`).
     let _cleanup = interrupt::install();
     let (options, libtest_args) = match cli::parse(std::env::args_os(), |n| std::env::var_os(n)) {
         Ok(parsed) => parsed,

@@ -409,7 +409,8 @@ client = "idle"
         args: &["--test-threads", "2"],
         signals: &[Signal::Int, Signal::Int],
         exit: 130,
-        within: Duration::from_millis(900),
+        // The message tells the paths apart; the bound only says it did not hang.
+        within: Duration::from_secs(3),
         says: &["conformance: SIGINT again: stopping every program now and exiting"],
         traces_say: &[],
     },

@@ -6,7 +6,10 @@
 //! called setsid, the workers of an nginx-style master) is reparented to the runner rather
 //! than to init, and stays findable: the members of a program are its process group, every
 //! process whose parent chain leads to it, and every process reparented to the runner that
-//! carries its marker, with their descendants (read from /proc). At the end of a trial the
+//! carries its marker, with their descendants (read from /proc). A daemon that lost the
+//! marker (nginx writes its process title over its environment) is attributed by when it
+//! started ([`daemon_of`]). A server whose first process exits 0 after forking (a daemon)
+//! is still awaited while what it started runs. At the end of a trial the
 //! program is given [`Program::finish`]'s grace to exit by itself; then its members get
 //! SIGTERM, another grace, then SIGKILL, and every zombie the runner adopted is reaped.
 //! Output is read by threads that are never joined blindly: once the members are gone the
