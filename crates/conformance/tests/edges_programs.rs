@@ -5,8 +5,8 @@
 //! has started, and checks the exit status, that the run ended within its bound, what it
 //! said, and what it left: no process carrying the row's marker (every program below gets
 //! it in its argv, so /proc shows it on each of them and their forks), nothing in `TMPDIR`
-//! (the run folder with its PEM files and UNIX sockets), and the suite file as it was
-//! written. The programs are small python3 and sh scripts (`PEER` below), the shapes users
+//! (the run folder with its PEM files and UNIX sockets) but an earlier run's folder, left
+//! as it was, and the suite file as it was written. The programs are small python3 and sh scripts (`PEER` below), the shapes users
 //! met: nginx's master and workers, a grandchild in its own session, an orphan of `sh -c`,
 //! a server that ignores SIGTERM, a ready text without a newline on stderr, a dual-stack
 //! IPv6 listener (bound to loopback, `::ffff:127.0.0.1`: nothing here listens beyond it; the
@@ -434,6 +434,11 @@ fn check(index: usize, row: &Row) -> Result<(), String> {
     for folder in [&suites, &tmp, &out] {
         std::fs::create_dir_all(folder).map_err(|e| e.to_string())?;
     }
+    // Debris of an earlier run, named as runs named their folders before (by process id
+    // alone): a run must neither use it nor remove it.
+    let stale = tmp.join(format!("connectable-{}-0", std::process::id()));
+    std::fs::create_dir_all(&stale).map_err(|e| e.to_string())?;
+    std::fs::write(stale.join("key.pem"), "not ours").map_err(|e| e.to_string())?;
     let peer = dir.join("peer.py");
     std::fs::write(&peer, PEER).map_err(|e| e.to_string())?;
     let suite = row
@@ -559,11 +564,19 @@ fn check(index: usize, row: &Row) -> Result<(), String> {
             entries
                 .filter_map(Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| Some(name.as_str()) != stale.file_name().and_then(|n| n.to_str()))
                 .collect()
         })
         .unwrap_or_default();
     if !debris.is_empty() {
         problems.push(format!("left in TMPDIR: {debris:?}"));
+    }
+    if std::fs::read_to_string(stale.join("key.pem"))
+        .ok()
+        .as_deref()
+        != Some("not ours")
+    {
+        problems.push("an earlier run's folder in TMPDIR was removed or changed".into());
     }
     if std::fs::read_to_string(&suite_file).ok().as_deref() != Some(suite.as_str()) {
         problems.push("the suite file changed".into());
