@@ -43,6 +43,10 @@ const LOOK_AGAIN: (Duration, Duration) = (Duration::from_millis(1), Duration::fr
 /// looking (the kernel does not delay SIGKILL; this bounds a process stuck in the kernel).
 const KILL_WAIT: Duration = Duration::from_secs(2);
 
+/// How long output is still collected after the members are gone, at least: the readers
+/// see the end of a pipe a moment after the exit that closed it.
+const DRAIN_AT_LEAST: Duration = Duration::from_millis(50);
+
 /// The programs running now, by process id, with their markers: what an interrupt stops,
 /// and which children of the runner are not its to reap behind std's `Child`.
 static RUNNING: Mutex<Registry> = Mutex::new(Registry {
@@ -285,7 +289,8 @@ impl Program {
             }
         }
         let was_running = !self.exited();
-        let stop = self.stop_members(Instant::now() + self.grace);
+        let stop_deadline = Instant::now() + self.grace;
+        let stop = self.stop_members(stop_deadline);
         if was_running {
             self.record.stop = stop;
             self.record.killed = stop != Stop::Exited;
@@ -294,8 +299,9 @@ impl Program {
         }
         self.reap_main();
         // The members are gone, so the pipes are closed unless something out of reach
-        // holds them: the output is collected until then, within a short bound.
-        let drain_until = Instant::now() + self.grace;
+        // holds them: the output is collected until then, within what is left of the
+        // grace (and a moment more for the readers to catch up with an exit just seen).
+        let drain_until = stop_deadline.max(Instant::now() + DRAIN_AT_LEAST);
         while self.streams_open > 0 {
             let left = drain_until.saturating_duration_since(Instant::now());
             if left.is_zero() {
