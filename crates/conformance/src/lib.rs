@@ -12,6 +12,7 @@
 pub mod check;
 pub mod cli;
 pub mod external;
+pub mod interrupt;
 pub mod load;
 pub mod outcome;
 pub mod report;
@@ -89,6 +90,8 @@ pub fn main_with_reactors(mode: Mode, extra: &[&'static dyn Reactor]) -> ExitCod
 #[allow(clippy::print_stderr, clippy::print_stdout)] // this is the program's user interface
 pub fn main(mode: Mode) -> ExitCode {
     cli::quiet_on_broken_pipe();
+    // SIGINT, SIGTERM and SIGHUP end the run cleanly from here on (see `interrupt`).
+    let _cleanup = interrupt::install();
     let (options, libtest_args) = match cli::parse(std::env::args_os(), |n| std::env::var_os(n)) {
         Ok(parsed) => parsed,
         Err(message) => {
@@ -171,9 +174,12 @@ pub fn main(mode: Mode) -> ExitCode {
             .progress
             .set(outcome::Progress::new(runs * u64::from(options.repeat)));
     }
-    let conclusion = libtest_mimic::run(&args, trials);
+    let conclusion = interrupt::run_trials(&args, trials);
 
-    let records = with_skipped(&suites, &options, &selected, session.recorder.take());
+    let mut records = with_skipped(&suites, &options, &selected, session.recorder.take());
+    if let Err(interrupted) = conclusion {
+        interrupt::mark_not_run(interrupted, &mut records, &selected);
+    }
     let summary = outcome::Summary::of(&records);
     println!("conformance: {summary}");
     if options.repeat > 1 {
@@ -183,7 +189,11 @@ pub fn main(mode: Mode) -> ExitCode {
         eprintln!("error: {message}");
         return ExitCode::from(EXIT_USAGE);
     }
-    conclusion.exit_code()
+    match (conclusion, interrupt::interrupted()) {
+        (_, Some(interrupted)) => ExitCode::from(interrupted.exit_status()),
+        (Ok(conclusion), None) => conclusion.exit_code(),
+        (Err(interrupted), None) => ExitCode::from(interrupted.exit_status()),
+    }
 }
 
 /// The records of every selected trial: those that ran, and a skipped record for each one
@@ -377,6 +387,7 @@ mod reference_is_complete {
             "ready",
             "env",
             "cwd",
+            "stop_grace",
             "address",
             "server_name",
             "ca",

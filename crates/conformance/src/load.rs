@@ -211,7 +211,7 @@ const CASE_KEYS: &[&str] = &[
     "tls",
     "expect",
 ];
-const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd"];
+const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd", "stop_grace"];
 const ADDRESS_KEYS: &[&str] = &["address", "server_name", "ca"];
 const TLS_KEYS: &[&str] = &[
     "server_cert",
@@ -896,6 +896,21 @@ impl Checker<'_> {
         let ready = table
             .get("ready")
             .and_then(|v| self.non_empty_text(ctx, &format!("{key}.ready"), v));
+        if key == "client"
+            && let Some(value) = table.get("ready")
+        {
+            self.at(
+                value.span(),
+                format!(
+                    "{ctx}{key}.ready: only a server has a ready text (an external client is \
+                     started once our server listens); remove it"
+                ),
+            );
+        }
+        let stop_grace = match table.get("stop_grace") {
+            None => Some(crate::external::DEFAULT_STOP_GRACE),
+            Some(value) => self.stop_grace(ctx, &format!("{key}.stop_grace"), value),
+        };
         let mut env = Vec::new();
         if let Some(value) = table.get("env")
             && let Some(vars) = self.table(ctx, &format!("{key}.env"), value)
@@ -919,7 +934,30 @@ impl Checker<'_> {
             ready,
             env,
             cwd,
+            stop_grace: stop_grace?,
         }))
+    }
+
+    /// `stop_grace = "300ms"`: zero to [`crate::external::MAX_STOP_GRACE`].
+    fn stop_grace(&mut self, ctx: &str, path: &str, value: &Value<'_>) -> Option<Duration> {
+        let max = crate::external::MAX_STOP_GRACE;
+        let text = value.get_ref().as_str();
+        if text.is_some_and(|t| t.trim().trim_end_matches(char::is_alphabetic).trim() == "0") {
+            return Some(Duration::ZERO);
+        }
+        let grace = self.duration(ctx, path, value)?;
+        if grace > max {
+            self.at(
+                value.span(),
+                format!(
+                    "{ctx}{path}: {} is too long: a stop grace is at most {max:?} (every \
+                     trial against the program may cost it twice)",
+                    quote(text.unwrap_or_default())
+                ),
+            );
+            return None;
+        }
+        Some(grace)
     }
 
     /// Every `{name}` in `text` must be a known placeholder.
@@ -2011,7 +2049,7 @@ mod tests {
             &[
                 "4:12: case \"x\": requires: expected a list of program names, found a string",
                 "5:45: case \"x\": server.command: unknown placeholder \"{prot}\"; did you mean \"port\"? (valid: {host}, {port}, {cert}, {key}, {ca})",
-                "5:56: case \"x\": server: unknown key \"redy\"; did you mean \"ready\"? (valid: command, ready, env, cwd)",
+                "5:56: case \"x\": server: unknown key \"redy\"; did you mean \"ready\"? (valid: command, ready, env, cwd, stop_grace)",
                 "6:22: case \"x\": client.command: empty list; give the program and its arguments",
                 "7:43: case \"x\": expect.server.exit: expected an exit status or \"killed\", found a string",
             ],

@@ -94,13 +94,16 @@ pub struct CommandSpec {
     /// The program and its arguments, with `{host}`, `{port}`, `{cert}`, `{key}`, `{ca}`
     /// still to be substituted.
     pub argv: Vec<String>,
-    /// A text whose appearance on the program's stdout means it is ready (a server); without
-    /// it, a server is ready once its port is listening.
+    /// A text whose appearance on the program's stdout or stderr means it is ready (servers
+    /// only); without it, a server is ready once its port is listening.
     pub ready: Option<String>,
     /// Extra environment variables (values substituted too).
     pub env: Vec<(String, String)>,
     /// The working directory (substituted too), or the runner's.
     pub cwd: Option<String>,
+    /// How long the program may take to exit by itself once our side has ended, and again
+    /// after SIGTERM before SIGKILL (`stop_grace`).
+    pub stop_grace: std::time::Duration,
 }
 
 /// The placeholders a command's arguments, environment and working directory may use.

@@ -122,10 +122,12 @@ pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial>
                 );
                 trials.push(
                     Trial::test(name, move || {
-                        let record = unless_it_panics(
+                        crate::interrupt::stop_here_if_interrupted();
+                        let mut record = unless_it_panics(
                             || execute(&suite_name, &case, cell, &session),
                             || blank_record(&suite_name, &case, cell),
                         );
+                        crate::interrupt::after_trial(&mut record);
                         let result = match (record.outcome.is_failure(), &record.message) {
                             (true, message) => Err(Failed::from(
                                 message
@@ -135,6 +137,7 @@ pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial>
                             (false, _) => Ok(()),
                         };
                         session.recorder.push(record);
+                        crate::interrupt::stop_here_if_interrupted();
                         result
                     })
                     .with_ignored_flag(skipped),

@@ -77,7 +77,7 @@ const ROWS: &[(&str, &str, &[&str])] = &[
         "unknown key in a command peer",
         case!("server = { command = [\"srv\"], cwdir = \"/\" }\nclient = \"idle\"\n"),
         &[
-            "4:31: case \"x\": server: unknown key \"cwdir\"; did you mean \"cwd\"? (valid: command, ready, env, cwd)",
+            "4:31: case \"x\": server: unknown key \"cwdir\"; did you mean \"cwd\"? (valid: command, ready, env, cwd, stop_grace)",
         ],
     ),
     (

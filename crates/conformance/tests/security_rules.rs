@@ -198,12 +198,13 @@ fn pem_files_for_external_peers_are_private_and_removed() {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    // external.rs names the folder connectable-PID-N; none may be left.
-    let prefix = format!("connectable-{pid}-");
+    // external/files.rs names the run folder conformance-PID-...; none may be left (nor a
+    // UNIX socket connectable-PID-N.sock).
+    let prefixes = [format!("conformance-{pid}-"), format!("connectable-{pid}-")];
     let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
         .expect("the temporary folder")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|name| name.starts_with(&prefix))
+        .filter(|name| prefixes.iter().any(|prefix| name.starts_with(prefix)))
         .collect();
     assert!(left.is_empty(), "PEM folders left behind: {left:?}");
 }

@@ -63,6 +63,8 @@ enum SideTrace {
         summary: String,
         stdout: String,
         stderr: String,
+        /// stdout or stderr held more than was kept (`external::OUTPUT_KEPT` bytes each).
+        output_truncated: bool,
     },
 }
 
@@ -107,6 +109,7 @@ impl SideTrace {
                 summary: record.summary(),
                 stdout: record.stdout.clone(),
                 stderr: record.stderr.clone(),
+                output_truncated: record.truncated,
             },
         }
     }

@@ -33,11 +33,26 @@ pub(crate) const WRITE_SLICES: usize = 64;
 /// reactors bind their `unix` listeners here.
 pub(crate) struct UnixPath(pub(crate) std::path::PathBuf);
 
+/// Where [`UnixPath::fresh`] puts its paths, when not the system's temporary directory.
+static UNIX_SOCKET_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Puts the UNIX socket paths of the built-in reactors in `dir` from now on, rather than in
+/// the system's temporary directory: a runner that removes one private folder of its own at
+/// the end of a run, or when interrupted, points this into it, so that a pairing cut short
+/// leaves no socket file behind. It can be set once; returns false if it already was.
+pub fn set_unix_socket_dir(dir: std::path::PathBuf) -> bool {
+    UNIX_SOCKET_DIR.set(dir).is_ok()
+}
+
 impl UnixPath {
     pub(crate) fn fresh() -> Self {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        Self(std::env::temp_dir().join(format!(
+        let dir = UNIX_SOCKET_DIR
+            .get()
+            .cloned()
+            .unwrap_or_else(std::env::temp_dir);
+        Self(dir.join(format!(
             "connectable-{}-{}.sock",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
