@@ -8,10 +8,9 @@
 mod threads;
 mod tokio;
 
-use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::{Connection, Endpoint, Error, TimerId};
+use crate::{Connection, Endpoint, Error};
 
 pub use self::tokio::{
     ByteStream, PairReactor, TokioCurrentThread, TokioMultiThread, drive_streams,
@@ -19,10 +18,9 @@ pub use self::tokio::{
 };
 pub use threads::Threads;
 
-/// How long a closing side waits for the peer's EOF after sending its own, reading and
-/// discarding, so that unread bytes in the receive buffer do not turn a clean close into a
-/// reset. Every built-in reactor uses it: it is part of the contract.
-pub const LINGER: Duration = Duration::from_secs(2);
+/// How long a closing side lingers for the peer's EOF: a rule of the contract, so it lives in
+/// [`Connection`]; here for reactor authors who look for it.
+pub use crate::connection::LINGER;
 
 /// The most chunks of the write buffer handed to one vectored write: a bulk payload written
 /// as 64 KiB shared chunks goes out 4 MiB per system call, as much as a loopback socket takes
@@ -120,38 +118,4 @@ pub fn builtin() -> &'static [&'static dyn Reactor] {
 /// The built-in reactor with this name.
 pub fn by_name(name: &str) -> Option<&'static dyn Reactor> {
     builtin().iter().copied().find(|r| r.name() == name)
-}
-
-/// The protocol's timers, by deadline: one implementation for both reactors (tokio's
-/// converts the next deadline to its own clock).
-#[derive(Default)]
-pub(crate) struct Timers(BTreeSet<(Instant, TimerId)>);
-
-impl Timers {
-    pub(crate) fn schedule(&mut self, connection: &mut Connection) {
-        let new = connection.take_new_timers();
-        if new.is_empty() {
-            // The usual case, once per turn of the loop: no clock read for nothing.
-            return;
-        }
-        let now = Instant::now();
-        for (id, delay) in new {
-            self.0.insert((now + delay, id));
-        }
-    }
-
-    pub(crate) fn next(&self) -> Option<Instant> {
-        self.0.first().map(|(at, _)| *at)
-    }
-
-    pub(crate) fn fire_due(&mut self, connection: &mut Connection) {
-        let now = Instant::now();
-        while let Some(&(at, id)) = self.0.first() {
-            if at > now || connection.is_finished() {
-                break;
-            }
-            self.0.pop_first();
-            connection.fire_timer(id);
-        }
-    }
 }

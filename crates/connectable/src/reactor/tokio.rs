@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant as StdInstant};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -28,10 +28,9 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::buffers::ReadBuffer;
 use crate::memory::{self, MemoryStream};
-use crate::transport::CloseRequest;
-use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
+use crate::{Action, Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
-use super::{LINGER, Role, Timers, UnixPath, WRITE_SLICES};
+use super::{Role, UnixPath, WRITE_SLICES};
 
 /// How long handing one read to the protocol may take before the side yields to the rest of
 /// the runtime.
@@ -562,7 +561,8 @@ async fn side(endpoint: Endpoint, stream: Connected, mut connection: Connection,
 }
 
 /// One side over a stream of a known type; `addresses` (this end's, the peer's), if known,
-/// spare asking the stream.
+/// spare asking the stream. The connection says whether to reset at once (an abort in
+/// `connection_made`), run the TLS handshake, or converse.
 async fn side_over<S: ByteStream>(
     endpoint: &Endpoint,
     stream: S,
@@ -571,34 +571,36 @@ async fn side_over<S: ByteStream>(
     role: Role,
 ) {
     let (host, peer) = addresses.unwrap_or_else(|| stream.addresses());
-    connection.made(host, peer);
-    // Timers set in connection_made count from now, even if the handshake delays them.
-    let mut timers = Timers::default();
-    timers.schedule(connection);
-    if connection.close_requested() == Some(CloseRequest::Abort) {
-        ByteStream::reset(stream);
-        connection.finish(DisconnectReason::Aborted);
-        return;
-    }
-    let Some(tls) = &endpoint.tls else {
-        return converse(stream, connection, timers).await;
+    connection.made(host, peer, endpoint.tls.is_some(), StdInstant::now());
+    let tls = match connection.poll_action(StdInstant::now()) {
+        Action::Reset => {
+            ByteStream::reset(stream);
+            connection.reset_done();
+            return;
+        }
+        Action::Finished => return,
+        Action::Handshake => endpoint.tls.as_ref(),
+        Action::Exchange | Action::ShutDownWriting { .. } => None,
+    };
+    let Some(tls) = tls else {
+        return converse(stream, connection).await;
     };
     match role {
         Role::Server => match TlsAcceptor::from(tls.server.clone()).accept(stream).await {
             Ok(stream) => {
                 connection.handshake_completed();
-                converse(stream, connection, timers).await;
+                converse(stream, connection).await;
             }
-            Err(e) => connection.finish(reason_for(&e)),
+            Err(e) => connection.failed(&e),
         },
         Role::Client => {
             let connector = TlsConnector::from(tls.client.clone());
             match connector.connect(tls.server_name.clone(), stream).await {
                 Ok(stream) => {
                     connection.handshake_completed();
-                    converse(stream, connection, timers).await;
+                    converse(stream, connection).await;
                 }
-                Err(e) => connection.finish(reason_for(&e)),
+                Err(e) => connection.failed(&e),
             }
         }
     }
@@ -616,9 +618,6 @@ enum Stream {
 
 /// What a reactor needs of a byte stream, TLS or not.
 trait Socket: AsyncRead + AsyncWrite + Unpin + Send {
-    /// Whether this is TLS (no half-close; close_notify matters).
-    const TLS: bool;
-
     /// The stream under TLS, or the stream itself.
     type Raw: AsyncWrite + Unpin;
 
@@ -643,7 +642,6 @@ pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
 }
 
 impl<T: ByteStream> Socket for T {
-    const TLS: bool = false;
     type Raw = T;
 
     fn reset(self) {
@@ -698,7 +696,6 @@ impl ByteStream for MemoryStream {
 }
 
 impl<S: Socket> Socket for tokio_rustls::server::TlsStream<S> {
-    const TLS: bool = true;
     type Raw = S;
 
     fn reset(self) {
@@ -711,7 +708,6 @@ impl<S: Socket> Socket for tokio_rustls::server::TlsStream<S> {
 }
 
 impl<S: Socket> Socket for tokio_rustls::client::TlsStream<S> {
-    const TLS: bool = true;
     type Raw = S;
 
     fn reset(self) {
@@ -735,89 +731,75 @@ enum Turn {
     Failed(io::Error),
 }
 
-/// The open phase: send what the protocol writes, deliver what arrives, fire its timers,
-/// until the connection ends.
-async fn converse<S: Socket>(mut stream: S, connection: &mut Connection, mut timers: Timers) {
+/// After the handshake: carries out what the connection asks ([`Action`]) until it has
+/// ended. Every decision (which close, what an EOF means, timers, the linger, which reason an
+/// error means) is the connection's; this only moves bytes and waits.
+async fn converse<S: Socket>(mut stream: S, connection: &mut Connection) {
     let mut buffer = ReadBuffer::take();
     loop {
-        timers.schedule(connection);
-        let request = connection.close_requested().or_else(|| {
-            // TLS has no half-close: close_notify ends the whole connection.
-            (S::TLS && connection.half_close_requested()).then_some(CloseRequest::Lose)
-        });
-        match request {
-            Some(CloseRequest::Abort) => {
+        match connection.poll_action(StdInstant::now()) {
+            Action::Finished => return,
+            Action::Reset => {
                 stream.reset();
-                connection.finish(DisconnectReason::Aborted);
+                connection.reset_done();
                 return;
             }
-            Some(request) => {
-                let close_notify = request != CloseRequest::LoseWithoutCloseNotify;
-                let reason = close(&mut stream, connection, &mut buffer, close_notify).await;
-                connection.finish(reason);
-                return;
-            }
-            None => {}
-        }
-        if connection.half_close_requested() {
-            if let Err(e) = flush_and_shutdown(&mut stream, connection, true).await {
-                connection.finish(reason_for(&e));
-                return;
-            }
-            connection.write_closed();
-            continue;
-        }
-        if connection.is_write_closed() && connection.is_read_closed() {
-            connection.finish(DisconnectReason::Done);
-            return;
-        }
-        let read = connection.wants_read() && !connection.is_read_closed();
-        let next_timer = timers.next().map(Instant::from_std);
-        let step = poll_fn(|cx| {
-            if let Some(at) = next_timer
-                && at <= Instant::now()
-            {
-                return Poll::Ready(Turn::Timer);
-            }
-            turn(cx, &mut stream, connection, &mut buffer, read)
-        });
-        let step = match next_timer {
-            Some(at) => tokio::time::timeout_at(at, step)
-                .await
-                .unwrap_or(Turn::Timer),
-            None => step.await,
-        };
-        match step {
-            Turn::Timer => timers.fire_due(connection),
-            Turn::Read(0) => {
-                if !S::TLS && connection.peer_half_closed() {
-                    continue;
-                }
-                // The peer closed (FIN; over TLS after close_notify). Flush what the protocol
-                // had written and close our side too.
-                let reason = match flush_and_shutdown(&mut stream, connection, true).await {
-                    Ok(()) => DisconnectReason::Done,
-                    Err(e) => reason_for(&e),
+            Action::ShutDownWriting { close_notify } => {
+                let shutdown = shut_down_writing(&mut stream, close_notify);
+                let result = match connection.poll_timeout() {
+                    Some(at) => tokio::time::timeout_at(Instant::from_std(at), shutdown)
+                        .await
+                        .ok(),
+                    None => Some(shutdown.await),
                 };
-                connection.finish(reason);
-                return;
-            }
-            Turn::Read(n) => {
-                let delivering = std::time::Instant::now();
-                connection.received(&buffer[..n]);
-                // tokio's coop budget counts reads, not the work they set off: a side whose
-                // reads are handed over a byte at a time can run for a second in one poll,
-                // with the pairing's timeout (on tokio-ct the other side too) waiting on it.
-                if delivering.elapsed() > LONG_DELIVERY {
-                    tokio::task::yield_now().await;
+                match result {
+                    Some(Ok(())) => connection.write_shut(StdInstant::now()),
+                    Some(Err(e)) => connection.failed(&e),
+                    None => connection.handle_timeout(StdInstant::now()),
                 }
             }
-            Turn::Flushed => {}
-            Turn::Failed(e) => {
-                connection.finish(reason_for(&e));
-                return;
+            // The handshake is over once conversing.
+            Action::Exchange | Action::Handshake => {
+                exchange(&mut stream, connection, &mut buffer).await;
             }
         }
+    }
+}
+
+/// One turn of [`Action::Exchange`]: send, read if the connection wants to, or wait for its
+/// next timeout; reports what happened to the connection.
+async fn exchange<S: Socket>(stream: &mut S, connection: &mut Connection, buffer: &mut [u8]) {
+    let read = connection.wants_read();
+    let next_timer = connection.poll_timeout().map(Instant::from_std);
+    let step = poll_fn(|cx| {
+        if let Some(at) = next_timer
+            && at <= Instant::now()
+        {
+            return Poll::Ready(Turn::Timer);
+        }
+        turn(cx, stream, connection, buffer, read)
+    });
+    let step = match next_timer {
+        Some(at) => tokio::time::timeout_at(at, step)
+            .await
+            .unwrap_or(Turn::Timer),
+        None => step.await,
+    };
+    match step {
+        Turn::Timer => connection.handle_timeout(StdInstant::now()),
+        Turn::Read(0) => connection.peer_closed(StdInstant::now()),
+        Turn::Read(n) => {
+            let delivering = StdInstant::now();
+            connection.received(&buffer[..n]);
+            // tokio's coop budget counts reads, not the work they set off: a side whose
+            // reads are handed over a byte at a time can run for a second in one poll,
+            // with the pairing's timeout (on tokio-ct the other side too) waiting on it.
+            if delivering.elapsed() > LONG_DELIVERY {
+                tokio::task::yield_now().await;
+            }
+        }
+        Turn::Flushed => {}
+        Turn::Failed(e) => connection.failed(&e),
     }
 }
 
@@ -867,106 +849,13 @@ fn turn<S: Socket>(
     }
 }
 
-/// This side called `lose_connection`: flush, send FIN (over TLS close_notify first, unless
-/// told not to), then read and discard until the peer's EOF, for at most [`LINGER`].
-async fn close<S: Socket>(
-    stream: &mut S,
-    connection: &mut Connection,
-    buffer: &mut [u8],
-    close_notify: bool,
-) -> DisconnectReason {
-    // Keep reading (and discarding) while flushing, so a peer that writes as much as we do
-    // cannot deadlock the flush.
-    let mut reading = !connection.is_read_closed();
-    while !connection.pending_writes().is_empty() {
-        let step = poll_fn(|cx| {
-            let polled = turn(cx, stream, connection, buffer, reading);
-            if polled.is_pending() && connection.pending_writes().is_empty() {
-                return Poll::Ready(Turn::Flushed);
-            }
-            polled
-        })
-        .await;
-        match step {
-            Turn::Failed(e) => return reason_for(&e),
-            // The peer has stopped writing; it may still be reading what we flush.
-            Turn::Read(0) => reading = false,
-            Turn::Read(_) | Turn::Flushed | Turn::Timer => {}
-        }
-    }
-    if let Err(e) = flush_and_shutdown(stream, connection, close_notify).await {
-        return reason_for(&e);
-    }
-    if connection.is_read_closed() {
-        return DisconnectReason::Done;
-    }
-    let deadline = Instant::now() + LINGER;
-    loop {
-        let read = poll_fn(|cx| {
-            let mut read_buf = ReadBuf::new(&mut *buffer);
-            Pin::new(&mut *stream)
-                .poll_read(cx, &mut read_buf)
-                .map_ok(|()| read_buf.filled().len())
-        });
-        match tokio::time::timeout_at(deadline, read).await {
-            // EOF (with or without the peer's close_notify: ours went out) or no EOF within the
-            // linger: our close was clean.
-            Err(_) | Ok(Ok(0)) => return DisconnectReason::Done,
-            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return DisconnectReason::Done;
-            }
-            Ok(Err(e)) => return reason_for(&e),
-            Ok(Ok(_)) => {}
-        }
-    }
-}
-
-/// Sends what is pending, then closes our writing side (TLS: close_notify, then FIN).
-async fn flush_and_shutdown<S: Socket>(
-    stream: &mut S,
-    connection: &mut Connection,
-    close_notify: bool,
-) -> io::Result<()> {
-    let deadline = Instant::now() + LINGER;
-    let flush = async {
-        while !connection.pending_writes().is_empty() {
-            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-            let filled = connection.pending_write_slices(&mut slices, usize::MAX);
-            let n = stream.write_vectored(&slices[..filled]).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            connection.wrote(n);
-        }
-        stream.flush().await?;
-        if close_notify {
-            stream.shutdown().await
-        } else {
-            stream.raw().shutdown().await
-        }
-    };
-    match tokio::time::timeout_at(deadline, flush).await {
-        Ok(result) => result,
-        Err(_) => Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "the peer did not take our last writes",
-        )),
-    }
-}
-
-/// The reason an I/O error means: a TLS failure if rustls produced it, otherwise a lost
-/// connection.
-fn reason_for(error: &io::Error) -> DisconnectReason {
-    if let Some(tls) = error
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    {
-        return DisconnectReason::Tls(tls.to_string());
-    }
-    match error.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            DisconnectReason::Lost("the peer closed without close_notify".into())
-        }
-        _ => DisconnectReason::Lost(error.to_string()),
+/// Sends what the stream still holds (tokio-rustls' records), then shuts down writing: over
+/// TLS close_notify first, unless told not to, then FIN.
+async fn shut_down_writing<S: Socket>(stream: &mut S, close_notify: bool) -> io::Result<()> {
+    stream.flush().await?;
+    if close_notify {
+        stream.shutdown().await
+    } else {
+        stream.raw().shutdown().await
     }
 }
