@@ -5,17 +5,20 @@
 //! reactor is what is under test; a reactor here is the same: something that implements this
 //! trait and can then be certified against the whole catalogue.
 
+mod conversation;
+mod pool;
+mod stream;
 mod threads;
+mod tls;
 mod tokio;
 
 use std::time::Duration;
 
 use crate::{Connection, Endpoint, Error};
 
-pub use self::tokio::{
-    ByteStream, PairReactor, TokioCurrentThread, TokioMultiThread, drive_streams,
-    release_idle_runtimes,
-};
+pub use self::tokio::{TokioCurrentThread, TokioMultiThread};
+pub use pool::release_idle_runtimes;
+pub use stream::{ByteStream, PairReactor, drive_streams};
 pub use threads::Threads;
 
 /// How long a closing side lingers for the peer's EOF: a rule of the contract, so it lives in
