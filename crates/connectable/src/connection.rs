@@ -776,8 +776,17 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::{Action, Connection, LINGER};
     use crate::harness::Harness;
-    use crate::{CallbackResult, Delivery, Event, Protocol, Transport};
+    use crate::{
+        Address, CallbackResult, ConnectableProtocol, Delivery, DisconnectReason, Event, Protocol,
+        Transport,
+    };
 
     struct Sink;
 
@@ -818,5 +827,201 @@ mod tests {
         assert!(first.len() > reads.len(), "reads are split: {first:?}");
         assert_eq!(chunks(Delivery::Whole, reads), [1000, 37, 1]);
         assert_eq!(chunks(Delivery::Bytewise, reads).len(), 1038);
+    }
+
+    /// What the protocol of a row does in `connection_made`.
+    #[derive(Clone, Copy, Debug)]
+    enum Made {
+        Nothing,
+        Write,
+        WriteAndLose,
+        Lose,
+        LoseWithoutCloseNotify,
+        Abort,
+        HalfClose,
+        /// A timer of this many milliseconds; when it fires, the protocol writes.
+        Timer(u64),
+    }
+
+    /// A protocol that does one [`Made`] thing, says whether it is half-close aware, and sets
+    /// its flag when dropped.
+    struct Scripted {
+        made: Made,
+        aware: bool,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl Drop for Scripted {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+
+    impl Protocol for Scripted {
+        fn connection_made(&mut self, t: &mut Transport) -> CallbackResult {
+            match self.made {
+                Made::Nothing => {}
+                Made::Write => t.write(b"x"),
+                Made::WriteAndLose => {
+                    t.write(b"x");
+                    t.lose_connection();
+                }
+                Made::Lose => t.lose_connection(),
+                Made::LoseWithoutCloseNotify => t.lose_connection_without_close_notify(),
+                Made::Abort => t.abort_connection(),
+                Made::HalfClose => t.half_close(),
+                Made::Timer(ms) => {
+                    t.call_later(Duration::from_millis(ms));
+                }
+            }
+            Ok(())
+        }
+
+        fn data_received(&mut self, _: &mut Transport, _: &[u8]) -> CallbackResult {
+            Ok(())
+        }
+
+        fn half_close_aware(&self) -> bool {
+            self.aware
+        }
+
+        fn timer_fired(&mut self, t: &mut Transport, _: crate::TimerId) -> CallbackResult {
+            t.write(b"t");
+            Ok(())
+        }
+    }
+
+    /// What a row does to the connection, on a virtual clock.
+    #[derive(Clone, Copy, Debug)]
+    enum Step {
+        /// The clock moves on this many milliseconds; the connection is told.
+        Advance(u64),
+        /// The TLS handshake completes.
+        Handshake,
+        /// The reactor sends everything pending.
+        Send,
+        /// The peer's EOF.
+        PeerClosed,
+        /// The reactor shut down writing, as asked.
+        WriteShut,
+        /// The reactor reset, as asked.
+        ResetDone,
+        /// What the connection asks for now.
+        Expect(Action),
+        /// How long until it wants to be woken.
+        Timeout(Option<Duration>),
+        /// Its reason so far (`None`: still open).
+        Reason(Option<&'static str>),
+    }
+
+    const NO_NOTIFY: Action = Action::ShutDownWriting {
+        close_notify: false,
+    };
+    const NOTIFY: Action = Action::ShutDownWriting { close_notify: true };
+
+    /// Rows: what they show, over TLS or not, half-close aware or not, what the protocol does
+    /// when connected, then the steps. No row sleeps: the clock is the test's.
+    #[test]
+    #[rustfmt::skip]
+    fn the_closing_rules_and_timers_live_in_the_core() {
+        use Step::{Advance, Expect, Handshake, PeerClosed, Reason, ResetDone, Send, Timeout, WriteShut};
+        let linger = Some(LINGER);
+        let rows: &[(&str, bool, bool, Made, &[Step])] = &[
+            ("an abort in connection_made is a reset, before any handshake", true, false, Made::Abort,
+                &[Expect(Action::Reset), ResetDone, Reason(Some("aborted")), Expect(Action::Finished)]),
+            ("a close before the handshake lets it finish, then closes with close_notify", true, false, Made::Lose,
+                &[Expect(Action::Handshake), Handshake, Expect(NOTIFY), WriteShut, Timeout(linger), Reason(None)]),
+            ("a close without close_notify says so", true, false, Made::LoseWithoutCloseNotify,
+                &[Expect(Action::Handshake), Handshake, Expect(NO_NOTIFY)]),
+            ("over TLS a half-close is a full close", true, true, Made::HalfClose,
+                &[Handshake, Expect(NOTIFY), WriteShut, Timeout(linger)]),
+            ("elsewhere a half-close shuts down writing only, and reading goes on", false, true, Made::HalfClose,
+                &[Expect(NO_NOTIFY), WriteShut, Expect(Action::Exchange), Reason(None), PeerClosed, Expect(Action::Finished), Reason(Some("done"))]),
+            ("the end of the linger counts as done", false, false, Made::Lose,
+                &[Expect(NO_NOTIFY), WriteShut, Advance(1999), Reason(None), Advance(1), Reason(Some("done"))]),
+            ("the peer's EOF while lingering is done", false, false, Made::Lose,
+                &[Expect(NO_NOTIFY), WriteShut, PeerClosed, Reason(Some("done"))]),
+            ("writes go out before the close, and its bound starts once they have", false, false, Made::WriteAndLose,
+                &[Expect(Action::Exchange), Timeout(None), Send, Expect(NO_NOTIFY), Timeout(linger)]),
+            ("the peer's EOF to a protocol not half-close aware: flush, close, done", false, false, Made::Write,
+                &[PeerClosed, Expect(Action::Exchange), Timeout(linger), Send, Expect(NO_NOTIFY), WriteShut, Reason(Some("done"))]),
+            ("a last flush the peer does not take within the linger is lost", false, false, Made::Write,
+                &[PeerClosed, Advance(2000), Reason(Some("lost"))]),
+            ("the peer's EOF to a half-close-aware protocol keeps it open for writing", false, true, Made::Nothing,
+                &[PeerClosed, Expect(Action::Exchange), Reason(None)]),
+            ("over TLS the peer's EOF is a close, aware or not", true, true, Made::Nothing,
+                &[Handshake, PeerClosed, Expect(NOTIFY), WriteShut, Reason(Some("done"))]),
+            ("a timer fires when the clock reaches it, not before", false, false, Made::Timer(10),
+                &[Timeout(Some(Duration::from_millis(10))), Advance(9), Expect(Action::Exchange), Timeout(Some(Duration::from_millis(1))), Advance(1), Timeout(None)]),
+            ("timers wait for the handshake", true, false, Made::Timer(10),
+                &[Timeout(None), Advance(10), Handshake, Timeout(Some(Duration::ZERO)), Advance(0), Timeout(None)]),
+        ];
+        for (about, tls, aware, made, steps) in rows {
+            let dropped = Arc::new(AtomicBool::new(false));
+            let protocol = Scripted { made: *made, aware: *aware, dropped: Arc::clone(&dropped) };
+            let mut side = ConnectableProtocol::new(protocol);
+            let mut now = Instant::now();
+            let mut connection = Connection::new(&mut side, "test", now).unwrap();
+            let addr = Address::Ip(SocketAddr::from((Ipv4Addr::LOCALHOST, 1)));
+            connection.made(addr.clone(), addr, *tls, now);
+            connection.poll_action(now);
+            for (at, step) in steps.iter().enumerate() {
+                let context = format!("{about}: step {at} {step:?}");
+                match *step {
+                    Advance(ms) => {
+                        now += Duration::from_millis(ms);
+                        connection.handle_timeout(now);
+                    }
+                    Handshake => connection.handshake_completed(),
+                    Send => {
+                        let n = connection.buffered_writes();
+                        connection.wrote(n);
+                    }
+                    PeerClosed => connection.peer_closed(now),
+                    WriteShut => connection.write_shut(now),
+                    ResetDone => connection.reset_done(),
+                    Expect(_) => {}
+                    Timeout(expected) => {
+                        let wake = connection.poll_timeout().map(|at| at.saturating_duration_since(now));
+                        assert_eq!(wake, expected, "{context}");
+                    }
+                    Reason(expected) => {
+                        let reason = side.disconnect_reason();
+                        assert_eq!(reason.as_ref().map(|r| r.kind().word()), expected, "{context}: {reason:?}");
+                    }
+                }
+                let action = connection.poll_action(now);
+                if let Expect(expected) = *step {
+                    assert_eq!(action, expected, "{context}");
+                }
+            }
+            assert!(!dropped.load(Ordering::SeqCst), "{about}: the protocol lives while its connection does");
+            drop(connection);
+            assert!(dropped.load(Ordering::SeqCst), "{about}: the protocol is dropped with its connection");
+        }
+    }
+
+    /// The core's one mapping from I/O errors to reasons, for every reactor.
+    #[test]
+    fn io_errors_mean_one_reason_each() {
+        use std::io::{Error, ErrorKind};
+        let tls = rustls::Error::General("bad record".into());
+        let rows: [(Error, DisconnectReason); 3] = [
+            (
+                Error::new(ErrorKind::InvalidData, tls.clone()),
+                DisconnectReason::Tls(tls.to_string()),
+            ),
+            (
+                ErrorKind::UnexpectedEof.into(),
+                DisconnectReason::Lost("the peer closed without close_notify".into()),
+            ),
+            (
+                ErrorKind::ConnectionReset.into(),
+                DisconnectReason::Lost(Error::from(ErrorKind::ConnectionReset).to_string()),
+            ),
+        ];
+        for (error, expected) in rows {
+            assert_eq!(super::reason_for(&error), expected, "{error:?}");
+        }
     }
 }

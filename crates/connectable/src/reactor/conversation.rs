@@ -16,7 +16,7 @@ use crate::buffers::ReadBuffer;
 use crate::{Action, Address, Connection, Endpoint};
 
 use super::stream::ByteStream;
-use super::{Role, WRITE_SLICES, tls};
+use super::{Held, Role, WRITE_SLICES, tls};
 
 /// How long handing one read to the protocol may take before the side yields to the rest of
 /// the runtime.
@@ -31,7 +31,10 @@ pub(super) async fn side_over<S: ByteStream>(
     addresses: Option<(Address, Address)>,
     connection: &mut Connection,
     role: Role,
+    held: Held,
 ) {
+    // Registered for as long as this side (its stream, TLS state and timers) lives.
+    let _held = held;
     let (host, peer) = addresses.unwrap_or_else(|| stream.addresses());
     connection.made(host, peer, endpoint.tls.is_some(), StdInstant::now());
     let tls = match connection.poll_action(StdInstant::now()) {

@@ -12,6 +12,8 @@ mod threads;
 mod tls;
 mod tokio;
 
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::{Connection, Endpoint, Error};
@@ -101,6 +103,15 @@ pub trait Reactor: Send + Sync + std::fmt::Debug {
         timeout: Duration,
     ) -> Result<(), Error>;
 
+    /// What the pairing this thread last drove left behind once `drive`, `accept` or
+    /// `connect` returned, each entry naming one thing still held (a socket, a task, a
+    /// timer): Twisted checks `reactor.removeAll() == []` and that no delayed call is left
+    /// after every test. The runner asks right after each pairing, on the same thread, and a
+    /// trial fails with what is named. By default: nothing to say.
+    fn leftovers(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Connects `client` to `address` and drives it until it ends or `timeout` has passed;
     /// a failed connect ends it `refused`. Used to pair a probe with a server someone else
     /// wrote.
@@ -121,4 +132,72 @@ pub fn builtin() -> &'static [&'static dyn Reactor] {
 /// The built-in reactor with this name.
 pub fn by_name(name: &str) -> Option<&'static dyn Reactor> {
     builtin().iter().copied().find(|r| r.name() == name)
+}
+
+thread_local! {
+    /// What the pairing this thread last drove left behind (see [`Reactor::leftovers`]).
+    static LEFT_BEHIND: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Starts the account of a new pairing on this thread.
+pub(crate) fn forget_left_behind() {
+    LEFT_BEHIND.with(|left| left.borrow_mut().clear());
+}
+
+/// Notes something the pairing left behind.
+pub(crate) fn note_left_behind(what: String) {
+    LEFT_BEHIND.with(|left| left.borrow_mut().push(what));
+}
+
+/// What the pairing this thread last drove left behind, for [`Reactor::leftovers`].
+pub(crate) fn take_left_behind() -> Vec<String> {
+    LEFT_BEHIND.with(|left| std::mem::take(&mut *left.borrow_mut()))
+}
+
+/// How a [`Ledger`] names each side of a pairing.
+pub(crate) const SERVER_HELD: &str = "the server's stream (with its TLS state and timers)";
+pub(crate) const CLIENT_HELD: &str = "the client's stream (with its TLS state and timers)";
+
+/// What a pairing holds, by name, while it holds it: each [`Held`] is registered here when
+/// its side starts and removed when the side (its stream, TLS state and timers) is dropped,
+/// wherever that happens, so what is still here once the pairing is over outlived it.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger(Mutex<Vec<&'static str>>);
+
+impl Ledger {
+    /// Registers `what` until the returned guard is dropped.
+    pub(crate) fn hold(self: &Arc<Self>, what: &'static str) -> Held {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(what);
+        Held {
+            ledger: Arc::clone(self),
+            what,
+        }
+    }
+
+    /// What is still held.
+    pub(crate) fn held(&self) -> Vec<&'static str> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// One thing a pairing holds, registered in its [`Ledger`] for as long as this lives.
+#[derive(Debug)]
+pub(crate) struct Held {
+    ledger: Arc<Ledger>,
+    what: &'static str,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut held = self.ledger.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = held.iter().position(|w| *w == self.what) {
+            held.swap_remove(at);
+        }
+    }
 }

@@ -2,12 +2,14 @@
 //! kept between pairings, since building one (an epoll instance, a timer wheel and, for
 //! `tokio-mt`, two threads) costs more than a whole loopback pairing.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
 use crate::Error;
+
+use super::{Ledger, forget_left_behind, note_left_behind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Flavor {
@@ -102,11 +104,33 @@ impl RuntimePool {
 
     /// Runs `pairing` on a runtime of this pool; it returns its result and whether every task
     /// it started has ended.
-    pub(super) fn run<T>(&self, pairing: impl FnOnce(&Runtime) -> (T, bool)) -> Result<T, Error> {
+    ///
+    /// It also keeps the account [`Reactor::leftovers`](super::Reactor::leftovers) gives:
+    /// `pairing` registers each side in the [`Ledger`] it is handed, and whatever is still
+    /// registered once the runtime is back (or shut down), or a task still alive on a
+    /// current-thread runtime when the pairing ended, is noted as left behind.
+    pub(super) fn run<T>(
+        &self,
+        pairing: impl FnOnce(&Runtime, &Arc<Ledger>) -> (T, bool),
+    ) -> Result<T, Error> {
+        forget_left_behind();
         let runtime = self.take()?;
+        let ledger = Arc::new(Ledger::default());
         // If the pairing panics, the runtime is dropped with the unwinding, not given back.
-        let (result, clean) = pairing(&runtime);
+        let (result, clean) = pairing(&runtime, &ledger);
+        // On tokio-mt a task that ended can count as alive a moment longer; its side's entry
+        // in the ledger says whether it was dropped.
+        let alive = runtime.metrics().num_alive_tasks();
+        if self.flavor == Flavor::CurrentThread && alive > 0 {
+            note_left_behind(format!(
+                "{alive} task(s) still alive on the runtime when the pairing ended \
+                 (dropped with the runtime)"
+            ));
+        }
         self.give_back(runtime, clean);
+        for what in ledger.held() {
+            note_left_behind(format!("{what} outlived the pairing"));
+        }
         Ok(result)
     }
 }

@@ -14,9 +14,9 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::memory::MemoryStream;
 use crate::{Address, Connection, Endpoint, Error, Network, Reactor};
 
-use super::Role;
 use super::conversation::side_over;
 use super::pool::Flavor;
+use super::{CLIENT_HELD, Role, SERVER_HELD, take_left_behind};
 
 /// Drives a pairing over two connected streams of a transport of your own, the way the
 /// tokio reactors drive their built-in ones, on a current-thread runtime of its own: the
@@ -30,12 +30,26 @@ pub fn drive_streams<S: ByteStream>(
     timeout: Duration,
 ) -> Result<(), Error> {
     let ((server_stream, mut server), (client_stream, mut client)) = (server, client);
-    Flavor::CurrentThread.pool().run(|runtime| {
+    Flavor::CurrentThread.pool().run(|runtime, ledger| {
         let finished = runtime.block_on(async {
             tokio::time::timeout(timeout, async {
                 tokio::join!(
-                    side_over(endpoint, server_stream, None, &mut server, Role::Server),
-                    side_over(endpoint, client_stream, None, &mut client, Role::Client),
+                    side_over(
+                        endpoint,
+                        server_stream,
+                        None,
+                        &mut server,
+                        Role::Server,
+                        ledger.hold(SERVER_HELD),
+                    ),
+                    side_over(
+                        endpoint,
+                        client_stream,
+                        None,
+                        &mut client,
+                        Role::Client,
+                        ledger.hold(CLIENT_HELD),
+                    ),
                 )
             })
             .await
@@ -87,6 +101,12 @@ where
 {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// What [`drive_streams`] saw left behind: a task your stream spawned still alive when
+    /// the pairing ended, or a side (your stream) not dropped.
+    fn leftovers(&self) -> Vec<String> {
+        take_left_behind()
     }
 
     fn supports(&self, network: Network, _tls: bool) -> bool {

@@ -49,13 +49,17 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::buffers::ReadBuffer;
 use crate::{Action, Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
-use super::{Role, UnixPath, WRITE_SLICES};
+use super::{
+    CLIENT_HELD, Held, Ledger, Role, SERVER_HELD, UnixPath, WRITE_SLICES, forget_left_behind,
+    note_left_behind, take_left_behind,
+};
 
 /// The most handed to one `write` on a plain socket, so one call cannot keep a side from
 /// reading for long while a slow peer takes a large buffer bit by bit.
@@ -98,23 +102,50 @@ impl Reactor for Threads {
         client: Connection,
         timeout: Duration,
     ) -> Result<(), Error> {
+        forget_left_behind();
         let deadline = Instant::now() + timeout;
         let (server_stream, client_stream) = connected(endpoint.network, deadline)?;
-        thread::scope(|scope| {
+        let ledger = Arc::new(Ledger::default());
+        let client_held = ledger.hold(CLIENT_HELD);
+        let driven = thread::scope(|scope| {
             let client_thread = thread::Builder::new()
                 .name("threads-client".into())
                 .spawn_scoped(scope, move || {
-                    run(endpoint, client_stream, client, Role::Client, deadline)
+                    run(
+                        endpoint,
+                        client_stream,
+                        client,
+                        Role::Client,
+                        deadline,
+                        client_held,
+                    )
                 })
                 .map_err(Error::io("spawning the client's thread"))?;
-            let server_kept = run(endpoint, server_stream, server, Role::Server, deadline);
+            let server_kept = run(
+                endpoint,
+                server_stream,
+                server,
+                Role::Server,
+                deadline,
+                ledger.hold(SERVER_HELD),
+            );
             let client_kept = client_thread
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             // Sides still open at the deadline are closed only now that neither thread runs.
             drop((server_kept, client_kept));
             Ok(())
-        })
+        });
+        for what in ledger.held() {
+            note_left_behind(format!("{what} outlived the pairing"));
+        }
+        driven
+    }
+
+    /// What the last pairing on this thread left behind: its sides run in a
+    /// `std::thread::scope`, so this stays empty unless a socket escapes its thread.
+    fn leftovers(&self) -> Vec<String> {
+        take_left_behind()
     }
 
     fn accept(
@@ -247,11 +278,14 @@ fn run(
     mut connection: Connection,
     role: Role,
     deadline: Instant,
-) -> Option<Stream> {
-    match stream {
+    held: Held,
+) -> (Option<Stream>, Held) {
+    let kept = match stream {
         Stream::Tcp(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Tcp),
         Stream::Unix(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Unix),
-    }
+    };
+    // The ledger's entry goes with the socket, if it is kept open past the deadline.
+    (kept, held)
 }
 
 /// What this reactor needs of a blocking socket.

@@ -22,7 +22,7 @@ use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Rea
 
 use super::conversation::side_over;
 use super::pool::{Flavor, SHUTDOWN_GRACE};
-use super::{Role, UnixPath};
+use super::{CLIENT_HELD, Held, Role, SERVER_HELD, UnixPath, take_left_behind};
 
 /// The `tokio-ct` reactor: each pairing runs on a current-thread runtime of its own while it
 /// runs; the runtime is kept for a later pairing when nothing is left on it.
@@ -40,6 +40,10 @@ macro_rules! tokio_reactor {
         impl Reactor for $reactor {
             fn name(&self) -> &'static str {
                 $name
+            }
+
+            fn leftovers(&self) -> Vec<String> {
+                take_left_behind()
             }
 
             fn drive(
@@ -86,7 +90,7 @@ fn drive(
     client: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    flavor.pool().run(|runtime| {
+    flavor.pool().run(|runtime, ledger| {
         runtime.block_on(async {
             let (server_stream, client_stream) = match connected(endpoint.network).await {
                 Ok(streams) => streams,
@@ -95,8 +99,20 @@ fn drive(
             // Boxed: a side's future holds every stream and TLS state it may need (tens of
             // KiB); moved by value into the join, the timeout and block_on, it was copied
             // whole each time, which cost more instructions than the rest of a pairing.
-            let server_side = Box::pin(side(endpoint.clone(), server_stream, server, Role::Server));
-            let client_side = Box::pin(side(endpoint.clone(), client_stream, client, Role::Client));
+            let server_side = Box::pin(side(
+                endpoint.clone(),
+                server_stream,
+                server,
+                Role::Server,
+                ledger.hold(SERVER_HELD),
+            ));
+            let client_side = Box::pin(side(
+                endpoint.clone(),
+                client_stream,
+                client,
+                Role::Client,
+                ledger.hold(CLIENT_HELD),
+            ));
             // A timeout leaves the unfinished side's record open, which is how the caller
             // learns of it.
             let finished = match flavor {
@@ -163,7 +179,7 @@ fn accept(
     mut server: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    flavor.pool().run(|runtime| {
+    flavor.pool().run(|runtime, ledger| {
         runtime.block_on(async {
             if let Err(e) = listener.set_nonblocking(true) {
                 return (Err(Error::io("making the listener non-blocking")(e)), true);
@@ -177,7 +193,14 @@ fn accept(
                     Ok((stream, _)) => {
                         drop(listener);
                         let stream = (Stream::Tcp(stream), None);
-                        side(endpoint.clone(), stream, server, Role::Server).await;
+                        side(
+                            endpoint.clone(),
+                            stream,
+                            server,
+                            Role::Server,
+                            ledger.hold(SERVER_HELD),
+                        )
+                        .await;
                     }
                     Err(e) => {
                         server.finish(DisconnectReason::Refused(format!("accept failed: {e}")));
@@ -198,13 +221,20 @@ fn connect_to(
     mut client: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    flavor.pool().run(|runtime| {
+    flavor.pool().run(|runtime, ledger| {
         let finished = runtime.block_on(async {
             tokio::time::timeout(timeout, async {
                 match TcpStream::connect(address).await {
                     Ok(stream) => {
                         let stream = (Stream::Tcp(stream), None);
-                        side(endpoint.clone(), stream, client, Role::Client).await;
+                        side(
+                            endpoint.clone(),
+                            stream,
+                            client,
+                            Role::Client,
+                            ledger.hold(CLIENT_HELD),
+                        )
+                        .await;
                     }
                     Err(e) => client.finish(DisconnectReason::Refused(format!(
                         "connecting to {address}: {e}"
@@ -282,13 +312,19 @@ async fn connected(network: Network) -> Result<(Connected, Connected), Error> {
 
 /// One side from connection to end: `connection_made`, the TLS handshake if any, then the
 /// conversation.
-async fn side(endpoint: Endpoint, stream: Connected, mut connection: Connection, role: Role) {
+async fn side(
+    endpoint: Endpoint,
+    stream: Connected,
+    mut connection: Connection,
+    role: Role,
+    held: Held,
+) {
     let (stream, addresses) = stream;
     let connection = &mut connection;
     match stream {
-        Stream::Tcp(s) => side_over(&endpoint, s, addresses, connection, role).await,
-        Stream::Unix(s) => side_over(&endpoint, s, addresses, connection, role).await,
-        Stream::Memory(s) => side_over(&endpoint, s, addresses, connection, role).await,
+        Stream::Tcp(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+        Stream::Unix(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+        Stream::Memory(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
     }
 }
 
