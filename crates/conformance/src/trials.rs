@@ -471,36 +471,6 @@ pub enum Side {
     External(ExternalRecord),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{RECEIVED_SAMPLE, received_to_keep};
-    use crate::suite::{Expectation, Received};
-
-    #[test]
-    fn a_side_keeps_what_its_expectations_compare() {
-        let cases = [
-            (None, RECEIVED_SAMPLE),
-            (Some(Received::Len(62_914_560)), RECEIVED_SAMPLE),
-            (
-                Some(Received::Text("hello".into())),
-                connectable::RECEIVED_KEPT,
-            ),
-            (Some(Received::Hex(vec![0, 1])), connectable::RECEIVED_KEPT),
-            (
-                Some(Received::Generated(900_000)),
-                connectable::RECEIVED_KEPT,
-            ),
-        ];
-        for (received, kept) in cases {
-            let expect = Expectation {
-                received: received.clone(),
-                ..Expectation::default()
-            };
-            assert_eq!(received_to_keep(&expect), kept, "{received:?}");
-        }
-    }
-}
-
 /// Whether each trial also compares the process's open descriptors before and after its
 /// pairing: only meaningful when trials run one at a time (`--test-threads 1`).
 static COUNT_DESCRIPTORS: AtomicBool = AtomicBool::new(false);
@@ -568,4 +538,34 @@ fn left_behind(cell: Cell, before: Option<&BTreeMap<String, String>>) -> Vec<Str
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RECEIVED_SAMPLE, received_to_keep};
+    use crate::suite::{Expectation, Received};
+
+    #[test]
+    fn a_side_keeps_what_its_expectations_compare() {
+        let cases = [
+            (None, RECEIVED_SAMPLE),
+            (Some(Received::Len(62_914_560)), RECEIVED_SAMPLE),
+            (
+                Some(Received::Text("hello".into())),
+                connectable::RECEIVED_KEPT,
+            ),
+            (Some(Received::Hex(vec![0, 1])), connectable::RECEIVED_KEPT),
+            (
+                Some(Received::Generated(900_000)),
+                connectable::RECEIVED_KEPT,
+            ),
+        ];
+        for (received, kept) in cases {
+            let expect = Expectation {
+                received: received.clone(),
+                ..Expectation::default()
+            };
+            assert_eq!(received_to_keep(&expect), kept, "{received:?}");
+        }
+    }
 }

@@ -135,6 +135,14 @@ static LEAKS_A_SOCKET: PairReactor<MemoryStream, fn() -> (MemoryStream, MemorySt
         memory::pair()
     });
 
+/// A reactor, trials that must fail with what they left in the message, trials that must
+/// pass.
+type LeakRow = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
 /// One test, not three: the descriptor count compares the whole process before and after
 /// each trial, so no other test may run pairings meanwhile.
 #[test]
@@ -148,7 +156,7 @@ fn the_catalogue_names_the_cases_a_broken_reactor_fails() {
     reset_blind();
     // Rows: the reactor, trials that must fail with what they left in the message, trials
     // that must pass.
-    let rows: [(&str, &[(&str, &str)], &[&str]); 2] = [
+    let rows: [LeakRow; 2] = [
         (
             "leaves-a-timer",
             &[
