@@ -206,3 +206,55 @@ impl Harness {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Harness;
+    use crate::{CallbackResult, Delivery, Protocol, TimerId, Transport};
+
+    /// Sets timers of these many milliseconds when connected; writes each one's number when
+    /// it fires.
+    struct Timers(&'static [u64]);
+
+    impl Protocol for Timers {
+        fn connection_made(&mut self, t: &mut Transport) -> CallbackResult {
+            for ms in self.0 {
+                t.call_later(Duration::from_millis(*ms));
+            }
+            Ok(())
+        }
+
+        fn data_received(&mut self, _: &mut Transport, _: &[u8]) -> CallbackResult {
+            Ok(())
+        }
+
+        fn timer_fired(&mut self, t: &mut Transport, timer: TimerId) -> CallbackResult {
+            t.write(timer.0.to_string().as_bytes());
+            Ok(())
+        }
+    }
+
+    /// Rows: the timers set, how far the virtual clock moves each time, and what had fired
+    /// after each move. Nothing sleeps: a run of an hour's timers takes no time.
+    #[test]
+    #[rustfmt::skip]
+    fn timers_fire_when_the_virtual_clock_reaches_them() {
+        let rows: &[(&[u64], &[(u64, &str)])] = &[
+            (&[10],               &[(9, ""), (1, "0"), (100, "0")]),
+            (&[30, 10, 20],       &[(10, "1"), (15, "12"), (5, "120")]),
+            (&[0],                &[(0, "0")]),
+            (&[3_600_000, 5],     &[(5, "1"), (3_599_995, "10")]),
+        ];
+        for (timers, moves) in rows {
+            let mut harness = Harness::new(Timers(timers), Delivery::Whole);
+            for (ms, fired) in *moves {
+                harness.advance(Duration::from_millis(*ms));
+                let written = String::from_utf8_lossy(harness.written()).into_owned();
+                assert_eq!(written, *fired, "{timers:?} after +{ms} ms");
+            }
+            assert_eq!(harness.next_timeout(), None, "{timers:?}: every timer fired");
+        }
+    }
+}
