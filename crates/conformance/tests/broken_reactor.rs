@@ -9,7 +9,7 @@
 //! trials by name, with what was left in the message.
 
 use std::io;
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, TcpListener};
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
@@ -127,7 +127,7 @@ static LEAVES_A_TIMER: PairReactor<LeavesATimer, fn() -> (LeavesATimer, LeavesAT
 
 static LEAKS_A_SOCKET: PairReactor<MemoryStream, fn() -> (MemoryStream, MemoryStream)> =
     PairReactor::new("leaks-a-socket", &[Network::Memory], || {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback port");
         LEAKED
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
