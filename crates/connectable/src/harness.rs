@@ -236,12 +236,16 @@ mod tests {
         }
     }
 
+    /// The timers set, then how far the virtual clock moves each time and what had fired by
+    /// then.
+    type Row = (&'static [u64], &'static [(u64, &'static str)]);
+
     /// Rows: the timers set, how far the virtual clock moves each time, and what had fired
     /// after each move. Nothing sleeps: a run of an hour's timers takes no time.
     #[test]
     #[rustfmt::skip]
     fn timers_fire_when_the_virtual_clock_reaches_them() {
-        let rows: &[(&[u64], &[(u64, &str)])] = &[
+        let rows: &[Row] = &[
             (&[10],               &[(9, ""), (1, "0"), (100, "0")]),
             (&[30, 10, 20],       &[(10, "1"), (15, "12"), (5, "120")]),
             (&[0],                &[(0, "0")]),
