@@ -136,6 +136,8 @@ pub fn main(mode: Mode) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    // One trial at a time: each can also be checked for descriptors its pairing left open.
+    trials::count_descriptors_per_trial(args.test_threads == Some(1));
     let filtered = args.filter.is_some() || !args.skip.is_empty();
     if mode == Mode::Binary && filtered && trials.iter().all(|t| args.is_filtered_out(t)) {
         eprintln!("error: {}", no_match(&args, &trials));

@@ -5,8 +5,10 @@
 //! holds its name and a shared reference to its case. Endpoints, keys, runtimes and sockets
 //! are made only when a trial runs.
 
+use std::collections::BTreeMap;
 use std::ops::Not as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -326,13 +328,15 @@ pub struct Attempt {
 /// here ([`judge`] does that).
 pub fn attempt(case: &Case, cell: Cell) -> Attempt {
     let started = Instant::now();
-    let (sides, problems) = match pair(case, cell) {
+    let descriptors = open_descriptors();
+    let (sides, mut problems) = match pair(case, cell) {
         Ok((server, client)) => {
             let problems = check_sides(case, cell, &server, &client);
             (Some((server, client)), problems)
         }
         Err(problem) => (None, vec![problem]),
     };
+    problems.extend(left_behind(cell, descriptors.as_ref()));
     Attempt {
         sides,
         problems,
@@ -518,6 +522,75 @@ pub enum Side {
     Probe(ConnectableProtocol),
     /// A program or server someone else wrote.
     External(ExternalRecord),
+}
+
+/// Whether each trial also compares the process's open descriptors before and after its
+/// pairing: only meaningful when trials run one at a time (`--test-threads 1`).
+static COUNT_DESCRIPTORS: AtomicBool = AtomicBool::new(false);
+
+/// Turns on (or off) the comparison of open descriptors around each trial's pairing, for runs
+/// whose trials run one at a time.
+pub fn count_descriptors_per_trial(on: bool) {
+    COUNT_DESCRIPTORS.store(on, Ordering::Relaxed);
+}
+
+/// The process's open descriptors, each with what it points at, when they are counted.
+fn open_descriptors() -> Option<BTreeMap<String, String>> {
+    if !COUNT_DESCRIPTORS.load(Ordering::Relaxed) {
+        return None;
+    }
+    let listing = std::fs::read_dir("/proc/self/fd").ok()?;
+    let this_listing = format!("/proc/{}/fd", std::process::id());
+    Some(
+        listing
+            .filter_map(Result::ok)
+            .map(|entry| {
+                let target = std::fs::read_link(entry.path())
+                    .map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
+                (entry.file_name().to_string_lossy().into_owned(), target)
+            })
+            .filter(|(_, target)| *target != this_listing)
+            .collect(),
+    )
+}
+
+/// Descriptors open now that were not open (or were something else) `before`.
+fn opened_since(before: &BTreeMap<String, String>) -> Vec<String> {
+    open_descriptors()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(fd, target)| before.get(fd) != Some(target))
+        .map(|(fd, target)| format!("{fd} ({target})"))
+        .collect()
+}
+
+/// What the trial's pairing left behind, as Twisted checks `reactor.removeAll()` after each
+/// test: what the reactor says it still holds and, when descriptors are counted, those opened
+/// during the trial and still open.
+fn left_behind(cell: Cell, before: Option<&BTreeMap<String, String>>) -> Vec<String> {
+    let reactor = cell.reactor.name();
+    let mut problems: Vec<String> = cell
+        .reactor
+        .leftovers()
+        .into_iter()
+        .map(|what| format!("the {reactor} reactor left behind {what}"))
+        .collect();
+    if let Some(before) = before {
+        let mut opened = opened_since(before);
+        if !opened.is_empty() {
+            // A runtime kept for the next pairing is not a leak: release them, look again.
+            connectable::reactor::release_idle_runtimes();
+            opened = opened_since(before);
+        }
+        if !opened.is_empty() {
+            problems.push(format!(
+                "the {reactor} reactor left {} descriptor(s) open: {}",
+                opened.len(),
+                opened.join(", ")
+            ));
+        }
+    }
+    problems
 }
 
 #[cfg(test)]

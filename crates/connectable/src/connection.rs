@@ -1,17 +1,42 @@
 //! [`Connection`]: the sans-IO core a reactor drives, one per side of a pairing.
 //!
-//! A reactor owns the socket; the `Connection` owns the protocol, its [`Transport`] handle and
-//! the side's record. The reactor reports what happened (`made`, `handshake_completed`,
-//! `received`, `wrote`, `peer_half_closed`, `write_closed`, `fire_timer`, `finish`) and carries
-//! out what the protocol asked (`pending_writes`, `close_requested`, `half_close_requested`,
-//! `wants_read`, `take_new_timers`). Everything the contract promises that does not depend on a
-//! socket lives here, so every reactor gets it the same way: callbacks in order and never
-//! re-entrant, `connection_lost` exactly once, no data after a close was requested, data held
-//! while reading is paused, bytewise delivery, producer notifications at the water marks,
-//! panics caught and turned into `error`, the trace.
+//! A reactor owns the socket and the waiting; the `Connection` owns the protocol, its
+//! [`Transport`] handle, its timers and the side's record, and decides everything the contract
+//! says that needs no socket. It is driven the way quinn-proto's `Connection` is: the reactor
+//! hands it events with the time (`made`, `handshake_completed`, `received`, `wrote`,
+//! `peer_closed`, `write_shut`, `reset_done`, `failed`, `handle_timeout`), then asks it what to
+//! do ([`poll_action`](Connection::poll_action), [`wants_read`](Connection::wants_read),
+//! [`pending_write_slices`](Connection::pending_write_slices),
+//! [`poll_timeout`](Connection::poll_timeout)). A reactor's loop, in full:
+//!
+//! ```text
+//! made(host, peer, tls, now)
+//! loop:
+//!   match poll_action(now):
+//!     Handshake           run the TLS handshake; handshake_completed(), or failed(error)
+//!     Exchange            send pending_write_slices (report wrote(n)); read if wants_read
+//!                         (received(bytes), or peer_closed(now) at EOF); wait for either, or
+//!                         until poll_timeout, then handle_timeout(now); failed(error) on error
+//!     ShutDownWriting     send what the stream still holds, close_notify if asked, then FIN,
+//!                         by poll_timeout; write_shut(now), or failed(error), or
+//!                         handle_timeout(now) when poll_timeout passes first
+//!     Reset               discard what is unsent, close with a reset; reset_done()
+//!     Finished            drop the stream: the side has ended
+//! ```
+//!
+//! So every rule lives here, once, for every reactor: callbacks in order and never re-entrant,
+//! `connection_made` before anything else, `connection_lost` exactly once, no data after a
+//! close was requested, data held while reading is paused, bytewise delivery, producer
+//! notifications at the water marks, panics caught and turned into `error`, the trace; and the
+//! closing rules: which close to perform (over TLS a half-close is a full close), what the
+//! peer's EOF means (`read_connection_lost` for a half-close-aware protocol over plain
+//! streams, else flush and close), an abort requested in `connection_made` (a reset, before
+//! any handshake), the linger after our FIN (its end counts as `done`), the bound on the last
+//! flush, and which reason an I/O error means ([`reason_for`]).
 
 use std::any::Any;
-use std::io::IoSlice;
+use std::collections::BTreeSet;
+use std::io::{self, IoSlice};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +48,71 @@ use crate::{
     HIGH_WATER, ProducerKind, Protocol, TimerId, Transport,
 };
 
+/// How long a closing side waits for the peer's EOF after sending its own, reading and
+/// discarding, so that unread bytes in the receive buffer do not turn a clean close into a
+/// reset (its end counts as `done`); and how long the last flush before a FIN may take. Part
+/// of the contract, so it lives here and not in a reactor.
+pub const LINGER: Duration = Duration::from_secs(2);
+
+/// What the reactor must do next for one side: [`Connection::poll_action`]'s answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Run the TLS handshake, without sending the protocol's writes yet; then call
+    /// `handshake_completed`, or `failed` with the handshake's error.
+    Handshake,
+    /// Send what [`Connection::pending_write_slices`] holds and report it with `wrote`; read
+    /// if [`Connection::wants_read`], handing the bytes to `received` and an EOF to
+    /// `peer_closed`; wait for either, or until [`Connection::poll_timeout`], then call
+    /// `handle_timeout`. A failed read or write goes to `failed`.
+    Exchange,
+    /// Nothing of the protocol's is pending: send what the stream itself still holds (TLS
+    /// records), close_notify if `close_notify`, then shut down writing (FIN); then call
+    /// `write_shut`, or `failed`. Bounded by [`Connection::poll_timeout`]: if it passes
+    /// first, call `handle_timeout`.
+    ShutDownWriting {
+        /// Over TLS: send close_notify before the FIN (false: a close without it).
+        close_notify: bool,
+    },
+    /// Discard what is unsent and close with a reset where the transport has one (TCP: RST);
+    /// then call `reset_done`.
+    Reset,
+    /// The side has ended (`connection_lost` has run): drop the stream.
+    Finished,
+}
+
+/// Where a side is in its life, as far as the contract cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Connected over TLS, the handshake not over yet.
+    Handshaking,
+    /// Exchanging data (also before `made`, when nothing can happen yet).
+    Open,
+    /// Sending the protocol's last writes, then shutting down writing. `deadline` bounds the
+    /// last flush: it starts once the protocol's writes are all sent, or at once when the
+    /// peer closed first or the protocol half-closed.
+    ShuttingDown {
+        close_notify: bool,
+        then: AfterShutdown,
+        deadline: Option<Instant>,
+    },
+    /// Our FIN went out: reading and discarding until the peer's EOF, or `until`.
+    Lingering { until: Instant },
+    /// `finish` has run.
+    Finished,
+}
+
+/// What follows a shut-down of writing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterShutdown {
+    /// The protocol half-closed: `write_connection_lost`, and reading goes on.
+    ReadOn,
+    /// The protocol closed: linger for the peer's EOF.
+    Linger,
+    /// The peer had closed first: the side is done.
+    Done,
+}
+
 /// One side of a connection as a reactor sees it.
 pub struct Connection {
     protocol: Box<dyn Protocol>,
@@ -32,6 +122,11 @@ pub struct Connection {
     reactor: &'static str,
     failure: Option<String>,
     finished: bool,
+    phase: Phase,
+    /// Whether the stream is TLS: it has no half-close, and close_notify matters.
+    tls: bool,
+    /// The protocol's timers, by deadline.
+    timers: BTreeSet<(Instant, TimerId)>,
     /// Bytes read while reading was paused (or that arrived in the same read as the pause),
     /// delivered once reading resumes.
     held: Vec<u8>,
@@ -40,7 +135,10 @@ pub struct Connection {
     /// The producer as last seen, to notice a new registration.
     producer: Option<ProducerKind>,
     producer_paused: bool,
+    /// The peer half-closed and the protocol was told (`read_connection_lost`).
     peer_half_closed: bool,
+    /// The peer's EOF arrived while this side was closing: nothing more to read.
+    peer_eof: bool,
     /// The state of the split points of [`Delivery::Chunked`].
     chunking: u64,
     /// The close the protocol asked for, as last seen: the trace records when it asks, so a
@@ -53,6 +151,7 @@ impl std::fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("reactor", &self.reactor)
             .field("delivery", &self.delivery)
+            .field("phase", &self.phase)
             .field("transport", &self.transport)
             .field("finished", &self.finished)
             .finish_non_exhaustive()
@@ -81,11 +180,15 @@ impl Connection {
             reactor,
             failure: None,
             finished: false,
+            phase: Phase::Open,
+            tls: false,
+            timers: BTreeSet::new(),
             held: Vec::new(),
             reading_paused: false,
             producer: None,
             producer_paused: false,
             peer_half_closed: false,
+            peer_eof: false,
             close_seen: (None, false),
             chunking: match side.delivery {
                 Delivery::Chunked(seed) => seed,
@@ -94,14 +197,20 @@ impl Connection {
         })
     }
 
-    /// The connection is established: runs `connection_made`.
-    pub fn made(&mut self, host: Address, peer: Address) {
+    /// The connection is established (over TLS: before the handshake): runs
+    /// `connection_made`. Timers it sets count from `now`, even if a handshake delays them.
+    pub fn made(&mut self, host: Address, peer: Address, tls: bool, now: Instant) {
         if self.transport.is_some() || self.finished {
             return;
+        }
+        self.tls = tls;
+        if tls {
+            self.phase = Phase::Handshaking;
         }
         self.transport = Some(Transport::new(host, peer, self.reactor));
         self.event(Event::Made);
         self.call(|p, t| p.connection_made(t));
+        self.schedule_timers(now);
     }
 
     /// The TLS handshake completed: runs `handshake_completed`.
@@ -109,13 +218,122 @@ impl Connection {
         if !self.is_open() {
             return;
         }
+        if self.phase == Phase::Handshaking {
+            self.phase = Phase::Open;
+        }
         self.event(Event::Handshake);
         self.call(|p, t| p.handshake_completed(t));
     }
 
+    /// What the reactor must do next (see [`Action`]). Call it after every event, with the
+    /// time: timers the protocol set since are scheduled from `now`.
+    ///
+    /// The closing rules live here: an abort (or a failed callback) is a reset, before a
+    /// handshake too; a close lets the handshake finish first, then flushes and shuts down
+    /// writing, with close_notify over TLS unless the protocol asked for a close without it;
+    /// over TLS a half-close is a full close (close_notify ends the whole connection); a
+    /// half-close elsewhere shuts down writing only; once both directions are closed the side
+    /// is done.
+    pub fn poll_action(&mut self, now: Instant) -> Action {
+        if self.finished {
+            return Action::Finished;
+        }
+        self.schedule_timers(now);
+        loop {
+            match self.phase {
+                Phase::Finished => return Action::Finished,
+                Phase::Handshaking => {
+                    return if self.close_requested() == Some(CloseRequest::Abort) {
+                        Action::Reset
+                    } else {
+                        Action::Handshake
+                    };
+                }
+                Phase::Open => {
+                    let request = self.close_requested().or_else(|| {
+                        (self.tls && self.half_close_requested()).then_some(CloseRequest::Lose)
+                    });
+                    self.phase = match request {
+                        Some(CloseRequest::Abort) => return Action::Reset,
+                        Some(request) => Phase::ShuttingDown {
+                            close_notify: self.tls
+                                && request != CloseRequest::LoseWithoutCloseNotify,
+                            then: AfterShutdown::Linger,
+                            deadline: None,
+                        },
+                        None if self.half_close_requested() => Phase::ShuttingDown {
+                            close_notify: false,
+                            then: AfterShutdown::ReadOn,
+                            deadline: Some(now + LINGER),
+                        },
+                        None if self.is_write_closed() && self.peer_half_closed => {
+                            self.finish(DisconnectReason::Done);
+                            return Action::Finished;
+                        }
+                        None => return Action::Exchange,
+                    };
+                }
+                Phase::ShuttingDown {
+                    close_notify,
+                    then,
+                    deadline,
+                } => {
+                    if self.buffered_writes() > 0 {
+                        return Action::Exchange;
+                    }
+                    if deadline.is_none() {
+                        self.phase = Phase::ShuttingDown {
+                            close_notify,
+                            then,
+                            deadline: Some(now + LINGER),
+                        };
+                    }
+                    return Action::ShutDownWriting { close_notify };
+                }
+                Phase::Lingering { .. } => return Action::Exchange,
+            }
+        }
+    }
+
+    /// When the reactor must call [`handle_timeout`](Self::handle_timeout) at the latest, if
+    /// anything is waiting on the clock: the protocol's next timer while open, the bound of
+    /// the last flush while shutting down, the end of the linger.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Open if !self.finished => self.timers.first().map(|(at, _)| *at),
+            Phase::ShuttingDown { deadline, .. } => deadline,
+            Phase::Lingering { until } => Some(until),
+            _ => None,
+        }
+    }
+
+    /// The clock reached `now`: fires the protocol's due timers (unless cancelled); ends a
+    /// last flush that took longer than [`LINGER`] `lost`, and a linger that saw no EOF
+    /// `done` (our close went out; unread bytes must not make it a failure).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Open => {
+                while let Some(&(at, id)) = self.timers.first() {
+                    if at > now || self.finished {
+                        break;
+                    }
+                    self.timers.pop_first();
+                    self.fire_timer(id);
+                }
+            }
+            Phase::ShuttingDown {
+                deadline: Some(at), ..
+            } if at <= now => self.finish(DisconnectReason::Lost(
+                "the peer did not take our last writes".into(),
+            )),
+            Phase::Lingering { until } if until <= now => self.finish(DisconnectReason::Done),
+            _ => {}
+        }
+    }
+
     /// Bytes arrived: hands them to `data_received` in chunks as the delivery mode says,
     /// stopping as soon as the protocol asks to close, and holding the rest while reading is
-    /// paused.
+    /// paused. Bytes read while closing are discarded.
     pub fn received(&mut self, data: &[u8]) {
         if self.held.is_empty() {
             let delivered = self.deliver(data);
@@ -128,21 +346,44 @@ impl Connection {
         }
     }
 
-    /// Whether the reactor should read from the socket now: the connection is open, reading
-    /// is not paused, and nothing is held back.
+    /// Whether the reactor should read from the stream now: while open, unless reading is
+    /// paused, data is held back or the peer half-closed; while closing, to discard what
+    /// arrives until the peer's EOF (a peer that writes as much as we do must not deadlock
+    /// our last flush), except after a half-close or the peer's EOF.
     pub fn wants_read(&self) -> bool {
+        match self.phase {
+            Phase::Open => self.delivers_data(),
+            Phase::ShuttingDown {
+                then: AfterShutdown::Linger,
+                ..
+            }
+            | Phase::Lingering { .. } => !self.peer_half_closed && !self.peer_eof,
+            _ => false,
+        }
+    }
+
+    /// Whether bytes read now would be handed to the protocol (not discarded, not held).
+    pub(crate) fn delivers_data(&self) -> bool {
         self.accepts_data() && !self.reading_paused && self.held.is_empty()
     }
 
     /// The first of the bytes the protocol wrote that the reactor has not sent yet (a
-    /// contiguous part of them): empty only when nothing is pending.
+    /// contiguous part of them): empty only when nothing is pending, and before the TLS
+    /// handshake is over.
     pub fn pending_writes(&self) -> &[u8] {
+        if self.phase == Phase::Handshaking {
+            return &[];
+        }
         self.transport.as_ref().map_or(&[], Transport::pending)
     }
 
     /// Fills `slices` with the bytes pending, in order, for a vectored write of at most
-    /// `limit` bytes; how many slices it filled (0 when nothing is pending).
+    /// `limit` bytes; how many slices it filled (0 when nothing is pending, and before the
+    /// TLS handshake is over).
     pub fn pending_write_slices<'a>(&'a self, slices: &mut [IoSlice<'a>], limit: usize) -> usize {
+        if self.phase == Phase::Handshaking {
+            return 0;
+        }
         self.transport
             .as_ref()
             .map_or(0, |t| t.pending_slices(slices, limit))
@@ -180,81 +421,95 @@ impl Connection {
     }
 
     /// Whether the protocol asked to shut down writing only (and it has not happened yet).
-    pub fn half_close_requested(&self) -> bool {
+    pub(crate) fn half_close_requested(&self) -> bool {
         self.transport
             .as_ref()
             .is_some_and(Transport::half_close_requested)
     }
 
-    /// The reactor shut down this side's writing (after flushing): runs
-    /// `write_connection_lost`.
-    pub fn write_closed(&mut self) {
-        let Some(transport) = &mut self.transport else {
+    /// The peer shut down its writing side (EOF; over TLS after its close_notify). A
+    /// half-close-aware protocol over a plain stream gets `read_connection_lost` and the
+    /// connection stays open for writing (Twisted's `IHalfCloseableProtocol`); otherwise the
+    /// side flushes what the protocol wrote and closes too, and ends `done`. While this side
+    /// closes, it means nothing more is to be read; while it lingers, it ends it `done`.
+    pub fn peer_closed(&mut self, now: Instant) {
+        if !self.is_open() {
             return;
-        };
-        if self.finished || transport.is_write_closed() {
-            return;
         }
-        transport.mark_write_closed();
-        self.event(Event::WriteLost);
-        self.call(|p, t| p.write_connection_lost(t));
+        match self.phase {
+            Phase::Open => {
+                if !self.tls && self.protocol.half_close_aware() {
+                    if !self.peer_half_closed {
+                        self.peer_half_closed = true;
+                        self.event(Event::ReadLost);
+                        self.call(|p, t| p.read_connection_lost(t));
+                    }
+                    return;
+                }
+                self.peer_eof = true;
+                self.phase = Phase::ShuttingDown {
+                    close_notify: self.tls,
+                    then: AfterShutdown::Done,
+                    deadline: Some(now + LINGER),
+                };
+            }
+            Phase::ShuttingDown { .. } => self.peer_eof = true,
+            Phase::Lingering { .. } => self.finish(DisconnectReason::Done),
+            Phase::Handshaking | Phase::Finished => {}
+        }
     }
 
-    /// Whether this side's writing was shut down by a half-close.
-    pub fn is_write_closed(&self) -> bool {
-        self.transport
-            .as_ref()
-            .is_some_and(Transport::is_write_closed)
-    }
-
-    /// The peer shut down its writing side (EOF). If the protocol is half-close aware this
-    /// runs `read_connection_lost` and returns true: the connection stays open for writing.
-    /// Otherwise it returns false and the reactor closes the connection fully.
-    pub fn peer_half_closed(&mut self) -> bool {
-        if !self.is_open() || !self.protocol.half_close_aware() {
-            return false;
-        }
-        if !self.peer_half_closed {
-            self.peer_half_closed = true;
-            self.event(Event::ReadLost);
-            self.call(|p, t| p.read_connection_lost(t));
-        }
-        true
-    }
-
-    /// Whether the peer has half-closed (the reactor must not read again).
+    /// Whether the peer half-closed and the protocol kept the connection open for writing.
     pub fn is_read_closed(&self) -> bool {
         self.peer_half_closed
     }
 
-    /// Timers the protocol set since the last call, with their delays, for the reactor to
-    /// schedule.
-    pub fn take_new_timers(&mut self) -> Vec<(TimerId, Duration)> {
-        self.transport
-            .as_mut()
-            .map(Transport::take_new_timers)
-            .unwrap_or_default()
+    /// The reactor shut down this side's writing, as [`Action::ShutDownWriting`] asked. After
+    /// a half-close this runs `write_connection_lost` and reading goes on; after a close the
+    /// side lingers for the peer's EOF (or is done, if it came already); after the peer's
+    /// close the side is done.
+    pub fn write_shut(&mut self, now: Instant) {
+        let Phase::ShuttingDown { then, .. } = self.phase else {
+            return;
+        };
+        match then {
+            AfterShutdown::ReadOn => {
+                self.phase = Phase::Open;
+                self.write_closed();
+            }
+            AfterShutdown::Linger if !self.peer_half_closed && !self.peer_eof => {
+                self.phase = Phase::Lingering {
+                    until: now + LINGER,
+                };
+            }
+            AfterShutdown::Linger | AfterShutdown::Done => self.finish(DisconnectReason::Done),
+        }
     }
 
-    /// A scheduled timer is due: runs `timer_fired` unless it was cancelled.
-    pub fn fire_timer(&mut self, timer: TimerId) {
-        if !self.is_open() {
-            return;
-        }
-        let live = self
-            .transport
-            .as_mut()
-            .is_some_and(|t| t.claim_timer(timer));
-        if live {
-            self.event(Event::Timer);
-            self.call(|p, t| p.timer_fired(t, timer));
-        }
+    /// The reactor reset the connection, as [`Action::Reset`] asked: the side ends `aborted`
+    /// (or `error`, if a callback failed).
+    pub fn reset_done(&mut self) {
+        self.finish(DisconnectReason::Aborted);
+    }
+
+    /// Reading or writing failed (a TLS failure included): ends the side with the reason the
+    /// error means ([`reason_for`]), except that an EOF without close_notify while lingering
+    /// after our own close is still `done`: our close_notify went out.
+    pub fn failed(&mut self, error: &io::Error) {
+        let reason = match self.phase {
+            Phase::Lingering { .. } if error.kind() == io::ErrorKind::UnexpectedEof => {
+                DisconnectReason::Done
+            }
+            _ => reason_for(error),
+        };
+        self.finish(reason);
     }
 
     /// The connection ended: tells a registered producer to stop, runs `connection_lost` once
     /// (unless the connection was never made), records the reason, and completes the side's
     /// `done`. If a callback of this side failed, the reason recorded is
-    /// [`DisconnectReason::Error`]. Later calls do nothing.
+    /// [`DisconnectReason::Error`]. Later calls do nothing. Reactors call it for what only
+    /// they know (a refused connection); the rest goes through the events above.
     pub fn finish(&mut self, reason: DisconnectReason) {
         if self.finished {
             return;
@@ -281,7 +536,9 @@ impl Connection {
             self.call(|p, t| p.connection_lost(t, &reason));
         }
         self.finished = true;
+        self.phase = Phase::Finished;
         self.held = Vec::new();
+        self.timers.clear();
         let reason = match &self.failure {
             Some(message) => DisconnectReason::Error(message.clone()),
             None => reason,
@@ -294,13 +551,65 @@ impl Connection {
         self.finished
     }
 
+    /// The protocol's timers not fired yet (cancelled ones included until due), by deadline.
+    pub(crate) fn timers(&self) -> impl Iterator<Item = (Instant, TimerId)> + '_ {
+        self.timers.iter().copied()
+    }
+
+    /// Moves the timers the protocol set since the last call into the schedule.
+    fn schedule_timers(&mut self, now: Instant) {
+        let Some(transport) = &mut self.transport else {
+            return;
+        };
+        for (id, delay) in transport.take_new_timers() {
+            self.timers.insert((now + delay, id));
+        }
+    }
+
+    /// This side's writing was shut down by a half-close: runs `write_connection_lost`.
+    fn write_closed(&mut self) {
+        let Some(transport) = &mut self.transport else {
+            return;
+        };
+        if self.finished || transport.is_write_closed() {
+            return;
+        }
+        transport.mark_write_closed();
+        self.event(Event::WriteLost);
+        self.call(|p, t| p.write_connection_lost(t));
+    }
+
+    fn is_write_closed(&self) -> bool {
+        self.transport
+            .as_ref()
+            .is_some_and(Transport::is_write_closed)
+    }
+
+    /// A scheduled timer is due: runs `timer_fired` unless it was cancelled.
+    fn fire_timer(&mut self, timer: TimerId) {
+        if !self.is_open() {
+            return;
+        }
+        let live = self
+            .transport
+            .as_mut()
+            .is_some_and(|t| t.claim_timer(timer));
+        if live {
+            self.event(Event::Timer);
+            self.call(|p, t| p.timer_fired(t, timer));
+        }
+    }
+
     fn is_open(&self) -> bool {
         self.transport.is_some() && !self.finished
     }
 
     /// Whether the protocol may still be handed data.
     fn accepts_data(&self) -> bool {
-        self.is_open() && self.close_requested().is_none() && !self.peer_half_closed
+        self.is_open()
+            && self.phase == Phase::Open
+            && self.close_requested().is_none()
+            && !self.peer_half_closed
     }
 
     /// Hands `data` over chunk by chunk while the protocol accepts it; returns how many bytes
@@ -437,6 +746,24 @@ impl Connection {
     }
 }
 
+/// The reason an I/O error means, for every reactor: a TLS failure if rustls produced it
+/// (tokio-rustls wraps its errors in an `io::Error`; a reactor driving rustls by hand does the
+/// same), an EOF without close_notify over TLS, otherwise a lost connection.
+pub fn reason_for(error: &io::Error) -> DisconnectReason {
+    if let Some(tls) = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        return DisconnectReason::Tls(tls.to_string());
+    }
+    match error.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            DisconnectReason::Lost("the peer closed without close_notify".into())
+        }
+        _ => DisconnectReason::Lost(error.to_string()),
+    }
+}
+
 fn panic_message(panic: &(dyn Any + Send)) -> &str {
     if let Some(s) = panic.downcast_ref::<&str>() {
         s
@@ -449,8 +776,17 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::{Action, Connection, LINGER};
     use crate::harness::Harness;
-    use crate::{CallbackResult, Delivery, Event, Protocol, Transport};
+    use crate::{
+        Address, CallbackResult, ConnectableProtocol, Delivery, DisconnectReason, Event, Protocol,
+        Transport,
+    };
 
     struct Sink;
 
@@ -491,5 +827,201 @@ mod tests {
         assert!(first.len() > reads.len(), "reads are split: {first:?}");
         assert_eq!(chunks(Delivery::Whole, reads), [1000, 37, 1]);
         assert_eq!(chunks(Delivery::Bytewise, reads).len(), 1038);
+    }
+
+    /// What the protocol of a row does in `connection_made`.
+    #[derive(Clone, Copy, Debug)]
+    enum Made {
+        Nothing,
+        Write,
+        WriteAndLose,
+        Lose,
+        LoseWithoutCloseNotify,
+        Abort,
+        HalfClose,
+        /// A timer of this many milliseconds; when it fires, the protocol writes.
+        Timer(u64),
+    }
+
+    /// A protocol that does one [`Made`] thing, says whether it is half-close aware, and sets
+    /// its flag when dropped.
+    struct Scripted {
+        made: Made,
+        aware: bool,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl Drop for Scripted {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+
+    impl Protocol for Scripted {
+        fn connection_made(&mut self, t: &mut Transport) -> CallbackResult {
+            match self.made {
+                Made::Nothing => {}
+                Made::Write => t.write(b"x"),
+                Made::WriteAndLose => {
+                    t.write(b"x");
+                    t.lose_connection();
+                }
+                Made::Lose => t.lose_connection(),
+                Made::LoseWithoutCloseNotify => t.lose_connection_without_close_notify(),
+                Made::Abort => t.abort_connection(),
+                Made::HalfClose => t.half_close(),
+                Made::Timer(ms) => {
+                    t.call_later(Duration::from_millis(ms));
+                }
+            }
+            Ok(())
+        }
+
+        fn data_received(&mut self, _: &mut Transport, _: &[u8]) -> CallbackResult {
+            Ok(())
+        }
+
+        fn half_close_aware(&self) -> bool {
+            self.aware
+        }
+
+        fn timer_fired(&mut self, t: &mut Transport, _: crate::TimerId) -> CallbackResult {
+            t.write(b"t");
+            Ok(())
+        }
+    }
+
+    /// What a row does to the connection, on a virtual clock.
+    #[derive(Clone, Copy, Debug)]
+    enum Step {
+        /// The clock moves on this many milliseconds; the connection is told.
+        Advance(u64),
+        /// The TLS handshake completes.
+        Handshake,
+        /// The reactor sends everything pending.
+        Send,
+        /// The peer's EOF.
+        PeerClosed,
+        /// The reactor shut down writing, as asked.
+        WriteShut,
+        /// The reactor reset, as asked.
+        ResetDone,
+        /// What the connection asks for now.
+        Expect(Action),
+        /// How long until it wants to be woken.
+        Timeout(Option<Duration>),
+        /// Its reason so far (`None`: still open).
+        Reason(Option<&'static str>),
+    }
+
+    const NO_NOTIFY: Action = Action::ShutDownWriting {
+        close_notify: false,
+    };
+    const NOTIFY: Action = Action::ShutDownWriting { close_notify: true };
+
+    /// Rows: what they show, over TLS or not, half-close aware or not, what the protocol does
+    /// when connected, then the steps. No row sleeps: the clock is the test's.
+    #[test]
+    #[rustfmt::skip]
+    fn the_closing_rules_and_timers_live_in_the_core() {
+        use Step::{Advance, Expect, Handshake, PeerClosed, Reason, ResetDone, Send, Timeout, WriteShut};
+        let linger = Some(LINGER);
+        let rows: &[(&str, bool, bool, Made, &[Step])] = &[
+            ("an abort in connection_made is a reset, before any handshake", true, false, Made::Abort,
+                &[Expect(Action::Reset), ResetDone, Reason(Some("aborted")), Expect(Action::Finished)]),
+            ("a close before the handshake lets it finish, then closes with close_notify", true, false, Made::Lose,
+                &[Expect(Action::Handshake), Handshake, Expect(NOTIFY), WriteShut, Timeout(linger), Reason(None)]),
+            ("a close without close_notify says so", true, false, Made::LoseWithoutCloseNotify,
+                &[Expect(Action::Handshake), Handshake, Expect(NO_NOTIFY)]),
+            ("over TLS a half-close is a full close", true, true, Made::HalfClose,
+                &[Handshake, Expect(NOTIFY), WriteShut, Timeout(linger)]),
+            ("elsewhere a half-close shuts down writing only, and reading goes on", false, true, Made::HalfClose,
+                &[Expect(NO_NOTIFY), WriteShut, Expect(Action::Exchange), Reason(None), PeerClosed, Expect(Action::Finished), Reason(Some("done"))]),
+            ("the end of the linger counts as done", false, false, Made::Lose,
+                &[Expect(NO_NOTIFY), WriteShut, Advance(1999), Reason(None), Advance(1), Reason(Some("done"))]),
+            ("the peer's EOF while lingering is done", false, false, Made::Lose,
+                &[Expect(NO_NOTIFY), WriteShut, PeerClosed, Reason(Some("done"))]),
+            ("writes go out before the close, and its bound starts once they have", false, false, Made::WriteAndLose,
+                &[Expect(Action::Exchange), Timeout(None), Send, Expect(NO_NOTIFY), Timeout(linger)]),
+            ("the peer's EOF to a protocol not half-close aware: flush, close, done", false, false, Made::Write,
+                &[PeerClosed, Expect(Action::Exchange), Timeout(linger), Send, Expect(NO_NOTIFY), WriteShut, Reason(Some("done"))]),
+            ("a last flush the peer does not take within the linger is lost", false, false, Made::Write,
+                &[PeerClosed, Advance(2000), Reason(Some("lost"))]),
+            ("the peer's EOF to a half-close-aware protocol keeps it open for writing", false, true, Made::Nothing,
+                &[PeerClosed, Expect(Action::Exchange), Reason(None)]),
+            ("over TLS the peer's EOF is a close, aware or not", true, true, Made::Nothing,
+                &[Handshake, PeerClosed, Expect(NOTIFY), WriteShut, Reason(Some("done"))]),
+            ("a timer fires when the clock reaches it, not before", false, false, Made::Timer(10),
+                &[Timeout(Some(Duration::from_millis(10))), Advance(9), Expect(Action::Exchange), Timeout(Some(Duration::from_millis(1))), Advance(1), Timeout(None)]),
+            ("timers wait for the handshake", true, false, Made::Timer(10),
+                &[Timeout(None), Advance(10), Handshake, Timeout(Some(Duration::ZERO)), Advance(0), Timeout(None)]),
+        ];
+        for (about, tls, aware, made, steps) in rows {
+            let dropped = Arc::new(AtomicBool::new(false));
+            let protocol = Scripted { made: *made, aware: *aware, dropped: Arc::clone(&dropped) };
+            let mut side = ConnectableProtocol::new(protocol);
+            let mut now = Instant::now();
+            let mut connection = Connection::new(&mut side, "test", now).unwrap();
+            let addr = Address::Ip(SocketAddr::from((Ipv4Addr::LOCALHOST, 1)));
+            connection.made(addr.clone(), addr, *tls, now);
+            connection.poll_action(now);
+            for (at, step) in steps.iter().enumerate() {
+                let context = format!("{about}: step {at} {step:?}");
+                match *step {
+                    Advance(ms) => {
+                        now += Duration::from_millis(ms);
+                        connection.handle_timeout(now);
+                    }
+                    Handshake => connection.handshake_completed(),
+                    Send => {
+                        let n = connection.buffered_writes();
+                        connection.wrote(n);
+                    }
+                    PeerClosed => connection.peer_closed(now),
+                    WriteShut => connection.write_shut(now),
+                    ResetDone => connection.reset_done(),
+                    Expect(_) => {}
+                    Timeout(expected) => {
+                        let wake = connection.poll_timeout().map(|at| at.saturating_duration_since(now));
+                        assert_eq!(wake, expected, "{context}");
+                    }
+                    Reason(expected) => {
+                        let reason = side.disconnect_reason();
+                        assert_eq!(reason.as_ref().map(|r| r.kind().word()), expected, "{context}: {reason:?}");
+                    }
+                }
+                let action = connection.poll_action(now);
+                if let Expect(expected) = *step {
+                    assert_eq!(action, expected, "{context}");
+                }
+            }
+            assert!(!dropped.load(Ordering::SeqCst), "{about}: the protocol lives while its connection does");
+            drop(connection);
+            assert!(dropped.load(Ordering::SeqCst), "{about}: the protocol is dropped with its connection");
+        }
+    }
+
+    /// The core's one mapping from I/O errors to reasons, for every reactor.
+    #[test]
+    fn io_errors_mean_one_reason_each() {
+        use std::io::{Error, ErrorKind};
+        let tls = rustls::Error::General("bad record".into());
+        let rows: [(Error, DisconnectReason); 3] = [
+            (
+                Error::new(ErrorKind::InvalidData, tls.clone()),
+                DisconnectReason::Tls(tls.to_string()),
+            ),
+            (
+                ErrorKind::UnexpectedEof.into(),
+                DisconnectReason::Lost("the peer closed without close_notify".into()),
+            ),
+            (
+                ErrorKind::ConnectionReset.into(),
+                DisconnectReason::Lost(Error::from(ErrorKind::ConnectionReset).to_string()),
+            ),
+        ];
+        for (error, expected) in rows {
+            assert_eq!(super::reason_for(&error), expected, "{error:?}");
+        }
     }
 }

@@ -4,13 +4,19 @@
 //! whatever input the test feeds, in the side's delivery mode, collecting what the protocol
 //! writes and how it asks to close. Feeding the same input `Whole` and `Bytewise` is how a probe
 //! proves it does not depend on chunk boundaries (tokio-util's `framed_read` tests do the same).
+//!
+//! Time is virtual: the harness hands the [`Connection`] a clock of its own, which moves only
+//! when a test says so ([`Harness::advance`], [`Harness::fire_timers`]), so timers and the
+//! closing deadlines are driven deterministically, without sleeping (as tokio's
+//! `start_paused` does for its own timers).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use crate::transport::CloseRequest;
 use crate::{
-    Address, ConnectableProtocol, Connection, Delivery, DisconnectReason, Protocol, TimerId, Trace,
+    Action, Address, ConnectableProtocol, Connection, Delivery, DisconnectReason, Protocol,
+    TimerId, Trace,
 };
 
 /// One protocol driven by hand. See the module documentation.
@@ -20,23 +26,28 @@ pub struct Harness {
     side: ConnectableProtocol,
     written: Vec<u8>,
     holding_writes: bool,
-    timers: Vec<(TimerId, Duration)>,
+    /// The virtual clock: the time the connection was last handed.
+    now: Instant,
+    /// What the connection last asked the reactor to do.
+    action: Action,
 }
 
 impl Harness {
     /// Connects `protocol` (runs `connection_made`) with the given delivery mode.
     pub fn new(protocol: impl Protocol, delivery: Delivery) -> Self {
         let mut side = ConnectableProtocol::new(protocol).with_delivery(delivery);
-        let mut connection = Connection::new(&mut side, "harness", Instant::now())
-            .expect("a fresh side is not paired yet");
+        let now = Instant::now();
+        let mut connection =
+            Connection::new(&mut side, "harness", now).expect("a fresh side is not paired yet");
         let addr = |port| Address::Ip(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
-        connection.made(addr(1), addr(2));
+        connection.made(addr(1), addr(2), false, now);
         let mut harness = Self {
             connection,
             side,
             written: Vec::new(),
             holding_writes: false,
-            timers: Vec::new(),
+            now,
+            action: Action::Exchange,
         };
         harness.collect();
         harness
@@ -73,9 +84,9 @@ impl Harness {
     /// The peer shut down its writing side; returns whether the protocol kept the connection
     /// open (it is half-close aware).
     pub fn peer_half_closed(&mut self) -> bool {
-        let open = self.connection.peer_half_closed();
+        self.connection.peer_closed(self.now);
         self.collect();
-        open
+        self.connection.is_read_closed()
     }
 
     /// Completes a half-close the protocol asked for (runs `write_connection_lost`); returns
@@ -85,34 +96,59 @@ impl Harness {
             return false;
         }
         self.collect();
-        self.connection.write_closed();
-        self.collect();
+        if let Action::ShutDownWriting { .. } = self.action {
+            self.connection.write_shut(self.now);
+            self.collect();
+        }
         true
     }
 
-    /// Whether reading is paused (the reactor would not read).
+    /// Whether the protocol would be handed data now: reading is not paused and no close was
+    /// asked for (a closing reactor still reads, but only to discard).
     pub fn wants_read(&self) -> bool {
-        self.connection.wants_read()
+        self.connection.delivers_data()
     }
 
-    /// Timers set and not fired yet, with their delays.
-    pub fn timers(&self) -> &[(TimerId, Duration)] {
-        &self.timers
+    /// Timers set and not fired yet, with how long until each is due on the virtual clock.
+    pub fn timers(&self) -> Vec<(TimerId, Duration)> {
+        self.connection
+            .timers()
+            .map(|(at, id)| (id, at.saturating_duration_since(self.now)))
+            .collect()
     }
 
-    /// Fires every timer set so far, shortest delay first (cancelled ones are skipped), and
-    /// any they set in turn, up to `rounds` times.
+    /// What the connection asks its reactor to do now.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// When the connection wants to be woken, as a delay on the virtual clock.
+    pub fn next_timeout(&self) -> Option<Duration> {
+        self.connection
+            .poll_timeout()
+            .map(|at| at.saturating_duration_since(self.now))
+    }
+
+    /// Moves the virtual clock on by `by` and tells the connection: timers due by then fire
+    /// (earliest first), a last flush past its bound ends `lost`, a linger ends `done`.
+    pub fn advance(&mut self, by: Duration) -> &mut Self {
+        self.now += by;
+        self.connection.handle_timeout(self.now);
+        self.collect();
+        self
+    }
+
+    /// Fires every timer set so far, earliest first (cancelled ones are skipped), moving the
+    /// virtual clock to the last of them, and then any they set in turn, up to `rounds`
+    /// times.
     pub fn fire_timers(&mut self, rounds: usize) -> &mut Self {
         for _ in 0..rounds {
-            if self.timers.is_empty() {
+            let Some((last, _)) = self.connection.timers().last() else {
                 break;
-            }
-            let mut due = std::mem::take(&mut self.timers);
-            due.sort_by_key(|(id, delay)| (*delay, *id));
-            for (id, _) in due {
-                self.connection.fire_timer(id);
-                self.collect();
-            }
+            };
+            self.now = self.now.max(last);
+            self.connection.handle_timeout(self.now);
+            self.collect();
         }
         self
     }
@@ -145,7 +181,7 @@ impl Harness {
     }
 
     fn collect(&mut self) {
-        self.timers.extend(self.connection.take_new_timers());
+        self.action = self.connection.poll_action(self.now);
         // Sending can resume a producer, which writes again: loop, but boundedly.
         for _ in 0..1024 {
             if self.holding_writes {
@@ -166,7 +202,63 @@ impl Harness {
                     break;
                 }
             }
-            self.timers.extend(self.connection.take_new_timers());
+            self.action = self.connection.poll_action(self.now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Harness;
+    use crate::{CallbackResult, Delivery, Protocol, TimerId, Transport};
+
+    /// Sets timers of these many milliseconds when connected; writes each one's number when
+    /// it fires.
+    struct Timers(&'static [u64]);
+
+    impl Protocol for Timers {
+        fn connection_made(&mut self, t: &mut Transport) -> CallbackResult {
+            for ms in self.0 {
+                t.call_later(Duration::from_millis(*ms));
+            }
+            Ok(())
+        }
+
+        fn data_received(&mut self, _: &mut Transport, _: &[u8]) -> CallbackResult {
+            Ok(())
+        }
+
+        fn timer_fired(&mut self, t: &mut Transport, timer: TimerId) -> CallbackResult {
+            t.write(timer.0.to_string().as_bytes());
+            Ok(())
+        }
+    }
+
+    /// The timers set, then how far the virtual clock moves each time and what had fired by
+    /// then.
+    type Row = (&'static [u64], &'static [(u64, &'static str)]);
+
+    /// Rows: the timers set, how far the virtual clock moves each time, and what had fired
+    /// after each move. Nothing sleeps: a run of an hour's timers takes no time.
+    #[test]
+    #[rustfmt::skip]
+    fn timers_fire_when_the_virtual_clock_reaches_them() {
+        let rows: &[Row] = &[
+            (&[10],               &[(9, ""), (1, "0"), (100, "0")]),
+            (&[30, 10, 20],       &[(10, "1"), (15, "12"), (5, "120")]),
+            (&[0],                &[(0, "0")]),
+            (&[3_600_000, 5],     &[(5, "1"), (3_599_995, "10")]),
+        ];
+        for (timers, moves) in rows {
+            let mut harness = Harness::new(Timers(timers), Delivery::Whole);
+            for (ms, fired) in *moves {
+                harness.advance(Duration::from_millis(*ms));
+                let written = String::from_utf8_lossy(harness.written()).into_owned();
+                assert_eq!(written, *fired, "{timers:?} after +{ms} ms");
+            }
+            assert_eq!(harness.next_timeout(), None, "{timers:?}: every timer fired");
         }
     }
 }

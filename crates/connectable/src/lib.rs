@@ -41,7 +41,7 @@ mod transport;
 mod write_queue;
 
 pub use bytes::Bytes;
-pub use connection::Connection;
+pub use connection::{Action, Connection, LINGER, reason_for};
 pub use endpoint::{Endpoint, Network};
 pub use error::Error;
 pub use pairing::{Pairing, run_client, run_protocols, run_server};

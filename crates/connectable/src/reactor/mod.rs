@@ -5,24 +5,27 @@
 //! reactor is what is under test; a reactor here is the same: something that implements this
 //! trait and can then be certified against the whole catalogue.
 
+mod conversation;
+mod pool;
+mod stream;
 mod threads;
+mod tls;
 mod tokio;
 
-use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use crate::{Connection, Endpoint, Error, TimerId};
+use crate::{Connection, Endpoint, Error};
 
-pub use self::tokio::{
-    ByteStream, PairReactor, TokioCurrentThread, TokioMultiThread, drive_streams,
-    release_idle_runtimes,
-};
+pub use self::tokio::{TokioCurrentThread, TokioMultiThread};
+pub use pool::release_idle_runtimes;
+pub use stream::{ByteStream, PairReactor, drive_streams};
 pub use threads::Threads;
 
-/// How long a closing side waits for the peer's EOF after sending its own, reading and
-/// discarding, so that unread bytes in the receive buffer do not turn a clean close into a
-/// reset. Every built-in reactor uses it: it is part of the contract.
-pub const LINGER: Duration = Duration::from_secs(2);
+/// How long a closing side lingers for the peer's EOF: a rule of the contract, so it lives in
+/// [`Connection`]; here for reactor authors who look for it.
+pub use crate::connection::LINGER;
 
 /// The most chunks of the write buffer handed to one vectored write: a bulk payload written
 /// as 64 KiB shared chunks goes out 4 MiB per system call, as much as a loopback socket takes
@@ -115,6 +118,15 @@ pub trait Reactor: Send + Sync + std::fmt::Debug {
         timeout: Duration,
     ) -> Result<(), Error>;
 
+    /// What the pairing this thread last drove left behind once `drive`, `accept` or
+    /// `connect` returned, each entry naming one thing still held (a socket, a task, a
+    /// timer): Twisted checks `reactor.removeAll() == []` and that no delayed call is left
+    /// after every test. The runner asks right after each pairing, on the same thread, and a
+    /// trial fails with what is named. By default: nothing to say.
+    fn leftovers(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Connects `client` to `address` and drives it until it ends or `timeout` has passed;
     /// a failed connect ends it `refused`. Used to pair a probe with a server someone else
     /// wrote.
@@ -137,36 +149,70 @@ pub fn by_name(name: &str) -> Option<&'static dyn Reactor> {
     builtin().iter().copied().find(|r| r.name() == name)
 }
 
-/// The protocol's timers, by deadline: one implementation for both reactors (tokio's
-/// converts the next deadline to its own clock).
-#[derive(Default)]
-pub(crate) struct Timers(BTreeSet<(Instant, TimerId)>);
+thread_local! {
+    /// What the pairing this thread last drove left behind (see [`Reactor::leftovers`]).
+    static LEFT_BEHIND: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
 
-impl Timers {
-    pub(crate) fn schedule(&mut self, connection: &mut Connection) {
-        let new = connection.take_new_timers();
-        if new.is_empty() {
-            // The usual case, once per turn of the loop: no clock read for nothing.
-            return;
-        }
-        let now = Instant::now();
-        for (id, delay) in new {
-            self.0.insert((now + delay, id));
+/// Starts the account of a new pairing on this thread.
+pub(crate) fn forget_left_behind() {
+    LEFT_BEHIND.with(|left| left.borrow_mut().clear());
+}
+
+/// Notes something the pairing left behind.
+pub(crate) fn note_left_behind(what: String) {
+    LEFT_BEHIND.with(|left| left.borrow_mut().push(what));
+}
+
+/// What the pairing this thread last drove left behind, for [`Reactor::leftovers`].
+pub(crate) fn take_left_behind() -> Vec<String> {
+    LEFT_BEHIND.with(|left| std::mem::take(&mut *left.borrow_mut()))
+}
+
+/// How a [`Ledger`] names each side of a pairing.
+pub(crate) const SERVER_HELD: &str = "the server's stream (with its TLS state and timers)";
+pub(crate) const CLIENT_HELD: &str = "the client's stream (with its TLS state and timers)";
+
+/// What a pairing holds, by name, while it holds it: each [`Held`] is registered here when
+/// its side starts and removed when the side (its stream, TLS state and timers) is dropped,
+/// wherever that happens, so what is still here once the pairing is over outlived it.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger(Mutex<Vec<&'static str>>);
+
+impl Ledger {
+    /// Registers `what` until the returned guard is dropped.
+    pub(crate) fn hold(self: &Arc<Self>, what: &'static str) -> Held {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(what);
+        Held {
+            ledger: Arc::clone(self),
+            what,
         }
     }
 
-    pub(crate) fn next(&self) -> Option<Instant> {
-        self.0.first().map(|(at, _)| *at)
+    /// What is still held.
+    pub(crate) fn held(&self) -> Vec<&'static str> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
+}
 
-    pub(crate) fn fire_due(&mut self, connection: &mut Connection) {
-        let now = Instant::now();
-        while let Some(&(at, id)) = self.0.first() {
-            if at > now || connection.is_finished() {
-                break;
-            }
-            self.0.pop_first();
-            connection.fire_timer(id);
+/// One thing a pairing holds, registered in its [`Ledger`] for as long as this lives.
+#[derive(Debug)]
+pub(crate) struct Held {
+    ledger: Arc<Ledger>,
+    what: &'static str,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut held = self.ledger.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = held.iter().position(|w| *w == self.what) {
+            held.swap_remove(at);
         }
     }
 }

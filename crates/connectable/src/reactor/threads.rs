@@ -35,11 +35,11 @@
 //!
 //! # Closing
 //!
-//! As on the tokio reactors (see the crate documentation): a close flushes while reading and
-//! discarding, sends close_notify (unless asked not to) and FIN (`shutdown(Write)`), then
-//! drains to the peer's EOF within [`LINGER`]. An abort resets: std has no stable `SO_LINGER`,
-//! so the TCP socket is handed to `tokio::net::TcpSocket` (a plain socket wrapper that needs no
-//! runtime) for `set_zero_linger`, then closed. A UNIX socket has no reset: its peer sees an
+//! The [`Connection`] decides, as for the tokio reactors: this side only carries out its
+//! actions (send and read while it flushes and lingers, close_notify when asked and FIN with
+//! `shutdown(Write)`, a reset) and tells it what happened. An abort resets: std has no stable
+//! `SO_LINGER`, so the TCP socket is handed to `tokio::net::TcpSocket` (a plain socket wrapper
+//! that needs no runtime) for `set_zero_linger`, then closed. A UNIX socket has no reset: its peer sees an
 //! EOF, or a reset if it had unread data, as on the tokio reactors.
 //!
 //! It runs TCP over IPv4 and IPv6 loopback and UNIX domain sockets, each with or without TLS;
@@ -49,14 +49,17 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::buffers::ReadBuffer;
-use crate::transport::CloseRequest;
-use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
+use crate::{Action, Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
-use super::{LINGER, Role, Timers, UnixPath, WRITE_SLICES};
+use super::{
+    CLIENT_HELD, Held, Ledger, Role, SERVER_HELD, UnixPath, WRITE_SLICES, forget_left_behind,
+    note_left_behind, take_left_behind,
+};
 
 /// The most handed to one `write` on a plain socket, so one call cannot keep a side from
 /// reading for long while a slow peer takes a large buffer bit by bit.
@@ -99,23 +102,50 @@ impl Reactor for Threads {
         client: Connection,
         timeout: Duration,
     ) -> Result<(), Error> {
+        forget_left_behind();
         let deadline = Instant::now() + timeout;
         let (server_stream, client_stream) = connected(endpoint.network, deadline)?;
-        thread::scope(|scope| {
+        let ledger = Arc::new(Ledger::default());
+        let client_held = ledger.hold(CLIENT_HELD);
+        let driven = thread::scope(|scope| {
             let client_thread = thread::Builder::new()
                 .name("threads-client".into())
                 .spawn_scoped(scope, move || {
-                    run(endpoint, client_stream, client, Role::Client, deadline)
+                    run(
+                        endpoint,
+                        client_stream,
+                        client,
+                        Role::Client,
+                        deadline,
+                        client_held,
+                    )
                 })
                 .map_err(Error::io("spawning the client's thread"))?;
-            let server_kept = run(endpoint, server_stream, server, Role::Server, deadline);
+            let server_kept = run(
+                endpoint,
+                server_stream,
+                server,
+                Role::Server,
+                deadline,
+                ledger.hold(SERVER_HELD),
+            );
             let client_kept = client_thread
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             // Sides still open at the deadline are closed only now that neither thread runs.
             drop((server_kept, client_kept));
             Ok(())
-        })
+        });
+        for what in ledger.held() {
+            note_left_behind(format!("{what} outlived the pairing"));
+        }
+        driven
+    }
+
+    /// What the last pairing on this thread left behind: its sides run in a
+    /// `std::thread::scope`, so this stays empty unless a socket escapes its thread.
+    fn leftovers(&self) -> Vec<String> {
+        take_left_behind()
     }
 
     fn accept(
@@ -248,11 +278,14 @@ fn run(
     mut connection: Connection,
     role: Role,
     deadline: Instant,
-) -> Option<Stream> {
-    match stream {
+    held: Held,
+) -> (Option<Stream>, Held) {
+    let kept = match stream {
         Stream::Tcp(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Tcp),
         Stream::Unix(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Unix),
-    }
+    };
+    // The ledger's entry goes with the socket, if it is kept open past the deadline.
+    (kept, held)
 }
 
 /// What this reactor needs of a blocking socket.
@@ -426,58 +459,14 @@ fn quiet(error: &io::Error) -> bool {
     )
 }
 
-/// Why a connection failed, before it is turned into a [`DisconnectReason`].
-#[derive(Debug)]
-enum Fault {
-    Io(io::Error),
-    Tls(rustls::Error),
-}
-
-impl Fault {
-    /// A TLS failure if rustls produced it, otherwise a lost connection (as the tokio
-    /// reactors say it).
-    fn reason(self) -> DisconnectReason {
-        match self {
-            Self::Tls(e) => DisconnectReason::Tls(e.to_string()),
-            Self::Io(e) => {
-                if let Some(tls) = e
-                    .get_ref()
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                {
-                    return DisconnectReason::Tls(tls.to_string());
-                }
-                match e.kind() {
-                    io::ErrorKind::UnexpectedEof => {
-                        DisconnectReason::Lost("the peer closed without close_notify".into())
-                    }
-                    _ => DisconnectReason::Lost(e.to_string()),
-                }
-            }
-        }
-    }
-
-    fn is_unexpected_eof(&self) -> bool {
-        matches!(self, Self::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof)
-    }
+/// A rustls failure as an I/O error, the way tokio-rustls reports it, so that
+/// [`reason_for`](crate::reason_for) reads both reactors' errors alike.
+fn tls_error(error: rustls::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, error)
 }
 
 /// The deadline of the pairing passed: the side stops where it is, unfinished.
 struct Expired;
-
-/// How the open phase ended.
-enum Outcome {
-    /// The side finished.
-    Ended,
-    /// The protocol aborted: reset the socket, then finish `aborted`.
-    Reset,
-    /// The deadline passed first.
-    Expired,
-}
-
-fn finish(connection: &mut Connection, reason: DisconnectReason) -> Outcome {
-    connection.finish(reason);
-    Outcome::Ended
-}
 
 /// What one turn of the I/O loop produced.
 enum Step {
@@ -490,7 +479,7 @@ enum Step {
     /// Nothing moved before the wait ended.
     Idle,
     /// The stream failed.
-    Failed(Fault),
+    Failed(io::Error),
 }
 
 /// One side from connection to end: `connection_made`, the TLS handshake if any, then the
@@ -507,19 +496,20 @@ fn side<S: Raw>(
     deadline: Instant,
 ) -> Option<S> {
     let (host, peer) = stream.addresses();
-    connection.made(host, peer);
-    // Timers set in connection_made count from now, even if the handshake delays them.
-    let mut timers = Timers::default();
-    timers.schedule(connection);
-    if connection.close_requested() == Some(CloseRequest::Abort) {
-        stream.reset();
-        connection.finish(DisconnectReason::Aborted);
-        return None;
+    connection.made(host, peer, endpoint.tls.is_some(), Instant::now());
+    match connection.poll_action(Instant::now()) {
+        Action::Reset => {
+            stream.reset();
+            connection.reset_done();
+            return None;
+        }
+        Action::Finished => return None,
+        Action::Handshake | Action::Exchange | Action::ShutDownWriting { .. } => {}
     }
     let wire = match Wire::new(stream) {
         Ok(wire) => wire,
         Err(e) => {
-            connection.finish(Fault::Io(e).reason());
+            connection.failed(&e);
             return None;
         }
     };
@@ -539,7 +529,7 @@ fn side<S: Raw>(
             match made {
                 Ok(tls) => Some(tls),
                 Err(e) => {
-                    connection.finish(Fault::Tls(e).reason());
+                    connection.failed(&tls_error(e));
                     return None;
                 }
             }
@@ -549,14 +539,13 @@ fn side<S: Raw>(
         wire,
         tls,
         deadline,
-        timers,
         buffer: ReadBuffer::take(),
     };
     if side.tls.is_some() {
         match side.handshake() {
             Err(Expired) => return Some(side.wire.stream),
-            Ok(Some(fault)) => {
-                connection.finish(fault.reason());
+            Ok(Some(error)) => {
+                connection.failed(&error);
                 return None;
             }
             Ok(None) => connection.handshake_completed(),
@@ -565,18 +554,17 @@ fn side<S: Raw>(
     side.converse(connection)
 }
 
-/// One side's socket, TLS state, timers and read buffer, owned by its thread.
+/// One side's socket, TLS state and read buffer, owned by its thread.
 struct Side<S> {
     wire: Wire<S>,
     tls: Option<rustls::Connection>,
     deadline: Instant,
-    timers: Timers,
     buffer: ReadBuffer,
 }
 
 impl<S: Raw> Side<S> {
     /// Runs the TLS handshake to its end; `Some` if it failed.
-    fn handshake(&mut self) -> Result<Option<Fault>, Expired> {
+    fn handshake(&mut self) -> Result<Option<io::Error>, Expired> {
         let Self {
             wire,
             tls: Some(tls),
@@ -590,14 +578,14 @@ impl<S: Raw> Side<S> {
         loop {
             while tls.wants_write() {
                 match wire.write_tls(tls, Wait::Until(deadline)) {
-                    Ok(0) => return Ok(Some(Fault::Io(io::ErrorKind::WriteZero.into()))),
+                    Ok(0) => return Ok(Some(io::ErrorKind::WriteZero.into())),
                     Ok(_) => {}
                     Err(e) if quiet(&e) => {
                         if Instant::now() >= deadline {
                             return Err(Expired);
                         }
                     }
-                    Err(e) => return Ok(Some(Fault::Io(e))),
+                    Err(e) => return Ok(Some(e)),
                 }
             }
             if !tls.is_handshaking() {
@@ -607,14 +595,14 @@ impl<S: Raw> Side<S> {
                 Ok(n) => match tls.process_new_packets() {
                     Err(e) => {
                         send_alert(wire, tls);
-                        return Ok(Some(Fault::Tls(e)));
+                        return Ok(Some(tls_error(e)));
                     }
                     Ok(state) => {
                         if tls.is_handshaking() && (n == 0 || state.peer_has_closed()) {
-                            return Ok(Some(Fault::Io(io::Error::new(
+                            return Ok(Some(io::Error::new(
                                 io::ErrorKind::UnexpectedEof,
                                 "tls handshake eof",
-                            ))));
+                            )));
                         }
                     }
                 },
@@ -623,91 +611,62 @@ impl<S: Raw> Side<S> {
                         return Err(Expired);
                     }
                 }
-                Err(e) => return Ok(Some(Fault::Io(e))),
+                Err(e) => return Ok(Some(e)),
             }
         }
     }
 
-    /// The open phase: send what the protocol writes, deliver what arrives, fire its timers,
-    /// until the connection ends or the deadline passes. Returns the socket, still open, if
-    /// the deadline passed (see [`side`]).
+    /// After the handshake: carries out what the connection asks ([`Action`]) until it has
+    /// ended or the deadline passes; every decision is the connection's, this only moves
+    /// bytes and waits. Returns the socket, still open, if the deadline passed (see [`side`]).
     fn converse(mut self, connection: &mut Connection) -> Option<S> {
-        match self.conversation(connection) {
-            Outcome::Ended => None,
-            Outcome::Reset => {
-                self.wire.stream.reset();
-                connection.finish(DisconnectReason::Aborted);
-                None
-            }
-            Outcome::Expired => Some(self.wire.stream),
-        }
-    }
-
-    fn conversation(&mut self, connection: &mut Connection) -> Outcome {
         let mut slice = MIN_SLICE;
         loop {
-            if Instant::now() >= self.deadline {
-                return Outcome::Expired;
+            let now = Instant::now();
+            if now >= self.deadline {
+                return Some(self.wire.stream);
             }
-            self.timers.schedule(connection);
-            let request = connection.close_requested().or_else(|| {
-                // TLS has no half-close: close_notify ends the whole connection.
-                (self.tls.is_some() && connection.half_close_requested())
-                    .then_some(CloseRequest::Lose)
-            });
-            match request {
-                Some(CloseRequest::Abort) => return Outcome::Reset,
-                Some(request) => {
-                    let close_notify = request != CloseRequest::LoseWithoutCloseNotify;
-                    return match self.close(connection, close_notify) {
-                        Ok(reason) => finish(connection, reason),
-                        Err(Expired) => Outcome::Expired,
-                    };
+            match connection.poll_action(now) {
+                Action::Finished => return None,
+                Action::Reset => {
+                    self.wire.stream.reset();
+                    connection.reset_done();
+                    return None;
                 }
-                None => {}
-            }
-            if connection.half_close_requested() {
-                match self.flush_and_shutdown(connection, true) {
-                    Err(Expired) => return Outcome::Expired,
-                    Ok(Err(fault)) => return finish(connection, fault.reason()),
-                    Ok(Ok(())) => {
-                        connection.write_closed();
-                        continue;
+                Action::ShutDownWriting { close_notify } => {
+                    // The bound of the last flush starts now: ask again.
+                    let until = connection
+                        .poll_timeout()
+                        .map_or(self.deadline, |at| at.min(self.deadline));
+                    match self.shut_down_writing(close_notify, until) {
+                        Ok(true) => connection.write_shut(Instant::now()),
+                        Ok(false) => connection.handle_timeout(Instant::now()),
+                        Err(e) => connection.failed(&e),
                     }
                 }
-            }
-            if connection.is_write_closed() && connection.is_read_closed() {
-                return finish(connection, DisconnectReason::Done);
-            }
-            if self.timers.next().is_some_and(|at| at <= Instant::now()) {
-                self.timers.fire_due(connection);
-                continue;
-            }
-            let read = connection.wants_read() && !connection.is_read_closed();
-            let wake = self
-                .timers
-                .next()
-                .map_or(self.deadline, |at| at.min(self.deadline));
-            match self.step(connection, read, wake, slice) {
-                Step::Idle => slice = (slice * 2).min(MAX_SLICE),
-                Step::Progress => slice = MIN_SLICE,
-                Step::Read(n) => {
-                    slice = MIN_SLICE;
-                    connection.received(&self.buffer[..n]);
-                }
-                Step::Eof => {
-                    if self.tls.is_none() && connection.peer_half_closed() {
+                // The handshake is over once conversing.
+                Action::Exchange | Action::Handshake => {
+                    if let Some(at) = connection.poll_timeout()
+                        && at <= now
+                    {
+                        connection.handle_timeout(now);
                         continue;
                     }
-                    // The peer closed (FIN; over TLS after close_notify). Flush what the
-                    // protocol had written and close our side too.
-                    return match self.flush_and_shutdown(connection, true) {
-                        Err(Expired) => Outcome::Expired,
-                        Ok(Ok(())) => finish(connection, DisconnectReason::Done),
-                        Ok(Err(fault)) => finish(connection, fault.reason()),
-                    };
+                    let wake = connection
+                        .poll_timeout()
+                        .map_or(self.deadline, |at| at.min(self.deadline));
+                    let read = connection.wants_read();
+                    match self.step(connection, read, wake, slice) {
+                        Step::Idle => slice = (slice * 2).min(MAX_SLICE),
+                        Step::Progress => slice = MIN_SLICE,
+                        Step::Read(n) => {
+                            slice = MIN_SLICE;
+                            connection.received(&self.buffer[..n]);
+                        }
+                        Step::Eof => connection.peer_closed(Instant::now()),
+                        Step::Failed(e) => connection.failed(&e),
+                    }
                 }
-                Step::Failed(fault) => return finish(connection, fault.reason()),
             }
         }
     }
@@ -761,7 +720,7 @@ impl<S: Raw> Side<S> {
             Ok(0) => Some(Step::Eof),
             Ok(n) => Some(Step::Read(n)),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
-            Err(e) => Some(Step::Failed(Fault::Io(e))),
+            Err(e) => Some(Step::Failed(e)),
         }
     }
 
@@ -772,7 +731,7 @@ impl<S: Raw> Side<S> {
                 Ok(0) => Step::Eof,
                 Ok(n) => Step::Read(n),
                 Err(e) if quiet(&e) => Step::Idle,
-                Err(e) => Step::Failed(Fault::Io(e)),
+                Err(e) => Step::Failed(e),
             };
         }
         loop {
@@ -789,11 +748,11 @@ impl<S: Raw> Side<S> {
                 Ok(_) => {
                     if let Err(e) = tls.process_new_packets() {
                         send_alert(wire, tls);
-                        return Step::Failed(Fault::Tls(e));
+                        return Step::Failed(tls_error(e));
                     }
                 }
                 Err(e) if quiet(&e) => return Step::Idle,
-                Err(e) => return Step::Failed(Fault::Io(e)),
+                Err(e) => return Step::Failed(e),
             }
         }
     }
@@ -801,19 +760,19 @@ impl<S: Raw> Side<S> {
     /// Sends what it can of what is pending within `wait`; whether anything moved. Over TLS
     /// the protocol's bytes count as written once rustls has taken them, as with
     /// tokio-rustls.
-    fn write_some(&mut self, connection: &mut Connection, wait: Wait) -> Result<bool, Fault> {
+    fn write_some(&mut self, connection: &mut Connection, wait: Wait) -> io::Result<bool> {
         let Self { wire, tls, .. } = self;
         let Some(tls) = tls else {
             let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
             let filled = connection.pending_write_slices(&mut slices, WRITE_CHUNK);
             return match wire.write(&slices[..filled], wait) {
-                Ok(0) => Err(Fault::Io(io::ErrorKind::WriteZero.into())),
+                Ok(0) => Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     connection.wrote(n);
                     Ok(true)
                 }
                 Err(e) if quiet(&e) => Ok(false),
-                Err(e) => Err(Fault::Io(e)),
+                Err(e) => Err(e),
             };
         };
         let mut progress = false;
@@ -823,10 +782,10 @@ impl<S: Raw> Side<S> {
                 return Ok(progress);
             }
             match wire.write_tls(tls, wait) {
-                Ok(0) => return Err(Fault::Io(io::ErrorKind::WriteZero.into())),
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(_) => progress = true,
                 Err(e) if quiet(&e) => return Ok(progress),
-                Err(e) => return Err(Fault::Io(e)),
+                Err(e) => return Err(e),
             }
             // A peer that keeps taking records must not keep this side from its reads and
             // timers past the wait.
@@ -836,153 +795,45 @@ impl<S: Raw> Side<S> {
         }
     }
 
-    /// This side called `lose_connection`: flush, send FIN (over TLS close_notify first, unless
-    /// told not to), then read and discard until the peer's EOF, for at most [`LINGER`].
-    fn close(
-        &mut self,
-        connection: &mut Connection,
-        close_notify: bool,
-    ) -> Result<DisconnectReason, Expired> {
-        // Keep reading (and discarding) while flushing, so a peer that writes as much as we do
-        // cannot deadlock the flush.
-        let mut reading = !connection.is_read_closed();
-        let mut slice = MIN_SLICE;
-        while !connection.pending_writes().is_empty() {
-            if Instant::now() >= self.deadline {
-                return Err(Expired);
+    /// Sends what rustls still holds, close_notify first if asked, by `until`, then shuts
+    /// down writing (FIN); whether it got that far by `until`.
+    fn shut_down_writing(&mut self, close_notify: bool, until: Instant) -> io::Result<bool> {
+        let Self { wire, tls, .. } = self;
+        if let Some(tls) = tls {
+            if close_notify {
+                tls.send_close_notify();
             }
-            match self.step(connection, reading, self.deadline, slice) {
-                Step::Failed(fault) => return Ok(fault.reason()),
-                // The peer has stopped writing; it may still be reading what we flush.
-                Step::Eof => reading = false,
-                Step::Idle => slice = (slice * 2).min(MAX_SLICE),
-                Step::Read(_) | Step::Progress => slice = MIN_SLICE,
-            }
-        }
-        if let Err(fault) = self.flush_and_shutdown(connection, close_notify)? {
-            return Ok(fault.reason());
-        }
-        if connection.is_read_closed() || !reading {
-            return Ok(DisconnectReason::Done);
-        }
-        let linger = Instant::now() + LINGER;
-        let until = linger.min(self.deadline);
-        loop {
-            match self.read_some(Wait::Until(until)) {
-                Step::Read(_) => {}
-                // EOF (with or without the peer's close_notify: ours went out): our close was
-                // clean.
-                Step::Eof => return Ok(DisconnectReason::Done),
-                Step::Failed(fault) if fault.is_unexpected_eof() => {
-                    return Ok(DisconnectReason::Done);
+            let mut tried = false;
+            while tls.wants_write() {
+                if tried && Instant::now() >= until {
+                    return Ok(false);
                 }
-                Step::Failed(fault) => return Ok(fault.reason()),
-                Step::Idle | Step::Progress => {
-                    if Instant::now() >= until {
-                        // No EOF within the linger: our close was clean all the same.
-                        return if self.deadline <= linger {
-                            Err(Expired)
-                        } else {
-                            Ok(DisconnectReason::Done)
-                        };
-                    }
+                tried = true;
+                match wire.write_tls(tls, Wait::Until(until)) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(_) => {}
+                    Err(e) if quiet(&e) => {}
+                    Err(e) => return Err(e),
                 }
             }
         }
-    }
-
-    /// Sends what is pending, then closes our writing side (TLS: close_notify, unless told
-    /// not to, then FIN), within [`LINGER`].
-    fn flush_and_shutdown(
-        &mut self,
-        connection: &mut Connection,
-        close_notify: bool,
-    ) -> Result<Result<(), Fault>, Expired> {
-        let linger = Instant::now() + LINGER;
-        let until = linger.min(self.deadline);
-        match self.flush(connection, close_notify, until) {
-            Err(fault) => Ok(Err(fault)),
-            Ok(true) => Ok(match self.wire.stream.shutdown_write() {
-                // As tokio's shutdown: a connection the peer has already reset has no writing
-                // side left to shut down; the reset shows on the next read, if any.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-                result => result.map_err(Fault::Io),
-            }),
-            Ok(false) if self.deadline <= linger => Err(Expired),
-            Ok(false) => Ok(Err(Fault::Io(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the peer did not take our last writes",
-            )))),
-        }
-    }
-
-    /// Writes everything pending (and over TLS close_notify, if asked) by `until`; whether
-    /// it all went out.
-    fn flush(
-        &mut self,
-        connection: &mut Connection,
-        close_notify: bool,
-        until: Instant,
-    ) -> Result<bool, Fault> {
-        let mut notified = false;
-        let mut tried = false;
-        loop {
-            let Self { wire, tls, .. } = self;
-            if let Some(tls) = tls {
-                hand_to_tls(tls, connection)?;
-                if connection.pending_writes().is_empty() && close_notify && !notified {
-                    tls.send_close_notify();
-                    notified = true;
-                }
-                if !tls.wants_write() {
-                    // rustls refusing more while it holds nothing to send cannot happen once
-                    // the handshake is over, but must not spin.
-                    if !connection.pending_writes().is_empty() {
-                        return Err(Fault::Io(io::ErrorKind::WriteZero.into()));
-                    }
-                    return Ok(true);
-                }
-            } else if connection.pending_writes().is_empty() {
-                return Ok(true);
-            }
-            if tried && Instant::now() >= until {
-                return Ok(false);
-            }
-            tried = true;
-            let written = match tls {
-                Some(tls) => wire.write_tls(tls, Wait::Until(until)),
-                None => {
-                    let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-                    let filled = connection.pending_write_slices(&mut slices, WRITE_CHUNK);
-                    wire.write(&slices[..filled], Wait::Until(until))
-                        .inspect(|&n| {
-                            if n > 0 {
-                                connection.wrote(n);
-                            }
-                        })
-                }
-            };
-            match written {
-                Ok(0) => return Err(Fault::Io(io::ErrorKind::WriteZero.into())),
-                Ok(_) => {}
-                Err(e) if quiet(&e) => {}
-                Err(e) => return Err(Fault::Io(e)),
-            }
+        match wire.stream.shutdown_write() {
+            // As tokio's shutdown: a connection the peer has already reset has no writing
+            // side left to shut down; the reset shows on the next read, if any.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(true),
+            result => result.map(|()| true),
         }
     }
 }
 
 /// Hands the protocol's pending bytes to rustls while it takes them (it holds a bounded
 /// amount of unsent records); whether it took any.
-fn hand_to_tls(tls: &mut rustls::Connection, connection: &mut Connection) -> Result<bool, Fault> {
+fn hand_to_tls(tls: &mut rustls::Connection, connection: &mut Connection) -> io::Result<bool> {
     let mut took = false;
     while !connection.pending_writes().is_empty() {
         let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
         let filled = connection.pending_write_slices(&mut slices, usize::MAX);
-        let n = tls
-            .writer()
-            .write_vectored(&slices[..filled])
-            .map_err(Fault::Io)?;
+        let n = tls.writer().write_vectored(&slices[..filled])?;
         if n == 0 {
             break;
         }

@@ -5,37 +5,24 @@
 //! task of its own, so the two sides run on different worker threads and their callbacks
 //! interleave for real. A pairing has a runtime to itself while it runs, and when `drive`
 //! returns every task and socket of the pairing is gone, on timeout too. The runtime itself is
-//! kept for the next pairing ([`RuntimePool`]): building one costs an epoll instance, a timer
-//! wheel and, for `tokio-mt`, two threads, which is more than a whole loopback pairing. The
-//! conversation itself (`converse`) is one generic function over every byte stream the
-//! endpoints offer: TCP over IPv4 or IPv6, UNIX domain sockets, the in-memory pipe, and TLS
-//! over any of them.
+//! kept for the next pairing (`pool.rs`). This file connects the built-in streams (TCP over
+//! IPv4 or IPv6, UNIX domain sockets, the in-memory pipe) and runs the two sides; the
+//! conversation (`conversation.rs`) is one generic function over every byte stream, TLS
+//! (`tls.rs`) on top of any of them, and `stream.rs` is the same machinery offered for a
+//! stream of your own.
 
-use std::future::poll_fn;
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use tokio::runtime::Runtime;
-use tokio::time::Instant;
-use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-use crate::buffers::ReadBuffer;
 use crate::memory::{self, MemoryStream};
-use crate::transport::CloseRequest;
 use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
-use super::{LINGER, Role, Timers, UnixPath, WRITE_SLICES};
-
-/// How long handing one read to the protocol may take before the side yields to the rest of
-/// the runtime.
-const LONG_DELIVERY: Duration = Duration::from_millis(1);
+use super::conversation::side_over;
+use super::pool::{Flavor, SHUTDOWN_GRACE};
+use super::{CLIENT_HELD, Held, Role, SERVER_HELD, UnixPath, take_left_behind};
 
 /// The `tokio-ct` reactor: each pairing runs on a current-thread runtime of its own while it
 /// runs; the runtime is kept for a later pairing when nothing is left on it.
@@ -47,136 +34,16 @@ pub struct TokioCurrentThread;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioMultiThread;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Flavor {
-    CurrentThread,
-    MultiThread,
-}
-
-impl Flavor {
-    fn build(self) -> Result<Runtime, Error> {
-        let mut builder = match self {
-            Self::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-            Self::MultiThread => {
-                let mut builder = tokio::runtime::Builder::new_multi_thread();
-                builder.worker_threads(2);
-                builder
-            }
-        };
-        builder
-            .enable_all()
-            .build()
-            .map_err(Error::io("building the tokio runtime"))
-    }
-
-    fn pool(self) -> &'static RuntimePool {
-        static CURRENT_THREAD: RuntimePool = RuntimePool::new(Flavor::CurrentThread);
-        static MULTI_THREAD: RuntimePool = RuntimePool::new(Flavor::MultiThread);
-        match self {
-            Self::CurrentThread => &CURRENT_THREAD,
-            Self::MultiThread => &MULTI_THREAD,
-        }
-    }
-}
-
-/// Idle runtimes of one flavor, kept between pairings: as many as pairings have run at once
-/// (one per test thread), each lent to one pairing at a time.
-///
-/// A runtime goes back only if the pairing left nothing on it: no task alive (on `tokio-ct`
-/// nothing is spawned; a stream of your own that spawned tasks gets its runtime dropped with
-/// them, as before), and on `tokio-mt` both sides' tasks finished. After a timeout the runtime
-/// is shut down in the background instead, abandoning a callback that may still be stuck in a
-/// worker. A process-wide pool rather than a thread-local one, so that no runtime is ever
-/// dropped by a thread-local destructor.
-struct RuntimePool {
-    flavor: Flavor,
-    idle: Mutex<Vec<Runtime>>,
-}
-
-impl RuntimePool {
-    /// More idle runtimes than this are dropped: pairings rarely run more than this many at
-    /// once.
-    const KEEP: usize = 8;
-
-    const fn new(flavor: Flavor) -> Self {
-        Self {
-            flavor,
-            idle: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// An idle runtime, or a new one.
-    fn take(&self) -> Result<Runtime, Error> {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        match idle {
-            Some(runtime) => Ok(runtime),
-            None => self.flavor.build(),
-        }
-    }
-
-    /// Gives back a runtime a pairing has finished with; `clean` says the pairing's tasks
-    /// all ended. A runtime with anything left on it is shut down instead.
-    fn give_back(&self, runtime: Runtime, clean: bool) {
-        let clean = clean
-            && match self.flavor {
-                Flavor::CurrentThread => runtime.metrics().num_alive_tasks() == 0,
-                // A finished task can still count as alive for a moment after its join
-                // handle completed; `clean` already says both tasks ended.
-                Flavor::MultiThread => true,
-            };
-        if clean {
-            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < Self::KEEP {
-                idle.push(runtime);
-                return;
-            }
-        }
-        shut_down(runtime);
-    }
-
-    /// Runs `pairing` on a runtime of this pool; it returns its result and whether every task
-    /// it started has ended.
-    fn run<T>(&self, pairing: impl FnOnce(&Runtime) -> (T, bool)) -> Result<T, Error> {
-        let runtime = self.take()?;
-        // If the pairing panics, the runtime is dropped with the unwinding, not given back.
-        let (result, clean) = pairing(&runtime);
-        self.give_back(runtime, clean);
-        Ok(result)
-    }
-}
-
-/// Drops the runtimes kept between pairings, and with them their threads and descriptors.
-///
-/// For leak checks: how many runtimes are kept depends on how many pairings ran at once and
-/// how many timed out (a runtime with a pairing left on it is not kept), so a count of a
-/// process's threads or descriptors taken while some are kept says little. Release them
-/// first, and whatever is left is what pairings left behind. Pairings that run afterwards
-/// build new runtimes.
-pub fn release_idle_runtimes() {
-    for flavor in [Flavor::CurrentThread, Flavor::MultiThread] {
-        let idle = std::mem::take(
-            &mut *flavor
-                .pool()
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        for runtime in idle {
-            shut_down(runtime);
-        }
-    }
-}
-
 /// The two reactors differ only in their runtime's flavor.
 macro_rules! tokio_reactor {
     ($reactor:ty, $name:literal, $flavor:expr) => {
         impl Reactor for $reactor {
             fn name(&self) -> &'static str {
                 $name
+            }
+
+            fn leftovers(&self) -> Vec<String> {
+                take_left_behind()
             }
 
             fn drive(
@@ -223,7 +90,7 @@ fn drive(
     client: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    flavor.pool().run(|runtime| {
+    flavor.pool().run(|runtime, ledger| {
         runtime.block_on(async {
             let (server_stream, client_stream) = match connected(endpoint.network).await {
                 Ok(streams) => streams,
@@ -232,8 +99,20 @@ fn drive(
             // Boxed: a side's future holds every stream and TLS state it may need (tens of
             // KiB); moved by value into the join, the timeout and block_on, it was copied
             // whole each time, which cost more instructions than the rest of a pairing.
-            let server_side = Box::pin(side(endpoint.clone(), server_stream, server, Role::Server));
-            let client_side = Box::pin(side(endpoint.clone(), client_stream, client, Role::Client));
+            let server_side = Box::pin(side(
+                endpoint.clone(),
+                server_stream,
+                server,
+                Role::Server,
+                ledger.hold(SERVER_HELD),
+            ));
+            let client_side = Box::pin(side(
+                endpoint.clone(),
+                client_stream,
+                client,
+                Role::Client,
+                ledger.hold(CLIENT_HELD),
+            ));
             // A timeout leaves the unfinished side's record open, which is how the caller
             // learns of it.
             let finished = match flavor {
@@ -293,19 +172,6 @@ fn drive(
     })?
 }
 
-/// How long `drive` waits, once a pairing is over, for a runtime it does not keep to drop its
-/// tasks and exit.
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
-
-/// Shuts down a runtime the pool does not keep (something was left on it, or the pool is
-/// full), and waits until its threads have dropped their tasks and sockets and exited, so
-/// that nothing of the pairing outlives `drive` (a background shutdown left worker threads, a
-/// poller and sockets behind for a while after each trial). A callback stuck in a worker must
-/// not hold the caller: after [`SHUTDOWN_GRACE`] it is abandoned, with its thread.
-fn shut_down(runtime: tokio::runtime::Runtime) {
-    runtime.shutdown_timeout(SHUTDOWN_GRACE);
-}
-
 fn accept(
     flavor: Flavor,
     endpoint: &Endpoint,
@@ -313,7 +179,7 @@ fn accept(
     mut server: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    flavor.pool().run(|runtime| {
+    flavor.pool().run(|runtime, ledger| {
         runtime.block_on(async {
             if let Err(e) = listener.set_nonblocking(true) {
                 return (Err(Error::io("making the listener non-blocking")(e)), true);
@@ -327,7 +193,14 @@ fn accept(
                     Ok((stream, _)) => {
                         drop(listener);
                         let stream = (Stream::Tcp(stream), None);
-                        side(endpoint.clone(), stream, server, Role::Server).await;
+                        side(
+                            endpoint.clone(),
+                            stream,
+                            server,
+                            Role::Server,
+                            ledger.hold(SERVER_HELD),
+                        )
+                        .await;
                     }
                     Err(e) => {
                         server.finish(DisconnectReason::Refused(format!("accept failed: {e}")));
@@ -348,13 +221,20 @@ fn connect_to(
     mut client: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    flavor.pool().run(|runtime| {
+    flavor.pool().run(|runtime, ledger| {
         let finished = runtime.block_on(async {
             tokio::time::timeout(timeout, async {
                 match TcpStream::connect(address).await {
                     Ok(stream) => {
                         let stream = (Stream::Tcp(stream), None);
-                        side(endpoint.clone(), stream, client, Role::Client).await;
+                        side(
+                            endpoint.clone(),
+                            stream,
+                            client,
+                            Role::Client,
+                            ledger.hold(CLIENT_HELD),
+                        )
+                        .await;
                     }
                     Err(e) => client.finish(DisconnectReason::Refused(format!(
                         "connecting to {address}: {e}"
@@ -430,177 +310,21 @@ async fn connected(network: Network) -> Result<(Connected, Connected), Error> {
     }
 }
 
-/// Drives a pairing over two connected streams of a transport of your own, the way the
-/// tokio reactors drive their built-in ones, on a current-thread runtime of its own: the
-/// whole contract (callbacks, closing, resets, timers, TLS from `endpoint.tls` on top) is
-/// the same; only the byte stream is yours. `endpoint.network` is not used. Returns by the
-/// timeout, leaving a side still open unfinished.
-pub fn drive_streams<S: ByteStream>(
-    endpoint: &Endpoint,
-    server: (S, Connection),
-    client: (S, Connection),
-    timeout: Duration,
-) -> Result<(), Error> {
-    let ((server_stream, mut server), (client_stream, mut client)) = (server, client);
-    Flavor::CurrentThread.pool().run(|runtime| {
-        let finished = runtime.block_on(async {
-            tokio::time::timeout(timeout, async {
-                tokio::join!(
-                    side_over(endpoint, server_stream, None, &mut server, Role::Server),
-                    side_over(endpoint, client_stream, None, &mut client, Role::Client),
-                )
-            })
-            .await
-            .is_ok()
-        });
-        ((), finished)
-    })
-}
-
-/// A reactor made of a transport of your own: `connect_pair` returns two connected streams
-/// (server's, client's) and [`drive_streams`] runs the contract over them. It pairs probes
-/// only (no `accept` or `connect` with other processes) and says which networks it carries.
-pub struct PairReactor<S, F> {
-    name: &'static str,
-    networks: &'static [Network],
-    connect_pair: F,
-    streams: std::marker::PhantomData<fn() -> S>,
-}
-
-impl<S, F> PairReactor<S, F>
-where
-    S: ByteStream,
-    F: Fn() -> (S, S) + Send + Sync,
-{
-    /// A reactor named `name` that carries `networks` over pairs from `connect_pair`.
-    pub const fn new(name: &'static str, networks: &'static [Network], connect_pair: F) -> Self {
-        Self {
-            name,
-            networks,
-            connect_pair,
-            streams: std::marker::PhantomData,
-        }
-    }
-}
-
-impl<S, F> std::fmt::Debug for PairReactor<S, F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PairReactor")
-            .field("name", &self.name)
-            .field("networks", &self.networks)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<S, F> Reactor for PairReactor<S, F>
-where
-    S: ByteStream,
-    F: Fn() -> (S, S) + Send + Sync,
-{
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn supports(&self, network: Network, _tls: bool) -> bool {
-        self.networks.contains(&network)
-    }
-
-    fn drive(
-        &self,
-        endpoint: &Endpoint,
-        server: Connection,
-        client: Connection,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        let (server_stream, client_stream) = (self.connect_pair)();
-        drive_streams(
-            endpoint,
-            (server_stream, server),
-            (client_stream, client),
-            timeout,
-        )
-    }
-
-    fn accept(
-        &self,
-        _: &Endpoint,
-        _: std::net::TcpListener,
-        _: Connection,
-        _: Duration,
-    ) -> Result<(), Error> {
-        Err(probes_only())
-    }
-
-    fn connect(
-        &self,
-        _: &Endpoint,
-        _: SocketAddr,
-        _: Connection,
-        _: Duration,
-    ) -> Result<(), Error> {
-        Err(probes_only())
-    }
-}
-
-fn probes_only() -> Error {
-    Error::Io {
-        context: "this reactor pairs probes only, not programs in other processes",
-        source: io::ErrorKind::Unsupported.into(),
-    }
-}
-
 /// One side from connection to end: `connection_made`, the TLS handshake if any, then the
 /// conversation.
-async fn side(endpoint: Endpoint, stream: Connected, mut connection: Connection, role: Role) {
+async fn side(
+    endpoint: Endpoint,
+    stream: Connected,
+    mut connection: Connection,
+    role: Role,
+    held: Held,
+) {
     let (stream, addresses) = stream;
     let connection = &mut connection;
     match stream {
-        Stream::Tcp(s) => side_over(&endpoint, s, addresses, connection, role).await,
-        Stream::Unix(s) => side_over(&endpoint, s, addresses, connection, role).await,
-        Stream::Memory(s) => side_over(&endpoint, s, addresses, connection, role).await,
-    }
-}
-
-/// One side over a stream of a known type; `addresses` (this end's, the peer's), if known,
-/// spare asking the stream.
-async fn side_over<S: ByteStream>(
-    endpoint: &Endpoint,
-    stream: S,
-    addresses: Option<(Address, Address)>,
-    connection: &mut Connection,
-    role: Role,
-) {
-    let (host, peer) = addresses.unwrap_or_else(|| stream.addresses());
-    connection.made(host, peer);
-    // Timers set in connection_made count from now, even if the handshake delays them.
-    let mut timers = Timers::default();
-    timers.schedule(connection);
-    if connection.close_requested() == Some(CloseRequest::Abort) {
-        ByteStream::reset(stream);
-        connection.finish(DisconnectReason::Aborted);
-        return;
-    }
-    let Some(tls) = &endpoint.tls else {
-        return converse(stream, connection, timers).await;
-    };
-    match role {
-        Role::Server => match TlsAcceptor::from(tls.server.clone()).accept(stream).await {
-            Ok(stream) => {
-                connection.handshake_completed();
-                converse(stream, connection, timers).await;
-            }
-            Err(e) => connection.finish(reason_for(&e)),
-        },
-        Role::Client => {
-            let connector = TlsConnector::from(tls.client.clone());
-            match connector.connect(tls.server_name.clone(), stream).await {
-                Ok(stream) => {
-                    connection.handshake_completed();
-                    converse(stream, connection, timers).await;
-                }
-                Err(e) => connection.finish(reason_for(&e)),
-            }
-        }
+        Stream::Tcp(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+        Stream::Unix(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+        Stream::Memory(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
     }
 }
 
@@ -612,361 +336,4 @@ enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
     Memory(MemoryStream),
-}
-
-/// What a reactor needs of a byte stream, TLS or not.
-trait Socket: AsyncRead + AsyncWrite + Unpin + Send {
-    /// Whether this is TLS (no half-close; close_notify matters).
-    const TLS: bool;
-
-    /// The stream under TLS, or the stream itself.
-    type Raw: AsyncWrite + Unpin;
-
-    /// See [`ByteStream::reset`].
-    fn reset(self);
-
-    /// The stream under TLS, for a close without close_notify.
-    fn raw(&mut self) -> &mut Self::Raw;
-}
-
-/// A connected byte stream of some transport, as the tokio reactors drive it: implement it
-/// for your own transport's stream and [`drive_streams`] runs the whole contract (TLS on top
-/// included) over it.
-pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
-    /// Discards what is unsent and makes the close a reset, not a clean EOF, where the
-    /// transport has resets (TCP: RST; the in-memory pipe: a reset flag). A UNIX socket has
-    /// none: its peer sees an EOF, or a reset if it had unread data.
-    fn reset(self);
-
-    /// This end's address and the peer's.
-    fn addresses(&self) -> (Address, Address);
-}
-
-impl<T: ByteStream> Socket for T {
-    const TLS: bool = false;
-    type Raw = T;
-
-    fn reset(self) {
-        ByteStream::reset(self);
-    }
-
-    fn raw(&mut self) -> &mut T {
-        self
-    }
-}
-
-impl ByteStream for TcpStream {
-    fn reset(self) {
-        let _ = self.set_zero_linger();
-    }
-
-    fn addresses(&self) -> (Address, Address) {
-        let _ = self.set_nodelay(true);
-        let address = |a: io::Result<SocketAddr>| {
-            Address::Ip(a.unwrap_or_else(|_| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))))
-        };
-        (address(self.local_addr()), address(self.peer_addr()))
-    }
-}
-
-impl ByteStream for UnixStream {
-    fn reset(self) {}
-
-    fn addresses(&self) -> (Address, Address) {
-        let path = |a: io::Result<tokio::net::unix::SocketAddr>| {
-            Address::Unix(
-                a.ok()
-                    .and_then(|a| a.as_pathname().map(PathBuf::from))
-                    .unwrap_or_default(),
-            )
-        };
-        (path(self.local_addr()), path(self.peer_addr()))
-    }
-}
-
-impl ByteStream for MemoryStream {
-    fn reset(self) {
-        MemoryStream::reset(self);
-    }
-
-    fn addresses(&self) -> (Address, Address) {
-        (
-            Address::Memory("this end"),
-            Address::Memory("the other end"),
-        )
-    }
-}
-
-impl<S: Socket> Socket for tokio_rustls::server::TlsStream<S> {
-    const TLS: bool = true;
-    type Raw = S;
-
-    fn reset(self) {
-        self.into_inner().0.reset();
-    }
-
-    fn raw(&mut self) -> &mut S {
-        self.get_mut().0
-    }
-}
-
-impl<S: Socket> Socket for tokio_rustls::client::TlsStream<S> {
-    const TLS: bool = true;
-    type Raw = S;
-
-    fn reset(self) {
-        self.into_inner().0.reset();
-    }
-
-    fn raw(&mut self) -> &mut S {
-        self.get_mut().0
-    }
-}
-
-/// What one turn of the I/O loop produced.
-enum Turn {
-    /// This many bytes were read (0: the peer's EOF).
-    Read(usize),
-    /// Everything pending was handed to the stream.
-    Flushed,
-    /// A timer is due.
-    Timer,
-    /// The stream failed.
-    Failed(io::Error),
-}
-
-/// The open phase: send what the protocol writes, deliver what arrives, fire its timers,
-/// until the connection ends.
-async fn converse<S: Socket>(mut stream: S, connection: &mut Connection, mut timers: Timers) {
-    let mut buffer = ReadBuffer::take();
-    loop {
-        timers.schedule(connection);
-        let request = connection.close_requested().or_else(|| {
-            // TLS has no half-close: close_notify ends the whole connection.
-            (S::TLS && connection.half_close_requested()).then_some(CloseRequest::Lose)
-        });
-        match request {
-            Some(CloseRequest::Abort) => {
-                stream.reset();
-                connection.finish(DisconnectReason::Aborted);
-                return;
-            }
-            Some(request) => {
-                let close_notify = request != CloseRequest::LoseWithoutCloseNotify;
-                let reason = close(&mut stream, connection, &mut buffer, close_notify).await;
-                connection.finish(reason);
-                return;
-            }
-            None => {}
-        }
-        if connection.half_close_requested() {
-            if let Err(e) = flush_and_shutdown(&mut stream, connection, true).await {
-                connection.finish(reason_for(&e));
-                return;
-            }
-            connection.write_closed();
-            continue;
-        }
-        if connection.is_write_closed() && connection.is_read_closed() {
-            connection.finish(DisconnectReason::Done);
-            return;
-        }
-        let read = connection.wants_read() && !connection.is_read_closed();
-        let next_timer = timers.next().map(Instant::from_std);
-        let step = poll_fn(|cx| {
-            if let Some(at) = next_timer
-                && at <= Instant::now()
-            {
-                return Poll::Ready(Turn::Timer);
-            }
-            turn(cx, &mut stream, connection, &mut buffer, read)
-        });
-        let step = match next_timer {
-            Some(at) => tokio::time::timeout_at(at, step)
-                .await
-                .unwrap_or(Turn::Timer),
-            None => step.await,
-        };
-        match step {
-            Turn::Timer => timers.fire_due(connection),
-            Turn::Read(0) => {
-                if !S::TLS && connection.peer_half_closed() {
-                    continue;
-                }
-                // The peer closed (FIN; over TLS after close_notify). Flush what the protocol
-                // had written and close our side too.
-                let reason = match flush_and_shutdown(&mut stream, connection, true).await {
-                    Ok(()) => DisconnectReason::Done,
-                    Err(e) => reason_for(&e),
-                };
-                connection.finish(reason);
-                return;
-            }
-            Turn::Read(n) => {
-                let delivering = std::time::Instant::now();
-                connection.received(&buffer[..n]);
-                // tokio's coop budget counts reads, not the work they set off: a side whose
-                // reads are handed over a byte at a time can run for a second in one poll,
-                // with the pairing's timeout (on tokio-ct the other side too) waiting on it.
-                if delivering.elapsed() > LONG_DELIVERY {
-                    tokio::task::yield_now().await;
-                }
-            }
-            Turn::Flushed => {}
-            Turn::Failed(e) => {
-                connection.finish(reason_for(&e));
-                return;
-            }
-        }
-    }
-}
-
-/// Writes what is pending, flushes, and (if `read`) polls for a read; pending until one of
-/// them has something to report.
-fn turn<S: Socket>(
-    cx: &mut Context<'_>,
-    stream: &mut S,
-    connection: &mut Connection,
-    buffer: &mut [u8],
-    read: bool,
-) -> Poll<Turn> {
-    let mut wrote = false;
-    while !connection.pending_writes().is_empty() {
-        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-        let filled = connection.pending_write_slices(&mut slices, usize::MAX);
-        match Pin::new(&mut *stream).poll_write_vectored(cx, &slices[..filled]) {
-            Poll::Ready(Ok(0)) => {
-                return Poll::Ready(Turn::Failed(io::ErrorKind::WriteZero.into()));
-            }
-            Poll::Ready(Ok(n)) => {
-                connection.wrote(n);
-                wrote = true;
-            }
-            Poll::Ready(Err(e)) => return Poll::Ready(Turn::Failed(e)),
-            Poll::Pending => break,
-        }
-    }
-    // tokio-rustls may hold encrypted records it could not send yet.
-    if let Poll::Ready(Err(e)) = Pin::new(&mut *stream).poll_flush(cx) {
-        return Poll::Ready(Turn::Failed(e));
-    }
-    if read {
-        let mut read_buf = ReadBuf::new(buffer);
-        match Pin::new(&mut *stream).poll_read(cx, &mut read_buf) {
-            Poll::Ready(Ok(())) => return Poll::Ready(Turn::Read(read_buf.filled().len())),
-            Poll::Ready(Err(e)) => return Poll::Ready(Turn::Failed(e)),
-            Poll::Pending => {}
-        }
-    }
-    // A write may have set off a callback (a producer resumed) that changed what the loop
-    // must do next.
-    if wrote {
-        Poll::Ready(Turn::Flushed)
-    } else {
-        Poll::Pending
-    }
-}
-
-/// This side called `lose_connection`: flush, send FIN (over TLS close_notify first, unless
-/// told not to), then read and discard until the peer's EOF, for at most [`LINGER`].
-async fn close<S: Socket>(
-    stream: &mut S,
-    connection: &mut Connection,
-    buffer: &mut [u8],
-    close_notify: bool,
-) -> DisconnectReason {
-    // Keep reading (and discarding) while flushing, so a peer that writes as much as we do
-    // cannot deadlock the flush.
-    let mut reading = !connection.is_read_closed();
-    while !connection.pending_writes().is_empty() {
-        let step = poll_fn(|cx| {
-            let polled = turn(cx, stream, connection, buffer, reading);
-            if polled.is_pending() && connection.pending_writes().is_empty() {
-                return Poll::Ready(Turn::Flushed);
-            }
-            polled
-        })
-        .await;
-        match step {
-            Turn::Failed(e) => return reason_for(&e),
-            // The peer has stopped writing; it may still be reading what we flush.
-            Turn::Read(0) => reading = false,
-            Turn::Read(_) | Turn::Flushed | Turn::Timer => {}
-        }
-    }
-    if let Err(e) = flush_and_shutdown(stream, connection, close_notify).await {
-        return reason_for(&e);
-    }
-    if connection.is_read_closed() {
-        return DisconnectReason::Done;
-    }
-    let deadline = Instant::now() + LINGER;
-    loop {
-        let read = poll_fn(|cx| {
-            let mut read_buf = ReadBuf::new(&mut *buffer);
-            Pin::new(&mut *stream)
-                .poll_read(cx, &mut read_buf)
-                .map_ok(|()| read_buf.filled().len())
-        });
-        match tokio::time::timeout_at(deadline, read).await {
-            // EOF (with or without the peer's close_notify: ours went out) or no EOF within the
-            // linger: our close was clean.
-            Err(_) | Ok(Ok(0)) => return DisconnectReason::Done,
-            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return DisconnectReason::Done;
-            }
-            Ok(Err(e)) => return reason_for(&e),
-            Ok(Ok(_)) => {}
-        }
-    }
-}
-
-/// Sends what is pending, then closes our writing side (TLS: close_notify, then FIN).
-async fn flush_and_shutdown<S: Socket>(
-    stream: &mut S,
-    connection: &mut Connection,
-    close_notify: bool,
-) -> io::Result<()> {
-    let deadline = Instant::now() + LINGER;
-    let flush = async {
-        while !connection.pending_writes().is_empty() {
-            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-            let filled = connection.pending_write_slices(&mut slices, usize::MAX);
-            let n = stream.write_vectored(&slices[..filled]).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            connection.wrote(n);
-        }
-        stream.flush().await?;
-        if close_notify {
-            stream.shutdown().await
-        } else {
-            stream.raw().shutdown().await
-        }
-    };
-    match tokio::time::timeout_at(deadline, flush).await {
-        Ok(result) => result,
-        Err(_) => Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "the peer did not take our last writes",
-        )),
-    }
-}
-
-/// The reason an I/O error means: a TLS failure if rustls produced it, otherwise a lost
-/// connection.
-fn reason_for(error: &io::Error) -> DisconnectReason {
-    if let Some(tls) = error
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    {
-        return DisconnectReason::Tls(tls.to_string());
-    }
-    match error.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            DisconnectReason::Lost("the peer closed without close_notify".into())
-        }
-        _ => DisconnectReason::Lost(error.to_string()),
-    }
 }

@@ -1,0 +1,65 @@
+//! TLS over any byte stream the tokio reactors drive, through tokio-rustls: the handshake a
+//! side runs when its connection asks for one, and what the conversation needs of a TLS
+//! stream (a reset of the stream under it, a FIN without close_notify).
+
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+use crate::Connection;
+use crate::pki::TlsConfigs;
+
+use super::Role;
+use super::conversation::{Socket, converse};
+use super::stream::ByteStream;
+
+/// Runs the TLS handshake on `stream` as `role`, then the conversation over TLS; a failed
+/// handshake ends the side with the reason its error means.
+pub(super) async fn handshake_then_converse<S: ByteStream>(
+    tls: &TlsConfigs,
+    role: Role,
+    stream: S,
+    connection: &mut Connection,
+) {
+    match role {
+        Role::Server => match TlsAcceptor::from(tls.server.clone()).accept(stream).await {
+            Ok(stream) => {
+                connection.handshake_completed();
+                converse(stream, connection).await;
+            }
+            Err(e) => connection.failed(&e),
+        },
+        Role::Client => {
+            let connector = TlsConnector::from(tls.client.clone());
+            match connector.connect(tls.server_name.clone(), stream).await {
+                Ok(stream) => {
+                    connection.handshake_completed();
+                    converse(stream, connection).await;
+                }
+                Err(e) => connection.failed(&e),
+            }
+        }
+    }
+}
+
+impl<S: Socket> Socket for tokio_rustls::server::TlsStream<S> {
+    type Raw = S;
+
+    fn reset(self) {
+        self.into_inner().0.reset();
+    }
+
+    fn raw(&mut self) -> &mut S {
+        self.get_mut().0
+    }
+}
+
+impl<S: Socket> Socket for tokio_rustls::client::TlsStream<S> {
+    type Raw = S;
+
+    fn reset(self) {
+        self.into_inner().0.reset();
+    }
+
+    fn raw(&mut self) -> &mut S {
+        self.get_mut().0
+    }
+}
