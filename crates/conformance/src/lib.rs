@@ -440,8 +440,41 @@ mod reference_is_complete {
 
 #[cfg(test)]
 mod parity_table_is_true {
-    //! suites/TWISTED.md is issue 3's checklist: every case it names must exist, and every row
-    //! must name a case or say why the test is not ported.
+    //! suites/TWISTED.md is issue 17's parity table: every case it names must exist, every row
+    //! carries exactly one mark, a row that claims a port names its cases, and the counts at
+    //! the top add up to the rows, so the table cannot drift from the suites or from itself.
+
+    /// The marks a row can carry, in the order the counts line gives them.
+    const MARKS: [&str; 5] = [
+        "ported",
+        "stricter",
+        "weaker",
+        "not yet ported",
+        "not ported by design",
+    ];
+
+    /// The four Twisted files whose every in-scope test method has a row.
+    const FOUR_FILES: [&str; 4] = [
+        "it/connectionmixins",
+        "it/test_tcp",
+        "it/test_tls",
+        "t/test_tcp",
+    ];
+
+    /// The numbers of the counts line, in the order they appear: four-file rows, rows beyond
+    /// them, all rows, then one per mark in `MARKS` order.
+    fn counts_line(table: &str) -> Vec<usize> {
+        let line = table
+            .lines()
+            .skip_while(|l| !l.starts_with("**Counts**"))
+            .take_while(|l| !l.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        line.split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.parse().expect("a count"))
+            .collect()
+    }
 
     #[test]
     fn every_case_named_in_twisted_md_exists() {
@@ -457,13 +490,43 @@ mod parity_table_is_true {
                 .any(|s| s.name == suite && s.cases.iter().any(|c| c.name == case))
         };
         let mut problems = Vec::new();
-        let rows = table
-            .lines()
-            .filter(|l| l.starts_with("| ") && !l.starts_with("| module") && !l.contains("---"));
-        let mut count = 0;
-        for row in rows {
-            count += 1;
-            let named: Vec<&str> = row
+        let mut marks = [0usize; 5];
+        let (mut four, mut beyond) = (0usize, 0usize);
+        let mut four_tests = std::collections::BTreeSet::new();
+        let mut in_beyond = false;
+        for line in table.lines() {
+            if line.starts_with("# Beyond") {
+                in_beyond = true;
+            }
+            if !line.starts_with("| ") || line.starts_with("| module") || line.contains("---") {
+                continue;
+            }
+            let row = line;
+            let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+            if cells.len() != 6 {
+                problems.push(format!("has {} cells, not 6: {row}", cells.len()));
+                continue;
+            }
+            let (module, test, mark, cases) = (cells[0], cells[2], cells[3], cells[4]);
+            match MARKS.iter().position(|m| *m == mark) {
+                Some(i) => marks[i] += 1,
+                None => problems.push(format!("mark {mark:?} is not one of {MARKS:?}: {row}")),
+            }
+            if in_beyond {
+                beyond += 1;
+            } else {
+                four += 1;
+                if !FOUR_FILES.contains(&module) {
+                    problems.push(format!("module {module} is not one of the four files: {row}"));
+                }
+                if !test.starts_with("test") || test.contains([' ', ',']) {
+                    problems.push(format!("a four-file row names one test method: {row}"));
+                }
+                if !four_tests.insert((module, test)) {
+                    problems.push(format!("{module} {test} has two rows: {row}"));
+                }
+            }
+            let named: Vec<&str> = cases
                 .split('`')
                 .skip(1)
                 .step_by(2)
@@ -479,14 +542,27 @@ mod parity_table_is_true {
                     problems.push(format!("names {name}, which does not exist: {row}"));
                 }
             }
-            if row.contains("(pending)") {
-                problems.push(format!("still pending: {row}"));
+            let claims_a_port = ["ported", "stricter", "weaker"].contains(&mark);
+            if claims_a_port && named.is_empty() {
+                problems.push(format!("is marked {mark} and names no case: {row}"));
             }
-            if named.is_empty() && !row.contains("not ported") {
-                problems.push(format!("names no case and does not say why: {row}"));
+            if !claims_a_port && cases != "—" {
+                problems.push(format!("is marked {mark} and still names cases: {row}"));
+            }
+            if !claims_a_port && cells[5].is_empty() {
+                problems.push(format!("is marked {mark} and does not say why: {row}"));
             }
         }
-        assert!(count > 40, "only {count} rows found in TWISTED.md");
+        let mut expected = vec![four, beyond, four + beyond];
+        expected.extend(marks);
+        let stated = counts_line(&table);
+        if stated != expected {
+            problems.push(format!(
+                "the counts line says {stated:?}; the rows give {expected:?} \
+                 (four files, beyond, all, then {MARKS:?})"
+            ));
+        }
+        assert!(four > 80, "only {four} four-file rows found in TWISTED.md");
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 }
