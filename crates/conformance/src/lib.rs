@@ -507,7 +507,8 @@ mod parity_table_is_true {
                 problems.push(format!("has {} cells, not 6: {row}", cells.len()));
                 continue;
             }
-            let (module, test, mark, cases) = (cells[0], cells[2], cells[3], cells[4]);
+            let (module, class, test, mark, cases) =
+                (cells[0], cells[1], cells[2], cells[3], cells[4]);
             match MARKS.iter().position(|m| *m == mark) {
                 Some(i) => marks[i] += 1,
                 None => problems.push(format!("mark {mark:?} is not one of {MARKS:?}: {row}")),
@@ -517,13 +518,15 @@ mod parity_table_is_true {
             } else {
                 four += 1;
                 if !FOUR_FILES.contains(&module) {
-                    problems.push(format!("module {module} is not one of the four files: {row}"));
+                    problems.push(format!(
+                        "module {module} is not one of the four files: {row}"
+                    ));
                 }
                 if !test.starts_with("test") || test.contains([' ', ',']) {
                     problems.push(format!("a four-file row names one test method: {row}"));
                 }
-                if !four_tests.insert((module, test)) {
-                    problems.push(format!("{module} {test} has two rows: {row}"));
+                if !four_tests.insert((module, class, test)) {
+                    problems.push(format!("{module} {class}.{test} has two rows: {row}"));
                 }
             }
             let named: Vec<&str> = cases
