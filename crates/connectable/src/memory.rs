@@ -113,6 +113,25 @@ impl AsyncWrite for MemoryStream {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
+    // Forwarded, not left to the default (which writes only the first buffer): a socket
+    // writes every buffer it can in one writev, and tokio-rustls counts on that after a
+    // failed handshake, when it makes one last write of what rustls queued. A client that
+    // rejects the server's certificate has queued its ChangeCipherSpec and then the alert;
+    // written one buffer per call, only the ChangeCipherSpec went out and the server saw an
+    // EOF (lost) instead of the alert (tls).
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.check_reset()?;
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // Nothing is ever held back to flush, so a reset is for the next write to report.
         Pin::new(&mut self.inner).poll_flush(cx)
