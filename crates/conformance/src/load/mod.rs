@@ -484,20 +484,10 @@ fn is_case_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// `250ms`, `5s`, `2m`: a whole number and a unit, more than zero.
+/// `250ms`, `5s`, `2m`: a whole number and a unit (the scripts' syntax), more than zero and
+/// at most [`MAX_DURATION`].
 fn parse_duration(text: &str) -> Result<Duration, &'static str> {
-    const HOW: &str = "write a number and a unit, e.g. \"5s\", \"250ms\"";
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    let (number, unit) = text.split_at(digits);
-    let Ok(number) = number.parse::<u64>() else {
-        return Err(HOW);
-    };
-    let duration = match unit {
-        "ms" => Duration::from_millis(number),
-        "s" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number.checked_mul(60).ok_or(HOW)?),
-        _ => return Err(HOW),
-    };
+    let duration = protocols::parse_duration(text)?;
     if duration.is_zero() {
         return Err("must be more than zero");
     }
@@ -509,19 +499,7 @@ fn parse_duration(text: &str) -> Result<Duration, &'static str> {
 
 /// Pairs of hex digits, without separators (`"0d0a"`).
 fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    let digits: Vec<u8> = text
-        .bytes()
-        .map(|b| (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok()))
-        .collect::<Option<_>>()?;
-    if !digits.len().is_multiple_of(2) {
-        return None;
-    }
-    Some(
-        digits
-            .chunks(2)
-            .map(|pair| (pair[0] << 4) | pair[1])
-            .collect(),
-    )
+    protocols::bytes::decode_hex(text).ok()
 }
 
 #[cfg(test)]

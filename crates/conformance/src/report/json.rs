@@ -10,7 +10,8 @@ use std::path::Path;
 use connectable::{CloseRequest, Event, TimedEvent};
 use serde::Serialize;
 
-use crate::check::describe_bytes;
+use protocols::bytes::describe;
+
 use crate::outcome::{RunRecord, Summary, TrialRecord};
 use crate::suite::Case;
 use crate::trials::{Attempt, Side};
@@ -98,7 +99,7 @@ impl SideTrace {
                         detail: r.detail().to_owned(),
                     }),
                     received_total: trace.received_total(),
-                    received: describe_bytes(trace.received()),
+                    received: describe(trace.received()),
                     events: trace.events().iter().map(EventTrace::of).collect(),
                 }
             }
