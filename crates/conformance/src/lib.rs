@@ -15,6 +15,7 @@ pub mod external;
 pub mod interrupt;
 pub mod load;
 pub mod outcome;
+pub mod record;
 pub mod report;
 pub mod suite;
 pub mod trials;

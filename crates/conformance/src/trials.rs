@@ -10,15 +10,16 @@ use std::ops::Not as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use connectable::reactor::Reactor;
 use connectable::{ConnectableProtocol, Delivery, Endpoint, Error, run_protocols};
 use libtest_mimic::{Failed, Trial};
 
 use crate::check::{expected_bytes, external_mismatches, mismatches};
-use crate::external::{self, ExternalRecord};
+use crate::external;
 use crate::outcome::{Outcome, Progress, Recorder, RunRecord, TrialRecord};
+pub use crate::record::{Attempt, Side};
 use crate::report;
 use crate::suite::{Case, Expectation, PeerSpec, Suite, TransportKind};
 
@@ -312,18 +313,6 @@ pub fn execute(suite: &str, case: &Case, cell: Cell, session: &Session) -> Trial
     record
 }
 
-/// What one run of a cell came to: the sides' records (when the pairing ran at all) and
-/// every problem found.
-#[derive(Debug)]
-pub struct Attempt {
-    /// The server's and the client's records; `None` when the pairing could not start.
-    pub sides: Option<(Side, Side)>,
-    /// Mismatches, the timeout, or why the pairing could not run; empty when all held.
-    pub problems: Vec<String>,
-    /// Wall time of the pairing and the checks.
-    pub elapsed: Duration,
-}
-
 /// Runs one cell of `case` once and checks both sides' expectations; `xfail` is not applied
 /// here ([`judge`] does that).
 pub fn attempt(case: &Case, cell: Cell) -> Attempt {
@@ -513,15 +502,6 @@ fn check_sides(case: &Case, cell: Cell, server: &Side, client: &Side) -> Vec<Str
         problems.extend(found.into_iter().map(|m| format!("{name} {m}")));
     }
     problems
-}
-
-/// One side's record: a probe's, or an external program's.
-#[derive(Debug)]
-pub enum Side {
-    /// A probe or script run by our reactor.
-    Probe(ConnectableProtocol),
-    /// A program or server someone else wrote.
-    External(ExternalRecord),
 }
 
 /// Whether each trial also compares the process's open descriptors before and after its

@@ -13,8 +13,8 @@ use serde::Serialize;
 use protocols::bytes::describe;
 
 use crate::outcome::{RunRecord, Summary, TrialRecord};
+use crate::record::{Attempt, Side};
 use crate::suite::Case;
-use crate::trials::{Attempt, Side};
 
 /// The folder of the trace files inside the report folder.
 pub const TRACES: &str = "traces";

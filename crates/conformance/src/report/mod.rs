@@ -15,8 +15,8 @@ use connectable::{Event, TimedEvent, Trace};
 use protocols::bytes::describe;
 
 use crate::check::exit_word;
+use crate::record::Side;
 use crate::suite::{Case, Expectation, Received};
-use crate::trials::Side;
 
 /// Width of the server's column in the side-by-side trace.
 const COLUMN: usize = 40;
