@@ -6,82 +6,21 @@
 //! are made only when a trial runs.
 
 use std::collections::BTreeMap;
-use std::ops::Not as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use connectable::reactor::Reactor;
 use connectable::{ConnectableProtocol, Delivery, Endpoint, Error, run_protocols};
 use libtest_mimic::{Failed, Trial};
 
 use crate::check::{expected_bytes, external_mismatches, mismatches};
 use crate::external;
 use crate::outcome::{Outcome, Progress, Recorder, RunRecord, TrialRecord};
+use crate::plan::{Cell, Plan, Planned};
 pub use crate::record::{Attempt, Side};
 use crate::report;
-use crate::suite::{Case, Expectation, PeerSpec, Suite, TransportKind};
-
-/// One cell of a case's matrix.
-#[derive(Clone, Copy, Debug)]
-pub struct Cell {
-    /// The transport.
-    pub transport: TransportKind,
-    /// The reactor.
-    pub reactor: &'static dyn Reactor,
-    /// The delivery mode.
-    pub delivery: Delivery,
-}
-
-impl Cell {
-    /// The trial name of this cell of `case` in `suite`:
-    /// `suite::case::transport::reactor::delivery`.
-    pub fn trial_name(&self, suite: &str, case: &str) -> String {
-        format!(
-            "{suite}::{case}::{}::{}::{}",
-            self.transport.word(),
-            self.reactor.name(),
-            self.delivery.word()
-        )
-    }
-}
-
-/// The cells of a case, in the order its lists give them, without those that cannot apply:
-/// a reactor that does not drive that network, an external peer over a transport a program
-/// in another process cannot share (a UNIX socket path is possible, but the placeholders do
-/// not offer one yet; the in-memory pipe is not). Each cell carries the seed of chunked
-/// delivery.
-pub fn cells(case: &Case, seed: u64) -> Vec<Cell> {
-    let external = case.server.is_external() || case.client.is_external();
-    let mut cells = Vec::new();
-    for &transport in &case.transports {
-        if external && !matches!(transport, TransportKind::Tcp | TransportKind::Tls) {
-            continue;
-        }
-        for reactor in case
-            .reactors
-            .iter()
-            .filter_map(|name| crate::reactor_by_name(name))
-        {
-            if !reactor.supports(transport.network(), transport.tls()) {
-                continue;
-            }
-            for &delivery in &case.delivery {
-                let delivery = match delivery {
-                    Delivery::Chunked(_) => Delivery::Chunked(seed),
-                    other => other,
-                };
-                cells.push(Cell {
-                    transport,
-                    reactor,
-                    delivery,
-                });
-            }
-        }
-    }
-    cells
-}
+use crate::suite::{Case, Expectation, PeerSpec};
 
 /// What a run does beyond libtest, shared by every trial's closure: how many times each
 /// trial runs, where reports go, and the records they leave.
@@ -107,48 +46,41 @@ impl Session {
     }
 }
 
-/// Every trial of every suite. A skipped case's trials, and the IPv6 ones on a machine
-/// without IPv6 loopback, carry the ignored flag (so cargo-nextest shows them as skipped).
-pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial> {
-    let mut trials = Vec::new();
-    for suite in suites {
-        for case in &suite.cases {
-            let case = Arc::new(case.clone());
-            let suite_name: Arc<str> = Arc::from(suite.name.as_str());
-            for cell in cells(&case, seed) {
-                let name = cell.trial_name(&suite.name, &case.name);
-                let skipped = skip_reason(&case, cell).is_some();
-                let (case, suite_name, session) = (
-                    Arc::clone(&case),
-                    Arc::clone(&suite_name),
-                    Arc::clone(session),
+/// A libtest trial for every trial of the plan. A skipped one (a skipped case's, an IPv6
+/// one on a machine without IPv6 loopback) carries the ignored flag (so cargo-nextest shows
+/// it as skipped).
+pub fn trials(plan: &Plan, session: &Arc<Session>) -> Vec<Trial> {
+    plan.trials
+        .iter()
+        .map(|planned| {
+            let (suite_name, case, cell, session) = (
+                Arc::clone(&planned.suite),
+                Arc::clone(&planned.case),
+                planned.cell,
+                Arc::clone(session),
+            );
+            Trial::test(planned.name.clone(), move || {
+                crate::interrupt::stop_here_if_interrupted();
+                let mut record = unless_it_panics(
+                    || execute(&suite_name, &case, cell, &session),
+                    || blank_record(&suite_name, &case, cell),
                 );
-                trials.push(
-                    Trial::test(name, move || {
-                        crate::interrupt::stop_here_if_interrupted();
-                        let mut record = unless_it_panics(
-                            || execute(&suite_name, &case, cell, &session),
-                            || blank_record(&suite_name, &case, cell),
-                        );
-                        crate::interrupt::after_trial(&mut record);
-                        let result = match (record.outcome.is_failure(), &record.message) {
-                            (true, message) => Err(Failed::from(
-                                message
-                                    .clone()
-                                    .unwrap_or_else(|| record.outcome.to_string()),
-                            )),
-                            (false, _) => Ok(()),
-                        };
-                        session.recorder.push(record);
-                        crate::interrupt::stop_here_if_interrupted();
-                        result
-                    })
-                    .with_ignored_flag(skipped),
-                );
-            }
-        }
-    }
-    trials
+                crate::interrupt::after_trial(&mut record);
+                let result = match (record.outcome.is_failure(), &record.message) {
+                    (true, message) => Err(Failed::from(
+                        message
+                            .clone()
+                            .unwrap_or_else(|| record.outcome.to_string()),
+                    )),
+                    (false, _) => Ok(()),
+                };
+                session.recorder.push(record);
+                crate::interrupt::stop_here_if_interrupted();
+                result
+            })
+            .with_ignored_flag(planned.skip.is_some())
+        })
+        .collect()
 }
 
 /// The record `run` returns, or, if it panics, a failed record (from `blank`) that says so.
@@ -188,19 +120,11 @@ pub fn unless_it_panics(
     record
 }
 
-/// Why this cell of `case` does not run, if it does not.
-pub fn skip_reason(case: &Case, cell: Cell) -> Option<String> {
-    if let Some(why) = &case.skip {
-        return Some(why.clone());
-    }
-    (cell.transport == TransportKind::Tcp6 && !ipv6_loopback())
-        .then(|| "this machine has no IPv6 loopback (::1)".to_owned())
-}
-
-/// The record of a trial that did not run.
-pub fn skipped_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
-    let mut record = blank_record(suite, case, cell);
-    record.note = skip_reason(case, cell).or_else(|| Some("ignored".into()));
+/// The record of a trial that did not run: why the plan skips it, or "ignored" (libtest
+/// left it out).
+pub fn skipped_record(planned: &Planned) -> TrialRecord {
+    let mut record = blank_record(&planned.suite, &planned.case, planned.cell);
+    record.note = planned.skip.clone().or_else(|| Some("ignored".into()));
     record
 }
 
@@ -380,18 +304,6 @@ fn failure_message(case: &Case, cell: Cell, attempt: &Attempt) -> String {
         ));
     }
     message
-}
-
-/// Whether this machine has an IPv6 loopback, from the kernel's interface list (a file read,
-/// no socket: this runs when trials are listed). Where there is no such file, it is assumed.
-pub fn ipv6_loopback() -> bool {
-    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(|| match std::fs::read_to_string("/proc/net/if_inet6") {
-        Ok(interfaces) => interfaces
-            .lines()
-            .any(|l| l.starts_with("00000000000000000000000000000001")),
-        Err(_) => std::path::Path::new("/proc").exists().not(),
-    })
 }
 
 /// Runs one cell of `case` once, checks both sides' expectations and applies `xfail`: what

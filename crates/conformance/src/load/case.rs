@@ -100,18 +100,18 @@ impl Checker<'_> {
             None => Some(defaults.timeout),
             Some(value) => self.duration(&ctx, "timeout", value),
         };
-        let mut skip = table
+        let skip = table
             .get("skip")
             .map(|value| self.non_empty_text(&ctx, "skip", value));
         let xfail = table
             .get("xfail")
             .map(|value| self.non_empty_text(&ctx, "xfail", value));
+        let mut requires = Vec::new();
         if let Some(value) = table.get("requires") {
-            let mut programs = Vec::new();
             match value.get_ref() {
                 DeValue::Array(items) => {
                     for item in items.iter() {
-                        programs.extend(self.non_empty_text(&ctx, "requires", item));
+                        requires.extend(self.non_empty_text(&ctx, "requires", item));
                     }
                 }
                 other => self.at(
@@ -121,18 +121,6 @@ impl Checker<'_> {
                         found(other)
                     ),
                 ),
-            }
-            // Decided when the list is built: a missing program makes the case show as
-            // skipped, with the reason, rather than fail or pass.
-            let missing: Vec<String> = programs
-                .into_iter()
-                .filter(|p| !crate::external::on_path(p))
-                .collect();
-            if skip.is_none() && !missing.is_empty() {
-                skip = Some(Some(format!(
-                    "requires {}, not found on PATH",
-                    missing.join(", ")
-                )));
             }
         }
         let tls = match table.get("tls") {
@@ -174,6 +162,17 @@ impl Checker<'_> {
             return None;
         }
         let (line, column) = self.position(span.start);
+        // The plan places an empty matrix here: the first key that narrows it.
+        let matrix_span = ["transports", "reactors"]
+            .iter()
+            .find_map(|key| table.get(*key))
+            .map_or(span.clone(), |value| value.span());
+        let (matrix_line, matrix_column) = self.position(matrix_span.start);
+        let matrix_location = Location {
+            path: self.path.to_owned(),
+            line: matrix_line,
+            column: matrix_column,
+        };
         let case = Case {
             name: name?,
             about: about?,
@@ -189,20 +188,13 @@ impl Checker<'_> {
             delivery: delivery?,
             timeout: timeout?,
             skip: skip.flatten(),
+            requires,
+            matrix_location,
             xfail: xfail.flatten(),
             tls: tls?,
             expect_server,
             expect_client,
         };
-        // A case that expands to no trial would pass by running nothing.
-        if crate::trials::cells(&case, 0).is_empty() {
-            let place = ["transports", "reactors"]
-                .iter()
-                .find_map(|key| table.get(*key))
-                .map_or(span, |value| value.span());
-            self.at(place, format!("{ctx}{}", empty_matrix(&case)));
-            return None;
-        }
         Some(case)
     }
 
@@ -446,11 +438,10 @@ impl Checker<'_> {
     }
 
     pub(super) fn reactors(&mut self, ctx: &str, value: &Value<'_>) -> Option<Vec<String>> {
-        let valid: Vec<&'static str> = crate::reactors().iter().map(|r| r.name()).collect();
         let words = Words {
             key: "reactors",
             noun: "reactor",
-            valid: &valid,
+            valid: self.reactors,
             set: true,
         };
         let words = self.word_list(ctx, &words, value)?;
@@ -467,29 +458,5 @@ impl Checker<'_> {
         };
         let words = self.word_list(ctx, &words, value)?;
         Some(words.into_iter().filter_map(Delivery::from_word).collect())
-    }
-}
-
-/// Why a case's matrix has no cell (see [`crate::trials::cells`]).
-pub(super) fn empty_matrix(case: &Case) -> String {
-    let external = case.server.is_external() || case.client.is_external();
-    let shared: Vec<&str> = case
-        .transports
-        .iter()
-        .filter(|t| !external || matches!(t, TransportKind::Tcp | TransportKind::Tls))
-        .map(|t| t.word())
-        .collect();
-    if shared.is_empty() {
-        let listed: Vec<&str> = case.transports.iter().map(|t| t.word()).collect();
-        format!(
-            "empty matrix: an external peer runs over tcp or tls only, and the transports are {}",
-            listed.join(", ")
-        )
-    } else {
-        format!(
-            "empty matrix: none of the reactors ({}) drives any of the transports ({})",
-            case.reactors.join(", "),
-            shared.join(", ")
-        )
     }
 }

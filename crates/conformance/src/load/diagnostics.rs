@@ -47,13 +47,13 @@ impl fmt::Display for Diagnostic {
 impl std::error::Error for Diagnostic {}
 
 /// A list of words and what to call them in messages.
-pub(super) struct Words<'a> {
+pub(super) struct Words<'a, 'w> {
     /// The key, as a path from the context (`transports`, `expect.server.reason`).
     pub(super) key: &'a str,
     /// What one word is (`transport`, `reason`).
     pub(super) noun: &'a str,
     /// The valid words.
-    pub(super) valid: &'a [&'static str],
+    pub(super) valid: &'a [&'w str],
     /// A set: not empty, no word twice. Otherwise a sequence: may be empty, may repeat.
     pub(super) set: bool,
 }
@@ -124,12 +124,12 @@ impl Checker<'_> {
     }
 
     /// A list of words, each checked; `None` (with every problem reported) if any is bad.
-    pub(super) fn word_list(
+    pub(super) fn word_list<'w>(
         &mut self,
         ctx: &str,
-        words: &Words<'_>,
+        words: &Words<'_, 'w>,
         value: &Value<'_>,
-    ) -> Option<Vec<&'static str>> {
+    ) -> Option<Vec<&'w str>> {
         let key = words.key;
         let DeValue::Array(items) = value.get_ref() else {
             self.at(
@@ -152,7 +152,7 @@ impl Checker<'_> {
             return None;
         }
         let mut good = true;
-        let mut result: Vec<&'static str> = Vec::new();
+        let mut result: Vec<&'w str> = Vec::new();
         for item in items.iter() {
             let Some(text) = item.get_ref().as_str() else {
                 self.at(
@@ -181,13 +181,13 @@ impl Checker<'_> {
     }
 
     /// One word, checked against the valid ones.
-    pub(super) fn word(
+    pub(super) fn word<'w>(
         &mut self,
         ctx: &str,
-        words: &Words<'_>,
+        words: &Words<'_, 'w>,
         text: &str,
         span: Span,
-    ) -> Option<&'static str> {
+    ) -> Option<&'w str> {
         let word = words.valid.iter().copied().find(|w| *w == text);
         if word.is_none() {
             self.at(span, unknown_word(ctx, words.noun, text, words.valid));
@@ -231,7 +231,7 @@ pub(super) fn did_you_mean(word: &str, valid: &[&str]) -> String {
 }
 
 /// A user's text in quotes, escaped, shortened if long.
-pub(super) fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     if text.chars().count() > LONGEST_SHOWN {
         let short: String = text.chars().take(LONGEST_SHOWN).collect();
         format!("{:?}...", short)

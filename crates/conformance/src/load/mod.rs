@@ -27,9 +27,8 @@ mod peer;
 mod tls;
 
 pub use diagnostics::Diagnostic;
-use diagnostics::{
-    Words, bad_hex, did_you_mean, found, io_message, quote, trim_message, unknown_word,
-};
+pub(crate) use diagnostics::quote;
+use diagnostics::{Words, bad_hex, did_you_mean, found, io_message, trim_message, unknown_word};
 
 use crate::suite::{
     AddressSpec, Case, CommandSpec, EVENT_WORDS, Expectation, Location, PLACEHOLDERS, PeerSpec,
@@ -37,10 +36,12 @@ use crate::suite::{
 };
 
 /// Loads every `*.toml` file directly in `dir` (not in subdirectories), sorted by file name.
+/// `reactors` are the reactor names a suite may give (and what a case without `reactors`
+/// runs on): the loader knows no reactor of its own.
 ///
 /// Returns every problem of every file, not only the first; a directory that cannot be read
 /// or holds no suite file is a problem too.
-pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, Vec<Diagnostic>> {
+pub fn load_dir(dir: &Path, reactors: &[&str]) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) => {
@@ -76,7 +77,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     let mut suites = Vec::new();
     for file in files {
         match std::fs::read(&file).map(String::from_utf8) {
-            Ok(Ok(text)) => match load_str(&file, &text) {
+            Ok(Ok(text)) => match load_str(&file, &text, reactors) {
                 Ok(suite) => suites.push(suite),
                 Err(problems) => diagnostics.extend(problems),
             },
@@ -121,8 +122,10 @@ fn not_utf8_at(path: &Path, bytes: &[u8]) -> Diagnostic {
 /// must be a valid suite name (`[a-z0-9_]+`, as case names), so that two files never give
 /// one trial name or one trace file. A byte order mark at the start is skipped.
 ///
-/// Returns every problem in the text, in file order, not only the first.
-pub fn load_str(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
+/// Returns every problem in the text, in file order, not only the first. The text alone
+/// decides: nothing here looks at the machine (no PATH, no reactor's abilities, no matrix),
+/// which is the plan's work ([`crate::plan`]).
+pub fn load_str(path: &Path, text: &str, reactors: &[&str]) -> Result<Suite, Vec<Diagnostic>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let name = path
         .file_stem()
@@ -144,6 +147,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
     let mut checker = Checker {
         path,
         text,
+        reactors,
         line_starts,
         diagnostics: Vec::new(),
     };
@@ -250,14 +254,12 @@ struct Defaults {
     timeout: Duration,
 }
 
-impl Default for Defaults {
-    fn default() -> Self {
+impl Defaults {
+    /// Every transport, reactor and delivery mode, and [`DEFAULT_TIMEOUT`].
+    fn new(reactors: &[&str]) -> Self {
         Self {
             transports: TransportKind::ALL.to_vec(),
-            reactors: crate::reactors()
-                .iter()
-                .map(|r| r.name().to_owned())
-                .collect(),
+            reactors: reactors.iter().map(|&name| name.to_owned()).collect(),
             delivery: Delivery::ALL.to_vec(),
             timeout: DEFAULT_TIMEOUT,
         }
@@ -268,6 +270,8 @@ impl Default for Defaults {
 struct Checker<'a> {
     path: &'a Path,
     text: &'a str,
+    /// The reactor names a suite may give.
+    reactors: &'a [&'a str],
     /// The byte offset where each line starts: 0, then one past each newline.
     line_starts: Vec<usize>,
     diagnostics: Vec<Diagnostic>,
@@ -303,7 +307,7 @@ impl Checker<'_> {
         self.unknown_keys("", &root, TOP_KEYS);
         let defaults = match root.get("defaults") {
             Some(value) => self.defaults(value),
-            None => Defaults::default(),
+            None => Defaults::new(self.reactors),
         };
         let mut cases = Vec::new();
         let Some(value) = root.get("case") else {
@@ -333,7 +337,7 @@ impl Checker<'_> {
     }
 
     fn defaults(&mut self, value: &Value<'_>) -> Defaults {
-        let mut defaults = Defaults::default();
+        let mut defaults = Defaults::new(self.reactors);
         let Some(table) = self.table("", "defaults", value) else {
             return defaults;
         };
@@ -508,6 +512,10 @@ mod tests {
 
     const PATH: &str = "suites/t.toml";
 
+    fn reactor_names() -> Vec<&'static str> {
+        crate::reactors().iter().map(|r| r.name()).collect()
+    }
+
     /// A probe built the way the registry documents, for comparing with what was loaded.
     fn probe(name: &str, arguments: &str) -> PeerSpec {
         let arguments = toml::de::ValueDeserializer::parse(arguments).expect("valid TOML");
@@ -544,16 +552,17 @@ received_len = 0
 
     #[test]
     fn a_valid_suite_loads_with_defaults_and_overrides() {
-        let suite = load_str(Path::new(PATH), VALID).unwrap_or_else(|diagnostics| {
-            panic!(
-                "{}",
-                diagnostics
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        });
+        let suite =
+            load_str(Path::new(PATH), VALID, &reactor_names()).unwrap_or_else(|diagnostics| {
+                panic!(
+                    "{}",
+                    diagnostics
+                        .iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            });
         assert_eq!(suite.name, "t");
         assert_eq!(suite.path, Path::new(PATH));
         let [first, second] = suite.cases.as_slice() else {
@@ -624,7 +633,7 @@ received_len = 0
     #[test]
     fn without_defaults_every_transport_and_delivery_mode_is_used() {
         let text = "[[case]]\nname = \"a\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n";
-        let suite = load_str(Path::new(PATH), text).expect("a valid suite");
+        let suite = load_str(Path::new(PATH), text, &reactor_names()).expect("a valid suite");
         let case = &suite.cases[0];
         assert_eq!(case.transports, TransportKind::ALL);
         assert_eq!(case.reactors.len(), crate::reactors().len());
@@ -641,7 +650,7 @@ received_len = 0
         let texts = [VALID, "\u{feff}é = \"\u{1F600}"];
         for text in texts {
             for (end, _) in text.char_indices() {
-                let _ = load_str(Path::new(PATH), &text[..end]);
+                let _ = load_str(Path::new(PATH), &text[..end], &reactor_names());
             }
         }
     }
@@ -686,7 +695,7 @@ received_len = 0
     #[test]
     fn directories_are_checked() {
         let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-directory");
-        let diagnostics = load_dir(&missing).expect_err("a missing directory");
+        let diagnostics = load_dir(&missing, &reactor_names()).expect_err("a missing directory");
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].position, None);
         assert!(
@@ -699,7 +708,7 @@ received_len = 0
 
         // This crate's sources: a directory without a single *.toml file.
         let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let diagnostics = load_dir(&sources).expect_err("no suite files");
+        let diagnostics = load_dir(&sources, &reactor_names()).expect_err("no suite files");
         let shown: Vec<String> = diagnostics.iter().map(|d| d.message.clone()).collect();
         assert_eq!(shown, ["no suite files (*.toml) in this directory"]);
     }

@@ -49,12 +49,12 @@ impl Checker<'_> {
     }
 
     /// A value that must be one word of `words.valid`.
-    pub(super) fn single_word(
+    pub(super) fn single_word<'w>(
         &mut self,
         ctx: &str,
-        words: &Words<'_>,
+        words: &Words<'_, 'w>,
         value: &Value<'_>,
-    ) -> Option<&'static str> {
+    ) -> Option<&'w str> {
         match value.get_ref() {
             DeValue::String(text) => self.word(ctx, words, text, value.span()),
             other => {
