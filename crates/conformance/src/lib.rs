@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod expectations;
 pub mod external;
 pub mod interrupt;
 pub mod load;

@@ -182,10 +182,11 @@ fn the_loader_reports_every_problem_with_its_place() {
 const VALID: &[u8] =
     b"[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n";
 
-/// Rows whose file name is the mistake (a data file cannot be named so): the class, the
-/// file's name, its bytes, and every diagnostic (one that has no place in the file starts with
-/// a space: `path: message`).
-const NAME_ROWS: &[(&str, &str, &[u8], &[&str])] = &[
+/// Rows whose file name or bytes are the mistake (a data file cannot be named so, and the
+/// sources stay UTF-8, which `security_rules.rs` reads): the class, the file's name, its
+/// bytes, and every diagnostic (one that has no place in the file starts with a space:
+/// `path: message`).
+const FILE_ROWS: &[(&str, &str, &[u8], &[&str])] = &[
     (
         "a suite file name with a space",
         "a b.toml",
@@ -201,6 +202,12 @@ const NAME_ROWS: &[(&str, &str, &[u8], &[&str])] = &[
         &[
             " bad suite file name \"Closing\": the name before .toml is the suite's name; use only a-z, 0-9 and _, at most 100 characters",
         ],
+    ),
+    (
+        "a file that is not UTF-8",
+        "latin1.toml",
+        b"[[case]]\nname = \"x\"\nabout = \"caf\xe9\"\n",
+        &["3:13: the suite file is not UTF-8 text: byte 0xe9 (offset 32) is not valid UTF-8"],
     ),
 ];
 
@@ -296,7 +303,7 @@ fn every_malformed_suite_fails_with_its_place_and_status_2() {
             failures.push(format!("--- {}: {why}", row.name()));
         }
     }
-    for (index, (class, name, bytes, expected)) in NAME_ROWS.iter().enumerate() {
+    for (index, (class, name, bytes, expected)) in FILE_ROWS.iter().enumerate() {
         let said = run_program(rows.len() + index, name, bytes);
         let expected: Vec<String> = expected.iter().map(|e| expand(e)).collect();
         if let Err(why) = said.fits(&expected) {

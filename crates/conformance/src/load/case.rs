@@ -2,6 +2,7 @@
 //! checked and every problem reported with its place.
 
 use super::*;
+use crate::expectations::{self, Sides};
 
 impl Checker<'_> {
     pub(super) fn case(
@@ -221,7 +222,7 @@ impl Checker<'_> {
         let Some(table) = self.table(ctx, key, value) else {
             return expectation;
         };
-        self.unknown_keys(&format!("{ctx}{key}: "), table, SIDE_KEYS);
+        self.unknown_keys(&format!("{ctx}{key}: "), table, &expectations::keys());
 
         if let Some(value) = table.get("reason") {
             let path = format!("{key}.reason");
@@ -256,25 +257,26 @@ impl Checker<'_> {
             });
         }
 
-        let mut given: Vec<(&str, Span)> = sorted(table)
-            .filter_map(|(key, _)| {
-                let name = RECEIVED_KEYS
-                    .iter()
-                    .find(|r| **r == key.get_ref().as_ref())?;
-                Some((*name, key.span()))
-            })
-            .collect();
-        if given.len() > 1 {
-            let names: Vec<&str> = given.iter().map(|(name, _)| *name).collect();
-            let span = given.swap_remove(1).1;
-            self.at(
-                span,
-                format!(
-                    "{ctx}{key}: give only one of {} (found {})",
-                    RECEIVED_KEYS.join(", "),
-                    names.join(", ")
-                ),
-            );
+        for family in expectations::one_of_families() {
+            let names: Vec<&str> = family.keys.iter().map(|k| k.name).collect();
+            let mut given: Vec<(&str, Span)> = sorted(table)
+                .filter_map(|(key, _)| {
+                    let name = names.iter().find(|r| **r == key.get_ref().as_ref())?;
+                    Some((*name, key.span()))
+                })
+                .collect();
+            if given.len() > 1 {
+                let found: Vec<&str> = given.iter().map(|(name, _)| *name).collect();
+                let span = given.swap_remove(1).1;
+                self.at(
+                    span,
+                    format!(
+                        "{ctx}{key}: give only one of {} (found {})",
+                        names.join(", "),
+                        found.join(", ")
+                    ),
+                );
+            }
         }
         if let Some(value) = table.get("received")
             && let Some(text) = self.text(ctx, &format!("{key}.received"), value)
@@ -351,14 +353,16 @@ impl Checker<'_> {
         let Some(DeValue::Table(keys)) = expect.get(side).map(|v| v.get_ref()) else {
             return;
         };
-        let (allowed, what) = if peer.is_external() {
-            (EXTERNAL_SIDE_KEYS, "an external side")
+        let sides = if peer.is_external() {
+            Sides::External
         } else {
-            (PROBE_SIDE_KEYS, "a probe or script side")
+            Sides::Probe
         };
+        let (allowed, what) = (expectations::keys_for(sides), sides.describe());
+        let every = expectations::keys();
         for (key, _) in sorted(keys) {
             let name = key.get_ref().as_ref();
-            if SIDE_KEYS.contains(&name) && !allowed.contains(&name) {
+            if every.contains(&name) && !allowed.contains(&name) {
                 self.at(
                     key.span(),
                     format!(

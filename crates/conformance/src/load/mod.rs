@@ -196,35 +196,8 @@ const TLS_KEYS: &[&str] = &[
     "verify",
 ];
 const EXPECT_KEYS: &[&str] = &["server", "client"];
-const SIDE_KEYS: &[&str] = &[
-    "reason",
-    "received",
-    "received_hex",
-    "received_len",
-    "received_generated",
-    "events",
-    "error",
-    "exit",
-    "stdout",
-    "stderr",
-];
-/// What can be checked on a side our reactor drives, and on a side someone else runs.
-const PROBE_SIDE_KEYS: &[&str] = &[
-    "reason",
-    "received",
-    "received_hex",
-    "received_len",
-    "received_generated",
-    "events",
-    "error",
-];
-const EXTERNAL_SIDE_KEYS: &[&str] = &["exit", "stdout", "stderr"];
-const RECEIVED_KEYS: &[&str] = &[
-    "received",
-    "received_hex",
-    "received_len",
-    "received_generated",
-];
+// The keys of a side (`expect.server`) come from the expectation table:
+// [`crate::expectations::FAMILIES`].
 
 /// How long a pairing may take when the suite says nothing.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -668,7 +641,7 @@ received_len = 0
             ADDRESS_KEYS,
             TLS_KEYS,
             EXPECT_KEYS,
-            SIDE_KEYS,
+            &crate::expectations::keys(),
         ];
         let missing: Vec<&str> = lists
             .iter()
