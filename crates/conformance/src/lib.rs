@@ -291,13 +291,16 @@ fn write_reports(
     folder: Option<report::folder::ReportFolder>,
     records: &[outcome::TrialRecord],
 ) -> Result<(), String> {
-    if let Some(path) = &options.junit {
-        report::junit::write(records, path)?;
+    let run = report::Run {
+        seed: options.seed,
+        repeat: options.repeat,
+        records,
+    };
+    let staging = folder.as_ref().map(|f| f.staging.as_path());
+    for reporter in report::reporters(options.junit.as_deref(), staging) {
+        reporter.write(&run)?;
     }
     if let Some(folder) = folder {
-        let results = report::json::Results::new(options.seed, options.repeat, records);
-        results.write(&folder.staging)?;
-        report::html::write(&folder.staging, options.seed, options.repeat, records)?;
         let index = folder.dir.join("index.html");
         folder.finish()?;
         println!("report: {}", index.display());

@@ -16,6 +16,18 @@ use connectable::Delivery;
 use crate::outcome::{Outcome, Summary, TrialRecord};
 use crate::suite::TransportKind;
 
+/// `--report DIR`: the matrix page, `index.html`, in the report folder.
+pub struct Page {
+    /// The (staging) report folder.
+    pub dir: std::path::PathBuf,
+}
+
+impl super::Reporter for Page {
+    fn write(&self, run: &super::Run<'_>) -> Result<(), String> {
+        write(&self.dir, run.seed, run.repeat, run.records)
+    }
+}
+
 /// Writes `index.html` into `dir`.
 pub fn write(dir: &Path, seed: u64, repeat: u32, trials: &[TrialRecord]) -> Result<(), String> {
     let path = dir.join("index.html");

@@ -218,6 +218,18 @@ pub fn write_trace(dir: &Path, case: &Case, record: &TrialRecord, traces: &[RunT
     }
 }
 
+/// `--report DIR`: `results.json` in the report folder.
+pub struct ResultsFile {
+    /// The (staging) report folder.
+    pub dir: std::path::PathBuf,
+}
+
+impl super::Reporter for ResultsFile {
+    fn write(&self, run: &super::Run<'_>) -> Result<(), String> {
+        Results::new(run.seed, run.repeat, run.records).write(&self.dir)
+    }
+}
+
 /// `results.json`: the run's settings, the counts, and one entry per trial.
 #[derive(Serialize)]
 pub struct Results<'a> {

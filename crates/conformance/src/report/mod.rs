@@ -15,8 +15,51 @@ use connectable::{Event, TimedEvent, Trace};
 use protocols::bytes::describe;
 
 use crate::check::exit_word;
+use crate::outcome::TrialRecord;
 use crate::record::Side;
 use crate::suite::{Case, Expectation, Received};
+
+/// What every reporter is given once the trials are done.
+#[derive(Clone, Copy, Debug)]
+pub struct Run<'a> {
+    /// The seed of chunked delivery.
+    pub seed: u64,
+    /// Runs per trial (`--repeat`).
+    pub repeat: u32,
+    /// Every selected trial's record, ran or skipped, in name order.
+    pub records: &'a [TrialRecord],
+}
+
+/// A format a run is written in. Each format is a file of this folder implementing it, and
+/// an option that adds it to the run's list ([`reporters`]).
+pub trait Reporter {
+    /// Writes the report of `run`, or says why it cannot.
+    fn write(&self, run: &Run<'_>) -> Result<(), String>;
+}
+
+/// The reporters a run's options ask for, in the order they write: the JUnit file
+/// (`--junit PATH`), then, into the staging report folder (`--report DIR`), `results.json`
+/// and the matrix page.
+pub fn reporters(
+    junit: Option<&std::path::Path>,
+    folder: Option<&std::path::Path>,
+) -> Vec<Box<dyn Reporter>> {
+    let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
+    if let Some(path) = junit {
+        reporters.push(Box::new(junit::Junit {
+            path: path.to_owned(),
+        }));
+    }
+    if let Some(dir) = folder {
+        reporters.push(Box::new(json::ResultsFile {
+            dir: dir.to_owned(),
+        }));
+        reporters.push(Box::new(html::Page {
+            dir: dir.to_owned(),
+        }));
+    }
+    reporters
+}
 
 /// Width of the server's column in the side-by-side trace.
 const COLUMN: usize = 40;
