@@ -12,10 +12,11 @@ use connectable::{
 use protocols::bytes::{describe, shown as shown_bytes};
 
 use crate::external::ExternalRecord;
+use crate::record::{Mismatch, Role};
 use crate::suite::{Expectation, Received};
 
 /// The mismatches between what `side` shows and `expect`; empty when it holds.
-pub fn mismatches(expect: &Expectation, side: &ConnectableProtocol) -> Vec<String> {
+pub fn mismatches(role: Role, expect: &Expectation, side: &ConnectableProtocol) -> Vec<Mismatch> {
     let reason = side.disconnect_reason();
     let trace = side.trace();
     let mut found = Vec::new();
@@ -23,36 +24,47 @@ pub fn mismatches(expect: &Expectation, side: &ConnectableProtocol) -> Vec<Strin
     if let Some(allowed) = &expect.reason {
         match &reason {
             Some(r) if allowed.contains(&r.kind()) => {}
-            got => found.push(format!(
-                "reason: expected {}, got {}",
-                words(allowed.iter().map(|k| k.word())),
-                shown_reason(got.as_ref())
-            )),
+            got => found.push(Mismatch {
+                side: role,
+                key: "reason",
+                expected: words(allowed.iter().map(|k| k.word())),
+                got: Some(shown_reason(got.as_ref())),
+            }),
         }
     }
 
     if let Some(error) = &expect.error {
         let detail = reason.as_ref().map_or("", DisconnectReason::detail);
         if !detail.contains(error.as_str()) {
-            found.push(format!(
-                "error: expected the reason's detail to contain {error:?}, got {}",
-                shown_reason(reason.as_ref())
-            ));
+            found.push(Mismatch {
+                side: role,
+                key: "error",
+                expected: format!("the reason's detail to contain {error:?}"),
+                got: Some(shown_reason(reason.as_ref())),
+            });
         }
     }
 
     if let Some(received) = &expect.received {
-        found.extend(received_mismatch(received, &trace));
+        found.extend(
+            received_mismatch(received, &trace).map(|(expected, got)| Mismatch {
+                side: role,
+                key: "received",
+                expected,
+                got: Some(got),
+            }),
+        );
     }
 
     if let Some(events) = &expect.events {
         let got = trace.words();
         if got.iter().copied().ne(events.iter().map(String::as_str)) {
-            found.push(format!(
-                "events: expected [{}], got [{}]",
-                events.join(", "),
-                got.join(", ")
-            ));
+            found.push(Mismatch {
+                side: role,
+                key: "events",
+                expected: format!("[{}]", events.join(", ")),
+                got: Some(format!("[{}]", got.join(", "))),
+            });
         }
     }
 
@@ -78,20 +90,16 @@ fn generated_period() -> Vec<u8> {
     (0..26).map(protocols::generated).collect()
 }
 
-/// The mismatch of a `received*` expectation, if there is one. Content is judged by the
+/// The mismatch of a `received*` expectation, if there is one: what was expected and what
+/// was seen. Content is judged by the
 /// side's streaming comparison, which saw every byte; the bytes kept in the trace are only
 /// a sample for the reports.
-fn received_mismatch(received: &Received, trace: &Trace) -> Option<String> {
+fn received_mismatch(received: &Received, trace: &Trace) -> Option<(String, String)> {
     let got = trace.received();
     let total = trace.received_total();
     let expected = match received {
         Received::Len(n) => {
-            return (*n != total).then(|| {
-                format!(
-                    "received: expected {n} bytes, got {}",
-                    describe_total(got, total)
-                )
-            });
+            return (*n != total).then(|| (format!("{n} bytes"), describe_total(got, total)));
         }
         Received::Text(text) => describe(text.as_bytes()),
         Received::Hex(bytes) => describe(bytes),
@@ -103,10 +111,13 @@ fn received_mismatch(received: &Received, trace: &Trace) -> Option<String> {
             // A side set up without a comparison (not by this runner): only what was kept
             // can be compared, and a check must not pass on a part of the bytes.
             if trace.received_truncated() {
-                return Some(format!(
-                    "received: expected {expected}, got {total} bytes of which only the first {} \
-                     were kept, so the rest could not be compared",
-                    got.len()
+                return Some((
+                    expected,
+                    format!(
+                        "{total} bytes of which only the first {} were kept, so the rest could \
+                         not be compared",
+                        got.len()
+                    ),
                 ));
             }
             let mut comparison = ReceivedComparison::new(expected_bytes(received)?);
@@ -115,20 +126,26 @@ fn received_mismatch(received: &Received, trace: &Trace) -> Option<String> {
         }
     };
     let difference = comparison.first_difference()?;
-    Some(format!(
-        "received: expected {expected}, got {}; first difference at byte {}: from byte {}, \
-         expected {}, got {}",
-        describe_total(got, total),
-        difference.offset,
-        difference.window_start,
-        shown_bytes(&difference.expected),
-        shown_bytes(&difference.got),
+    Some((
+        expected,
+        format!(
+            "{}; first difference at byte {}: from byte {}, expected {}, got {}",
+            describe_total(got, total),
+            difference.offset,
+            difference.window_start,
+            shown_bytes(&difference.expected),
+            shown_bytes(&difference.got),
+        ),
     ))
 }
 
 /// The mismatches between what an external program did and `expect` (its exit status and
 /// output; the loader allows nothing else on an external side).
-pub fn external_mismatches(expect: &Expectation, record: &ExternalRecord) -> Vec<String> {
+pub fn external_mismatches(
+    role: Role,
+    expect: &Expectation,
+    record: &ExternalRecord,
+) -> Vec<Mismatch> {
     let mut found = Vec::new();
     if let Some(allowed) = &expect.exit {
         let got = if record.killed {
@@ -138,11 +155,12 @@ pub fn external_mismatches(expect: &Expectation, record: &ExternalRecord) -> Vec
         };
         if !allowed.contains(&got) || (got.is_none() && !record.killed) {
             let shown: Vec<String> = allowed.iter().map(|e| exit_word(*e)).collect();
-            found.push(format!(
-                "exit: expected {}, got {}",
-                words(shown.iter().map(String::as_str)),
-                record.summary()
-            ));
+            found.push(Mismatch {
+                side: role,
+                key: "exit",
+                expected: words(shown.iter().map(String::as_str)),
+                got: Some(record.summary()),
+            });
         }
     }
     for (stream, wanted, got) in [
@@ -152,7 +170,12 @@ pub fn external_mismatches(expect: &Expectation, record: &ExternalRecord) -> Vec
         if let Some(wanted) = wanted
             && !got.contains(wanted.as_str())
         {
-            found.push(format!("{stream}: expected it to contain {wanted:?}"));
+            found.push(Mismatch {
+                side: role,
+                key: stream,
+                expected: format!("it to contain {wanted:?}"),
+                got: None,
+            });
         }
     }
     found

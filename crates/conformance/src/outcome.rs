@@ -81,8 +81,9 @@ pub struct RunRecord {
     pub outcome: Outcome,
     /// Wall time of the pairing and the checks, in milliseconds.
     pub duration_ms: f64,
-    /// What went wrong (the mismatches, or the timeout), one line each; empty when it passed.
-    pub problems: Vec<String>,
+    /// What went wrong (the mismatches as data, or the timeout), one each; empty when it
+    /// passed.
+    pub problems: Vec<crate::record::Problem>,
 }
 
 /// One trial: its place in the matrix and what became of it.

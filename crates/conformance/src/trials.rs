@@ -19,6 +19,7 @@ use crate::external;
 use crate::outcome::{Outcome, Progress, Recorder, RunRecord, TrialRecord};
 use crate::plan::{Cell, Plan, Planned};
 pub use crate::record::{Attempt, Side};
+use crate::record::{Problem, Role};
 use crate::report;
 use crate::suite::{Case, Expectation, PeerSpec};
 
@@ -114,7 +115,7 @@ pub fn unless_it_panics(
         seed: record.seed,
         outcome: Outcome::Failed,
         duration_ms: 0.0,
-        problems: vec![problem],
+        problems: vec![Problem::Other(problem)],
     }];
     record.runs_passed = 0;
     record
@@ -247,9 +248,13 @@ pub fn attempt(case: &Case, cell: Cell) -> Attempt {
             let problems = check_sides(case, cell, &server, &client);
             (Some((server, client)), problems)
         }
-        Err(problem) => (None, vec![problem]),
+        Err(problem) => (None, vec![Problem::Other(problem)]),
     };
-    problems.extend(left_behind(cell, descriptors.as_ref()));
+    problems.extend(
+        left_behind(cell, descriptors.as_ref())
+            .into_iter()
+            .map(Problem::Other),
+    );
     Attempt {
         sides,
         problems,
@@ -289,7 +294,12 @@ fn failure_message(case: &Case, cell: Cell, attempt: &Attempt) -> String {
             "{}: case {:?}: {}\n",
             case.location,
             case.name,
-            attempt.problems.join("\n")
+            attempt
+                .problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     };
     let mut message = report::failure(case, &attempt.problems, server, client);
@@ -390,28 +400,28 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
 
 /// Every problem with how the pairing ended: each side still open (and what it waited
 /// for), and each side's mismatches.
-fn check_sides(case: &Case, cell: Cell, server: &Side, client: &Side) -> Vec<String> {
+fn check_sides(case: &Case, cell: Cell, server: &Side, client: &Side) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (name, side) in [("server", server), ("client", client)] {
         if let Side::Probe(record) = side
             && record.disconnect_reason().is_none()
         {
-            problems.push(format!(
+            problems.push(Problem::Other(format!(
                 "timed out after {:?} with the {name} still open: {}",
                 case.timeout,
                 report::waiting_for(&record.trace(), cell.transport.tls())
-            ));
+            )));
         }
     }
-    for (name, expect, side) in [
-        ("server", &case.expect_server, server),
-        ("client", &case.expect_client, client),
+    for (role, expect, side) in [
+        (Role::Server, &case.expect_server, server),
+        (Role::Client, &case.expect_client, client),
     ] {
         let found = match side {
-            Side::Probe(record) => mismatches(expect, record),
-            Side::External(record) => external_mismatches(expect, record),
+            Side::Probe(record) => mismatches(role, expect, record),
+            Side::External(record) => external_mismatches(role, expect, record),
         };
-        problems.extend(found.into_iter().map(|m| format!("{name} {m}")));
+        problems.extend(found.into_iter().map(Problem::Mismatch));
     }
     problems
 }
@@ -547,7 +557,11 @@ mod tests {
             assert_eq!(got.message.as_deref(), message);
             if message.is_some() {
                 assert_eq!(got.runs.len(), 1);
-                assert!(got.runs[0].problems[0].starts_with("the trial panicked: "));
+                assert!(
+                    got.runs[0].problems[0]
+                        .to_string()
+                        .starts_with("the trial panicked: ")
+                );
                 assert_eq!(crate::outcome::Outcome::of_runs(&got.runs), Outcome::Failed);
             }
         }

@@ -231,7 +231,8 @@ fn problems_by_trial(reactor: &str) -> std::collections::BTreeMap<String, Vec<St
                 .filter(|cell| cell.reactor.name() == reactor && cell.delivery == Delivery::Whole);
             for cell in ours {
                 let name = cell.trial_name(&suite.name, &case.name);
-                problems.insert(name, conformance::trials::attempt(case, cell).problems);
+                let found = conformance::trials::attempt(case, cell).problems;
+                problems.insert(name, found.iter().map(ToString::to_string).collect());
             }
         }
     }

@@ -122,7 +122,7 @@ fn problems(out: &mut String, trials: &[TrialRecord]) {
             .iter()
             .find(|r| r.outcome.is_failure())
             .and_then(|r| r.problems.first())
-            .map_or_else(String::new, |p| format!(": {}", escape(p)));
+            .map_or_else(String::new, |p| format!(": {}", escape(&p.to_string())));
         let _ = writeln!(
             out,
             "<details class=\"problem {}\"><summary><span class=\"tag\">{}</span> <code>{}</code>{runs}{headline} {}</summary>\n<pre>{}</pre></details>",

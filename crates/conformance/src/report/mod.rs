@@ -16,7 +16,7 @@ use protocols::bytes::describe;
 
 use crate::check::exit_word;
 use crate::outcome::TrialRecord;
-use crate::record::Side;
+use crate::record::{Problem, Side};
 use crate::suite::{Case, Expectation, Received};
 
 /// What every reporter is given once the trials are done.
@@ -65,7 +65,7 @@ pub fn reporters(
 const COLUMN: usize = 40;
 
 /// The message of a failed trial. `problems` are the mismatches (or the timeout), one a line.
-pub fn failure(case: &Case, problems: &[String], server: &Side, client: &Side) -> String {
+pub fn failure(case: &Case, problems: &[Problem], server: &Side, client: &Side) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}: case {:?}", case.location, case.name);
     for line in case.about.lines().filter(|l| !l.trim().is_empty()) {
