@@ -291,10 +291,12 @@ fn write_reports(
     folder: Option<report::folder::ReportFolder>,
     records: &[outcome::TrialRecord],
 ) -> Result<(), String> {
+    let reactor_names: Vec<&str> = reactors().iter().map(|r| r.name()).collect();
     let run = report::Run {
         seed: options.seed,
         repeat: options.repeat,
         records,
+        reactors: &reactor_names,
     };
     let staging = folder.as_ref().map(|f| f.staging.as_path());
     for reporter in report::reporters(options.junit.as_deref(), staging) {

@@ -43,6 +43,11 @@ const FORBIDDEN: &[(&str, &str, &str)] = &[
         "crate::trials",
         "reporters read records, not the runner",
     ),
+    (
+        "report",
+        "crate::reactors",
+        "reporters are handed the run's reactors",
+    ),
 ];
 
 fn source() -> PathBuf {

@@ -28,6 +28,8 @@ pub struct Run<'a> {
     pub repeat: u32,
     /// Every selected trial's record, ran or skipped, in name order.
     pub records: &'a [TrialRecord],
+    /// The run's reactors by name, in the order they are listed (the matrix page's columns).
+    pub reactors: &'a [&'a str],
 }
 
 /// A format a run is written in. Each format is a file of this folder implementing it, and
