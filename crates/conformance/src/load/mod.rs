@@ -7,6 +7,11 @@
 //! mean" when a choice is close. Probe arguments are checked against the registry's argument
 //! list first, then handed to [`protocols::parse`] as a serde deserializer whose errors still
 //! point into the file. Nothing here panics on any input.
+//!
+//! The text decides, and nothing else: the reactor names a suite may use are an argument, and
+//! nothing here reads the environment, looks at PATH or expands the matrix (the plan does,
+//! [`crate::plan`]). `diagnostics.rs` holds the problems and their words, `case.rs` a case and
+//! its expectations, `peer.rs` a side, `tls.rs` the TLS profile.
 
 use std::collections::HashMap;
 use std::ops::Range;
