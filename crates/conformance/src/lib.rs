@@ -89,7 +89,7 @@ pub fn main_with_reactors(mode: Mode, extra: &[&'static dyn Reactor]) -> ExitCod
     main(mode)
 }
 
-/// Runs the program: options, suites, trials; returns the exit status.
+/// Runs the program: options, load, plan, run, record, report; returns the exit status.
 #[allow(clippy::print_stderr, clippy::print_stdout)] // this is the program's user interface
 pub fn main(mode: Mode) -> ExitCode {
     cli::quiet_on_broken_pipe();
