@@ -1,7 +1,8 @@
 //! Arbitrary bytes into the suite loader (`conformance::load::load_str`), as text: it must
 //! never panic, and every problem it reports must be placed in the file it was given, at a
 //! line and column that exist, in file order; what it accepts is planned
-//! (`conformance::trials::trials`), which must not panic either. Run it with the suites as seeds and the format's
+//! (`conformance::plan::plan`, then `conformance::trials::trials`), which must not panic either
+//! (the plan's problems, a case whose matrix is empty, are placed as the loader's are). Run it with the suites as seeds and the format's
 //! words as a dictionary (from the repository root):
 //!
 //! ```sh
@@ -10,7 +11,8 @@
 //! ```
 //!
 //! `-max_len=4096` (the first few cases of each seed) runs about five times as many inputs a
-//! minute. A crash found here becomes a row in `load.rs`'s tests once fixed.
+//! minute. A crash found here becomes a row in
+//! `crates/conformance/tests/malformed/loader/` once fixed.
 
 #![no_main]
 
@@ -23,18 +25,23 @@ fuzz_target!(|data: &[u8]| {
     // every input useful to the fuzzer.
     let text = String::from_utf8_lossy(data);
     let path = Path::new("suites/fuzzed.toml");
-    let diagnostics = match conformance::load::load_str(path, &text) {
-        Ok(suite) => {
+    let reactors = conformance::reactors();
+    let names: Vec<&str> = reactors.iter().map(|r| r.name()).collect();
+    let loaded = conformance::load::load_str(path, &text, &names).and_then(|suite| {
+        conformance::plan::plan(std::slice::from_ref(&suite), reactors, 7).map(|plan| (suite, plan))
+    });
+    let diagnostics = match loaded {
+        Ok((suite, plan)) => {
             // What loads is planned: expanding it into trials must not panic, and every
             // trial gets a name of its own.
             let session = std::sync::Arc::new(conformance::trials::Session::once());
-            let trials = conformance::trials::trials(std::slice::from_ref(&suite), 7, &session);
+            let trials = conformance::trials::trials(&plan, &session);
             let names: std::collections::HashSet<&str> = trials.iter().map(|t| t.name()).collect();
             assert_eq!(names.len(), trials.len(), "two trials share a name");
             let cells: usize = suite
                 .cases
                 .iter()
-                .map(|c| conformance::trials::cells(c, 7).len())
+                .map(|c| conformance::plan::cells(c, reactors, 7).len())
                 .sum();
             assert_eq!(cells, trials.len(), "a cell without its trial");
             return;

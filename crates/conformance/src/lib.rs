@@ -11,10 +11,13 @@
 
 pub mod check;
 pub mod cli;
+pub mod expectations;
 pub mod external;
 pub mod interrupt;
 pub mod load;
 pub mod outcome;
+pub mod plan;
+pub mod record;
 pub mod report;
 pub mod suite;
 pub mod trials;
@@ -86,7 +89,7 @@ pub fn main_with_reactors(mode: Mode, extra: &[&'static dyn Reactor]) -> ExitCod
     main(mode)
 }
 
-/// Runs the program: options, suites, trials; returns the exit status.
+/// Runs the program: options, load, plan, run, record, report; returns the exit status.
 #[allow(clippy::print_stderr, clippy::print_stdout)] // this is the program's user interface
 pub fn main(mode: Mode) -> ExitCode {
     cli::quiet_on_broken_pipe();
@@ -107,26 +110,20 @@ pub fn main(mode: Mode) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let suites = match load::load_dir(&options.suites) {
+    let reactor_names: Vec<&str> = reactors().iter().map(|r| r.name()).collect();
+    let suites = match load::load_dir(&options.suites, &reactor_names) {
         Ok(suites) => suites,
-        Err(diagnostics) => {
-            for diagnostic in &diagnostics {
-                eprintln!("{diagnostic}");
-            }
-            eprintln!(
-                "error: the suites in {} could not be loaded ({} problem{})",
-                options.suites.display(),
-                diagnostics.len(),
-                if diagnostics.len() == 1 { "" } else { "s" }
-            );
-            return ExitCode::from(EXIT_BAD_SUITES);
-        }
+        Err(diagnostics) => return bad_suites(&options.suites, &diagnostics),
+    };
+    let plan = match plan::plan(&suites, reactors(), options.seed) {
+        Ok(plan) => plan,
+        Err(diagnostics) => return bad_suites(&options.suites, &diagnostics),
     };
     let session = Arc::new(trials::Session {
         repeat: options.repeat,
         ..trials::Session::default()
     });
-    let trials = trials::trials(&suites, options.seed, &session);
+    let trials = trials::trials(&plan, &session);
     if options.check_only {
         let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
         println!(
@@ -163,8 +160,8 @@ pub fn main(mode: Mode) -> ExitCode {
         }),
         None => session,
     };
-    let trials = trials::trials(&suites, options.seed, &session);
-    report_skips(&suites, &args, &trials);
+    let trials = trials::trials(&plan, &session);
+    report_skips(&plan, &args, &trials);
     let selected: Vec<(String, bool)> = trials
         .iter()
         .filter(|t| !args.is_filtered_out(t))
@@ -178,7 +175,7 @@ pub fn main(mode: Mode) -> ExitCode {
     }
     let conclusion = interrupt::run_trials(&args, trials);
 
-    let mut records = with_skipped(&suites, &options, &selected, session.recorder.take());
+    let mut records = with_skipped(&plan, &selected, session.recorder.take());
     if let Err(interrupted) = conclusion {
         interrupt::mark_not_run(interrupted, &mut records, &selected);
     }
@@ -201,8 +198,7 @@ pub fn main(mode: Mode) -> ExitCode {
 /// The records of every selected trial: those that ran, and a skipped record for each one
 /// libtest did not run, in name order.
 fn with_skipped(
-    suites: &[suite::Suite],
-    options: &cli::Options,
+    plan: &plan::Plan,
     selected: &[(String, bool)],
     mut records: Vec<outcome::TrialRecord>,
 ) -> Vec<outcome::TrialRecord> {
@@ -215,15 +211,12 @@ fn with_skipped(
     if not_run.is_empty() {
         return records;
     }
-    for suite in suites {
-        for case in &suite.cases {
-            for cell in trials::cells(case, options.seed) {
-                if not_run.contains(cell.trial_name(&suite.name, &case.name).as_str()) {
-                    records.push(trials::skipped_record(&suite.name, case, cell));
-                }
-            }
-        }
-    }
+    records.extend(
+        plan.trials
+            .iter()
+            .filter(|planned| not_run.contains(planned.name.as_str()))
+            .map(trials::skipped_record),
+    );
     records.sort_by(|a, b| a.trial.cmp(&b.trial));
     records
 }
@@ -298,13 +291,18 @@ fn write_reports(
     folder: Option<report::folder::ReportFolder>,
     records: &[outcome::TrialRecord],
 ) -> Result<(), String> {
-    if let Some(path) = &options.junit {
-        report::junit::write(records, path)?;
+    let reactor_names: Vec<&str> = reactors().iter().map(|r| r.name()).collect();
+    let run = report::Run {
+        seed: options.seed,
+        repeat: options.repeat,
+        records,
+        reactors: &reactor_names,
+    };
+    let staging = folder.as_ref().map(|f| f.staging.as_path());
+    for reporter in report::reporters(options.junit.as_deref(), staging) {
+        reporter.write(&run)?;
     }
     if let Some(folder) = folder {
-        let results = report::json::Results::new(options.seed, options.repeat, records);
-        results.write(&folder.staging)?;
-        report::html::write(&folder.staging, options.seed, options.repeat, records)?;
         let index = folder.dir.join("index.html");
         folder.finish()?;
         println!("report: {}", index.display());
@@ -314,22 +312,35 @@ fn write_reports(
 
 /// Says why each selected skipped case is skipped (libtest shows only "ignored").
 #[allow(clippy::print_stderr)]
-fn report_skips(suites: &[suite::Suite], args: &Arguments, trials: &[Trial]) {
+fn report_skips(plan: &plan::Plan, args: &Arguments, trials: &[Trial]) {
     if args.ignored || args.include_ignored {
         return;
     }
-    for suite in suites {
-        for case in &suite.cases {
-            let Some(why) = &case.skip else { continue };
-            let prefix = format!("{}::{}::", suite.name, case.name);
-            let selected = trials
-                .iter()
-                .any(|t| t.name().starts_with(&prefix) && !args.is_filtered_out(t));
-            if selected {
-                eprintln!("skipping {}::{}: {why}", suite.name, case.name);
-            }
+    for (suite, case, why) in &plan.skipped_cases {
+        let prefix = format!("{suite}::{}::", case.name);
+        let selected = trials
+            .iter()
+            .any(|t| t.name().starts_with(&prefix) && !args.is_filtered_out(t));
+        if selected {
+            eprintln!("skipping {suite}::{}: {why}", case.name);
         }
     }
+}
+
+/// Prints every problem of the suites and the line that sums them up; the exit status of
+/// suites that cannot be run.
+#[allow(clippy::print_stderr)]
+fn bad_suites(dir: &std::path::Path, diagnostics: &[load::Diagnostic]) -> ExitCode {
+    for diagnostic in diagnostics {
+        eprintln!("{diagnostic}");
+    }
+    eprintln!(
+        "error: the suites in {} could not be loaded ({} problem{})",
+        dir.display(),
+        diagnostics.len(),
+        if diagnostics.len() == 1 { "" } else { "s" }
+    );
+    ExitCode::from(EXIT_BAD_SUITES)
 }
 
 /// The message for a filter that matches nothing, with the closest names as suggestions.
@@ -480,7 +491,8 @@ mod parity_table_is_true {
     fn every_case_named_in_twisted_md_exists() {
         let dir = crate::cli::default_suites();
         let table = std::fs::read_to_string(dir.join("TWISTED.md")).expect("TWISTED.md");
-        let suites = crate::load::load_dir(&dir).expect("the suites load");
+        let names: Vec<&str> = crate::reactors().iter().map(|r| r.name()).collect();
+        let suites = crate::load::load_dir(&dir, &names).expect("the suites load");
         let exists = |name: &str| {
             let Some((suite, case)) = name.split_once("::") else {
                 return false;

@@ -10,7 +10,10 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use connectable::Delivery;
+use serde::{Serialize, Serializer};
+
+use crate::suite::{Location, TransportKind};
 
 /// How one run, or one trial over all its runs, ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -81,8 +84,21 @@ pub struct RunRecord {
     pub outcome: Outcome,
     /// Wall time of the pairing and the checks, in milliseconds.
     pub duration_ms: f64,
-    /// What went wrong (the mismatches, or the timeout), one line each; empty when it passed.
-    pub problems: Vec<String>,
+    /// What went wrong (the mismatches as data, or the timeout), one each; empty when it
+    /// passed.
+    pub problems: Vec<crate::record::Problem>,
+}
+
+fn transport_word<S: Serializer>(transport: &TransportKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(transport.word())
+}
+
+fn delivery_word<S: Serializer>(delivery: &Delivery, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(delivery.word())
+}
+
+fn location_text<S: Serializer>(location: &Location, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(location)
 }
 
 /// One trial: its place in the matrix and what became of it.
@@ -94,14 +110,17 @@ pub struct TrialRecord {
     pub suite: String,
     /// The case's name.
     pub case: String,
-    /// The transport word.
-    pub transport: String,
+    /// The transport (its word in the reports).
+    #[serde(serialize_with = "transport_word")]
+    pub transport: TransportKind,
     /// The reactor's name.
     pub reactor: String,
-    /// The delivery word.
-    pub delivery: String,
-    /// Where the case is written, `file:line:column`.
-    pub location: String,
+    /// The delivery mode (its word in the reports; a chunked run's seed is `seed`).
+    #[serde(serialize_with = "delivery_word")]
+    pub delivery: Delivery,
+    /// Where the case is written (`file:line:column` in the reports).
+    #[serde(serialize_with = "location_text")]
+    pub location: Location,
     /// Over all its runs.
     pub outcome: Outcome,
     /// Wall time of all its runs, in milliseconds.

@@ -43,9 +43,14 @@ pub struct Case {
     pub delivery: Vec<Delivery>,
     /// How long a pairing may take.
     pub timeout: Duration,
-    /// Why the case is skipped, if it is: its trials show as ignored. Also set when a program
-    /// the case `requires` is not on PATH.
+    /// Why the case is skipped, if it is (`skip = "why"`): its trials show as ignored.
     pub skip: Option<String>,
+    /// The programs the case needs on PATH (`requires = [...]`); the plan skips the case, with
+    /// the reason, where one is missing.
+    pub requires: Vec<String>,
+    /// Where the case's matrix is given (its `transports` or `reactors` key, else the case),
+    /// for the plan's message when the matrix is empty.
+    pub matrix_location: Location,
     /// Why the case is expected to fail, if it is (`xfail = "why"`): its trials pass while
     /// an expectation fails, and fail as an unexpected pass once every expectation holds.
     pub xfail: Option<String>,

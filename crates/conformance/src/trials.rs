@@ -6,81 +6,22 @@
 //! are made only when a trial runs.
 
 use std::collections::BTreeMap;
-use std::ops::Not as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use connectable::reactor::Reactor;
 use connectable::{ConnectableProtocol, Delivery, Endpoint, Error, run_protocols};
 use libtest_mimic::{Failed, Trial};
 
 use crate::check::{expected_bytes, external_mismatches, mismatches};
-use crate::external::{self, ExternalRecord};
+use crate::external;
 use crate::outcome::{Outcome, Progress, Recorder, RunRecord, TrialRecord};
+use crate::plan::{Cell, Plan, Planned};
+pub use crate::record::{Attempt, Side};
+use crate::record::{Problem, Role};
 use crate::report;
-use crate::suite::{Case, Expectation, PeerSpec, Suite, TransportKind};
-
-/// One cell of a case's matrix.
-#[derive(Clone, Copy, Debug)]
-pub struct Cell {
-    /// The transport.
-    pub transport: TransportKind,
-    /// The reactor.
-    pub reactor: &'static dyn Reactor,
-    /// The delivery mode.
-    pub delivery: Delivery,
-}
-
-impl Cell {
-    /// The trial name of this cell of `case` in `suite`:
-    /// `suite::case::transport::reactor::delivery`.
-    pub fn trial_name(&self, suite: &str, case: &str) -> String {
-        format!(
-            "{suite}::{case}::{}::{}::{}",
-            self.transport.word(),
-            self.reactor.name(),
-            self.delivery.word()
-        )
-    }
-}
-
-/// The cells of a case, in the order its lists give them, without those that cannot apply:
-/// a reactor that does not drive that network, an external peer over a transport a program
-/// in another process cannot share (a UNIX socket path is possible, but the placeholders do
-/// not offer one yet; the in-memory pipe is not). Each cell carries the seed of chunked
-/// delivery.
-pub fn cells(case: &Case, seed: u64) -> Vec<Cell> {
-    let external = case.server.is_external() || case.client.is_external();
-    let mut cells = Vec::new();
-    for &transport in &case.transports {
-        if external && !matches!(transport, TransportKind::Tcp | TransportKind::Tls) {
-            continue;
-        }
-        for reactor in case
-            .reactors
-            .iter()
-            .filter_map(|name| crate::reactor_by_name(name))
-        {
-            if !reactor.supports(transport.network(), transport.tls()) {
-                continue;
-            }
-            for &delivery in &case.delivery {
-                let delivery = match delivery {
-                    Delivery::Chunked(_) => Delivery::Chunked(seed),
-                    other => other,
-                };
-                cells.push(Cell {
-                    transport,
-                    reactor,
-                    delivery,
-                });
-            }
-        }
-    }
-    cells
-}
+use crate::suite::{Case, Expectation, PeerSpec};
 
 /// What a run does beyond libtest, shared by every trial's closure: how many times each
 /// trial runs, where reports go, and the records they leave.
@@ -106,48 +47,41 @@ impl Session {
     }
 }
 
-/// Every trial of every suite. A skipped case's trials, and the IPv6 ones on a machine
-/// without IPv6 loopback, carry the ignored flag (so cargo-nextest shows them as skipped).
-pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial> {
-    let mut trials = Vec::new();
-    for suite in suites {
-        for case in &suite.cases {
-            let case = Arc::new(case.clone());
-            let suite_name: Arc<str> = Arc::from(suite.name.as_str());
-            for cell in cells(&case, seed) {
-                let name = cell.trial_name(&suite.name, &case.name);
-                let skipped = skip_reason(&case, cell).is_some();
-                let (case, suite_name, session) = (
-                    Arc::clone(&case),
-                    Arc::clone(&suite_name),
-                    Arc::clone(session),
+/// A libtest trial for every trial of the plan. A skipped one (a skipped case's, an IPv6
+/// one on a machine without IPv6 loopback) carries the ignored flag (so cargo-nextest shows
+/// it as skipped).
+pub fn trials(plan: &Plan, session: &Arc<Session>) -> Vec<Trial> {
+    plan.trials
+        .iter()
+        .map(|planned| {
+            let (suite_name, case, cell, session) = (
+                Arc::clone(&planned.suite),
+                Arc::clone(&planned.case),
+                planned.cell,
+                Arc::clone(session),
+            );
+            Trial::test(planned.name.clone(), move || {
+                crate::interrupt::stop_here_if_interrupted();
+                let mut record = unless_it_panics(
+                    || execute(&suite_name, &case, cell, &session),
+                    || blank_record(&suite_name, &case, cell),
                 );
-                trials.push(
-                    Trial::test(name, move || {
-                        crate::interrupt::stop_here_if_interrupted();
-                        let mut record = unless_it_panics(
-                            || execute(&suite_name, &case, cell, &session),
-                            || blank_record(&suite_name, &case, cell),
-                        );
-                        crate::interrupt::after_trial(&mut record);
-                        let result = match (record.outcome.is_failure(), &record.message) {
-                            (true, message) => Err(Failed::from(
-                                message
-                                    .clone()
-                                    .unwrap_or_else(|| record.outcome.to_string()),
-                            )),
-                            (false, _) => Ok(()),
-                        };
-                        session.recorder.push(record);
-                        crate::interrupt::stop_here_if_interrupted();
-                        result
-                    })
-                    .with_ignored_flag(skipped),
-                );
-            }
-        }
-    }
-    trials
+                crate::interrupt::after_trial(&mut record);
+                let result = match (record.outcome.is_failure(), &record.message) {
+                    (true, message) => Err(Failed::from(
+                        message
+                            .clone()
+                            .unwrap_or_else(|| record.outcome.to_string()),
+                    )),
+                    (false, _) => Ok(()),
+                };
+                session.recorder.push(record);
+                crate::interrupt::stop_here_if_interrupted();
+                result
+            })
+            .with_ignored_flag(planned.skip.is_some())
+        })
+        .collect()
 }
 
 /// The record `run` returns, or, if it panics, a failed record (from `blank`) that says so.
@@ -181,25 +115,17 @@ pub fn unless_it_panics(
         seed: record.seed,
         outcome: Outcome::Failed,
         duration_ms: 0.0,
-        problems: vec![problem],
+        problems: vec![Problem::Other(problem)],
     }];
     record.runs_passed = 0;
     record
 }
 
-/// Why this cell of `case` does not run, if it does not.
-pub fn skip_reason(case: &Case, cell: Cell) -> Option<String> {
-    if let Some(why) = &case.skip {
-        return Some(why.clone());
-    }
-    (cell.transport == TransportKind::Tcp6 && !ipv6_loopback())
-        .then(|| "this machine has no IPv6 loopback (::1)".to_owned())
-}
-
-/// The record of a trial that did not run.
-pub fn skipped_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
-    let mut record = blank_record(suite, case, cell);
-    record.note = skip_reason(case, cell).or_else(|| Some("ignored".into()));
+/// The record of a trial that did not run: why the plan skips it, or "ignored" (libtest
+/// left it out).
+pub fn skipped_record(planned: &Planned) -> TrialRecord {
+    let mut record = blank_record(&planned.suite, &planned.case, planned.cell);
+    record.note = planned.skip.clone().or_else(|| Some("ignored".into()));
     record
 }
 
@@ -209,10 +135,10 @@ pub fn blank_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
         trial: cell.trial_name(suite, &case.name),
         suite: suite.to_owned(),
         case: case.name.clone(),
-        transport: cell.transport.word().to_owned(),
+        transport: cell.transport,
         reactor: cell.reactor.name().to_owned(),
-        delivery: cell.delivery.word().to_owned(),
-        location: case.location.to_string(),
+        delivery: cell.delivery,
+        location: case.location.clone(),
         outcome: Outcome::Skipped,
         duration_ms: 0.0,
         seed: seed_of(cell),
@@ -312,18 +238,6 @@ pub fn execute(suite: &str, case: &Case, cell: Cell, session: &Session) -> Trial
     record
 }
 
-/// What one run of a cell came to: the sides' records (when the pairing ran at all) and
-/// every problem found.
-#[derive(Debug)]
-pub struct Attempt {
-    /// The server's and the client's records; `None` when the pairing could not start.
-    pub sides: Option<(Side, Side)>,
-    /// Mismatches, the timeout, or why the pairing could not run; empty when all held.
-    pub problems: Vec<String>,
-    /// Wall time of the pairing and the checks.
-    pub elapsed: Duration,
-}
-
 /// Runs one cell of `case` once and checks both sides' expectations; `xfail` is not applied
 /// here ([`judge`] does that).
 pub fn attempt(case: &Case, cell: Cell) -> Attempt {
@@ -334,9 +248,13 @@ pub fn attempt(case: &Case, cell: Cell) -> Attempt {
             let problems = check_sides(case, cell, &server, &client);
             (Some((server, client)), problems)
         }
-        Err(problem) => (None, vec![problem]),
+        Err(problem) => (None, vec![Problem::Other(problem)]),
     };
-    problems.extend(left_behind(cell, descriptors.as_ref()));
+    problems.extend(
+        left_behind(cell, descriptors.as_ref())
+            .into_iter()
+            .map(Problem::Other),
+    );
     Attempt {
         sides,
         problems,
@@ -376,7 +294,12 @@ fn failure_message(case: &Case, cell: Cell, attempt: &Attempt) -> String {
             "{}: case {:?}: {}\n",
             case.location,
             case.name,
-            attempt.problems.join("\n")
+            attempt
+                .problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     };
     let mut message = report::failure(case, &attempt.problems, server, client);
@@ -391,18 +314,6 @@ fn failure_message(case: &Case, cell: Cell, attempt: &Attempt) -> String {
         ));
     }
     message
-}
-
-/// Whether this machine has an IPv6 loopback, from the kernel's interface list (a file read,
-/// no socket: this runs when trials are listed). Where there is no such file, it is assumed.
-pub fn ipv6_loopback() -> bool {
-    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(|| match std::fs::read_to_string("/proc/net/if_inet6") {
-        Ok(interfaces) => interfaces
-            .lines()
-            .any(|l| l.starts_with("00000000000000000000000000000001")),
-        Err(_) => std::path::Path::new("/proc").exists().not(),
-    })
 }
 
 /// Runs one cell of `case` once, checks both sides' expectations and applies `xfail`: what
@@ -489,39 +400,30 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
 
 /// Every problem with how the pairing ended: each side still open (and what it waited
 /// for), and each side's mismatches.
-fn check_sides(case: &Case, cell: Cell, server: &Side, client: &Side) -> Vec<String> {
+fn check_sides(case: &Case, cell: Cell, server: &Side, client: &Side) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (name, side) in [("server", server), ("client", client)] {
         if let Side::Probe(record) = side
             && record.disconnect_reason().is_none()
         {
-            problems.push(format!(
+            problems.push(Problem::Other(format!(
                 "timed out after {:?} with the {name} still open: {}",
                 case.timeout,
                 report::waiting_for(&record.trace(), cell.transport.tls())
-            ));
+            )));
         }
     }
-    for (name, expect, side) in [
-        ("server", &case.expect_server, server),
-        ("client", &case.expect_client, client),
+    for (role, expect, side) in [
+        (Role::Server, &case.expect_server, server),
+        (Role::Client, &case.expect_client, client),
     ] {
         let found = match side {
-            Side::Probe(record) => mismatches(expect, record),
-            Side::External(record) => external_mismatches(expect, record),
+            Side::Probe(record) => mismatches(role, expect, record),
+            Side::External(record) => external_mismatches(role, expect, record),
         };
-        problems.extend(found.into_iter().map(|m| format!("{name} {m}")));
+        problems.extend(found.into_iter().map(Problem::Mismatch));
     }
     problems
-}
-
-/// One side's record: a probe's, or an external program's.
-#[derive(Debug)]
-pub enum Side {
-    /// A probe or script run by our reactor.
-    Probe(ConnectableProtocol),
-    /// A program or server someone else wrote.
-    External(ExternalRecord),
 }
 
 /// Whether each trial also compares the process's open descriptors before and after its
@@ -603,10 +505,14 @@ mod tests {
             trial: "s::c::tcp::tokio-ct::whole".into(),
             suite: "s".into(),
             case: "c".into(),
-            transport: "tcp".into(),
+            transport: crate::suite::TransportKind::Tcp,
             reactor: "tokio-ct".into(),
-            delivery: "whole".into(),
-            location: "s.toml:1:1".into(),
+            delivery: connectable::Delivery::Whole,
+            location: crate::suite::Location {
+                path: "s.toml".into(),
+                line: 1,
+                column: 1,
+            },
             outcome,
             duration_ms: 0.0,
             seed: None,
@@ -655,7 +561,11 @@ mod tests {
             assert_eq!(got.message.as_deref(), message);
             if message.is_some() {
                 assert_eq!(got.runs.len(), 1);
-                assert!(got.runs[0].problems[0].starts_with("the trial panicked: "));
+                assert!(
+                    got.runs[0].problems[0]
+                        .to_string()
+                        .starts_with("the trial panicked: ")
+                );
                 assert_eq!(crate::outcome::Outcome::of_runs(&got.runs), Outcome::Failed);
             }
         }

@@ -210,18 +210,29 @@ fn the_catalogue_names_the_cases_a_broken_reactor_fails() {
 /// Every whole-delivery trial of the catalogue against `reactor`, by name, with the problems
 /// its attempt found (before `xfail` is applied).
 fn problems_by_trial(reactor: &str) -> std::collections::BTreeMap<String, Vec<String>> {
-    let suites = conformance::load::load_dir(&conformance::cli::default_suites())
-        .unwrap_or_else(|d| panic!("the suites load: {d:?}"));
+    let suites = conformance::load::load_dir(
+        &conformance::cli::default_suites(),
+        &conformance::reactors()
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_else(|d| panic!("the suites load: {d:?}"));
     let mut problems = std::collections::BTreeMap::new();
     for suite in &suites {
-        for case in suite.cases.iter().filter(|c| c.skip.is_none()) {
-            let cells = conformance::trials::cells(case, 0);
+        for case in suite
+            .cases
+            .iter()
+            .filter(|c| conformance::plan::case_skip(c).is_none())
+        {
+            let cells = conformance::plan::cells(case, conformance::reactors(), 0);
             let ours = cells
                 .into_iter()
                 .filter(|cell| cell.reactor.name() == reactor && cell.delivery == Delivery::Whole);
             for cell in ours {
                 let name = cell.trial_name(&suite.name, &case.name);
-                problems.insert(name, conformance::trials::attempt(case, cell).problems);
+                let found = conformance::trials::attempt(case, cell).problems;
+                problems.insert(name, found.iter().map(ToString::to_string).collect());
             }
         }
     }
@@ -229,13 +240,23 @@ fn problems_by_trial(reactor: &str) -> std::collections::BTreeMap<String, Vec<St
 }
 
 fn reset_blind() {
-    let suites = conformance::load::load_dir(&conformance::cli::default_suites())
-        .unwrap_or_else(|d| panic!("the suites load: {d:?}"));
+    let suites = conformance::load::load_dir(
+        &conformance::cli::default_suites(),
+        &conformance::reactors()
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_else(|d| panic!("the suites load: {d:?}"));
     let mut failed = Vec::new();
     let mut passed = Vec::new();
     for suite in &suites {
-        for case in suite.cases.iter().filter(|c| c.skip.is_none()) {
-            let cells = conformance::trials::cells(case, 0);
+        for case in suite
+            .cases
+            .iter()
+            .filter(|c| conformance::plan::case_skip(c).is_none())
+        {
+            let cells = conformance::plan::cells(case, conformance::reactors(), 0);
             let ours = cells.into_iter().filter(|cell| {
                 cell.reactor.name() == "reset-blind" && cell.delivery == Delivery::Whole
             });

@@ -4,7 +4,7 @@
 //! replaced by other words of the format) and each
 //! variant goes through `load::load_str`. None may panic, and every problem must be placed:
 //! in the file it is about, at a line and column that exist in the text, in file order. A
-//! variant that loads is planned too (`trials::trials`, `trials::cells`): that must not panic
+//! variant that loads is planned too (`plan::plan`, `trials::trials`): that must not panic
 //! and must give every trial a name of its own. The
 //! same seeds give the same variants, so a failure names what to replay. The cargo-fuzz target
 //! in `fuzz/` explores the same entry point without a fixed budget.
@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use conformance::load::{Diagnostic, load_str};
+use conformance::plan::{cells, plan};
 use conformance::suite::Suite;
-use conformance::trials::{Session, cells, trials};
+use conformance::trials::{Session, trials};
 
 /// Variants per suite file; with about ten files, several thousand in all.
 const VARIANTS_PER_FILE: u64 = 400;
@@ -318,16 +319,33 @@ fn misplaced(diagnostic: &Diagnostic, path: &Path, text: &str) -> Option<String>
         .then(|| format!("points past the end of line {line} ({width} characters): {diagnostic}"))
 }
 
-/// What is wrong with planning a suite the loader accepted: expanding it into trials (the
+/// Loads a variant as the program does: the loader, then the plan, whose problems (a case
+/// whose matrix is empty) must be placed in the file as the loader's are.
+fn load_and_plan(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
+    let reactor_names: Vec<&str> = conformance::reactors().iter().map(|r| r.name()).collect();
+    let suite = load_str(path, text, &reactor_names)?;
+    plan(std::slice::from_ref(&suite), conformance::reactors(), 7)?;
+    Ok(suite)
+}
+
+/// What is wrong with planning a suite the loader and the plan accepted: expanding it into trials (the
 /// list libtest gets) must not panic, and must give each trial a distinct name.
 fn unplannable(suite: &Suite) -> Option<String> {
     let session = Arc::new(Session::once());
     let planned = catch_unwind(AssertUnwindSafe(|| {
-        let names: Vec<String> = trials(std::slice::from_ref(suite), 7, &session)
+        let reactors = conformance::reactors();
+        let Ok(plan) = plan(std::slice::from_ref(suite), reactors, 7) else {
+            return (Vec::new(), usize::MAX);
+        };
+        let names: Vec<String> = trials(&plan, &session)
             .iter()
             .map(|t| t.name().to_owned())
             .collect();
-        let cells: usize = suite.cases.iter().map(|c| cells(c, 7).len()).sum();
+        let cells: usize = suite
+            .cases
+            .iter()
+            .map(|c| cells(c, reactors, 7).len())
+            .sum();
         (names, cells)
     }));
     let Ok((names, cells)) = planned else {
@@ -384,10 +402,10 @@ fn mutated_suites_never_panic_and_every_problem_is_placed() {
                     applied.join(", ")
                 )
             };
-            let outcome = catch_unwind(AssertUnwindSafe(|| load_str(path, &text)));
+            let outcome = catch_unwind(AssertUnwindSafe(|| load_and_plan(path, &text)));
             let diagnostics = match outcome {
                 Err(_) => {
-                    failures.push(format!("{}: the loader panicked", context()));
+                    failures.push(format!("{}: the loader or the plan panicked", context()));
                     continue;
                 }
                 Ok(Ok(suite)) => {

@@ -21,8 +21,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use conformance::outcome::Outcome;
+use conformance::plan::{Cell, cells};
 use conformance::suite::{Case, TransportKind};
-use conformance::trials::{Cell, attempt, cells, judge};
+use conformance::trials::{attempt, judge};
 use connectable::Delivery;
 
 /// A case that fails because a probe panicked where the case expects an ordinary close: a
@@ -150,7 +151,7 @@ struct Trial<'a> {
 fn trials<'a>(suite: &str, cases: &'a [Case], every_delivery: bool) -> Vec<Trial<'a>> {
     let mut trials = Vec::new();
     for case in cases {
-        for cell in cells(case, 0) {
+        for cell in cells(case, conformance::reactors(), 0) {
             if !TRANSPORTS.contains(&cell.transport)
                 || (!every_delivery && cell.delivery != Delivery::Whole)
             {
@@ -197,16 +198,29 @@ fn run_all(trials: &[Trial<'_>]) -> BTreeMap<String, ((Outcome, String), Duratio
 
 #[test]
 fn misbehaving_probes_fail_their_own_trial_in_time_and_leave_nothing_behind() {
-    let suites = conformance::load::load_dir(&conformance::cli::default_suites())
-        .unwrap_or_else(|d| panic!("the suites load: {d:?}"));
+    let suites = conformance::load::load_dir(
+        &conformance::cli::default_suites(),
+        &conformance::reactors()
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_else(|d| panic!("the suites load: {d:?}"));
     let misbehaving = &suites
         .iter()
         .find(|s| s.name == "misbehaving")
         .expect("suites/misbehaving.toml")
         .cases;
-    let failing = conformance::load::load_str(Path::new("failing.toml"), FAILING)
-        .unwrap_or_else(|d| panic!("the failing cases load: {d:?}"))
-        .cases;
+    let failing = conformance::load::load_str(
+        Path::new("failing.toml"),
+        FAILING,
+        &conformance::reactors()
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_else(|d| panic!("the failing cases load: {d:?}"))
+    .cases;
     let mut should_fail: Vec<&str> = misbehaving
         .iter()
         .filter(|c| c.xfail.is_some())

@@ -13,6 +13,7 @@ use connectable::{
 };
 
 use conformance::check::{expected_bytes, mismatches};
+use conformance::record::Role;
 use conformance::suite::{Expectation, Received};
 
 const MIB: u64 = 1 << 20;
@@ -120,13 +121,18 @@ fn a_corruption_anywhere_fails_the_check() {
                 Duration::from_secs(60),
             )
             .unwrap_or_else(|e| panic!("tls {tls}, {len} bytes: the pairing failed: {e}"));
-            let found = mismatches(&expect, &pairing.server);
+            let found = mismatches(Role::Server, &expect, &pairing.server);
             let context = format!("tls {tls}, {len} bytes, flip {flip:?}, {received:?}");
             match mismatch {
                 None => assert!(found.is_empty(), "{context}: {found:?}"),
                 Some(text) => {
                     assert_eq!(found.len(), 1, "{context}: {found:?}");
-                    assert!(found[0].contains(text), "{context}: {}", found[0]);
+                    assert_eq!(found[0].key, "received", "{context}: {}", found[0]);
+                    assert!(
+                        found[0].to_string().contains(text),
+                        "{context}: {}",
+                        found[0]
+                    );
                 }
             }
         }

@@ -158,11 +158,16 @@ fn a_failing_case_is_failed_in_every_report_with_both_traces() {
             );
             assert_eq!(run[side]["reason"]["kind"], "done", "{side}");
         }
+        // A mismatch is data: the side, the key, what was expected and what was seen.
+        let problem = &run["problems"][0];
+        assert_eq!(problem["side"], "client", "{run}");
+        assert_eq!(problem["key"], "received", "{run}");
+        assert_eq!(problem["expected"], "\"y\" (1 bytes)", "{run}");
         assert!(
-            run["problems"][0]
+            problem["got"]
                 .as_str()
                 .unwrap_or_default()
-                .starts_with("client received: expected \"y\""),
+                .starts_with("\"x\" (1 bytes); first difference at byte 0"),
             "{run}"
         );
     }

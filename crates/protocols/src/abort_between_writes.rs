@@ -15,8 +15,10 @@
 //! detail, recorded once; the abort must not hide it.
 
 use connectable::{CallbackResult, Protocol, Transport};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
+pub(crate) use crate::then::Then;
+use crate::then::ThenWords;
 use crate::{ArgumentInfo, ProbeInfo};
 
 /// The registry entry.
@@ -50,17 +52,19 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
 /// What the message of `fail` says.
 const FAILURE: &str = "failed on purpose after aborting";
 
-/// What `abort-between-writes` does after the `Y`s.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Then {
-    /// Nothing.
-    #[default]
-    None,
-    /// `abort_connection` again.
-    Abort,
-    /// `lose_connection`.
-    Lose,
+/// What `abort-between-writes` does after the `Y`s: nothing (the default), abort again, or
+/// lose the connection.
+const THEN: ThenWords = ThenWords {
+    words: &["none", "abort", "lose"],
+    actions: &[Then::Wait, Then::Abort, Then::Close],
+};
+
+fn then<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Then, D::Error> {
+    Then::one_of(deserializer, &THEN)
+}
+
+fn wait() -> Then {
+    Then::Wait
 }
 
 /// The arguments of `abort-between-writes`.
@@ -74,7 +78,7 @@ pub(crate) struct Arguments {
     #[serde(default = "ten_thousand")]
     pub(crate) after: usize,
     /// What to do after the `Y`s.
-    #[serde(default)]
+    #[serde(default = "wait", deserialize_with = "then")]
     pub(crate) then: Then,
     /// Whether `data_received` then fails.
     #[serde(default)]
@@ -111,11 +115,7 @@ impl Protocol for AbortBetweenWrites {
         transport.write(&vec![b'X'; self.arguments.before]);
         transport.abort_connection();
         transport.write(&vec![b'Y'; self.arguments.after]);
-        match self.arguments.then {
-            Then::None => {}
-            Then::Abort => transport.abort_connection(),
-            Then::Lose => transport.lose_connection(),
-        }
+        self.arguments.then.apply(transport);
         if self.arguments.fail {
             return Err(FAILURE.into());
         }

@@ -24,8 +24,10 @@
 //! writes `send` there and never closes: it is for TLS cases.
 
 use connectable::{CallbackResult, Protocol, Transport};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
+pub(crate) use crate::then::Then;
+use crate::then::ThenWords;
 use crate::{ArgumentInfo, ProbeInfo};
 
 /// The registry entry.
@@ -77,17 +79,19 @@ pub(crate) enum Payload {
     Generated(usize),
 }
 
-/// How `close-after-handshake` ends the connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Then {
-    /// `lose_connection`.
-    #[default]
-    Close,
-    /// `lose_connection_without_close_notify`.
-    CloseWithoutCloseNotify,
-    /// `abort_connection`.
-    Abort,
+/// How `close-after-handshake` ends the connection: close (the default), close without
+/// close_notify, or abort.
+const THEN: ThenWords = ThenWords {
+    words: &["close", "close-without-close-notify", "abort"],
+    actions: &[Then::Close, Then::CloseWithoutCloseNotify, Then::Abort],
+};
+
+fn then<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Then, D::Error> {
+    Then::one_of(deserializer, &THEN)
+}
+
+fn close() -> Then {
+    Then::Close
 }
 
 /// The arguments as written, before the one-payload rule is checked.
@@ -97,7 +101,7 @@ struct RawArguments {
     send: Option<String>,
     data: Option<String>,
     size: Option<usize>,
-    #[serde(default)]
+    #[serde(default = "close", deserialize_with = "then")]
     then: Then,
 }
 
@@ -152,11 +156,7 @@ impl Protocol for CloseAfterHandshake {
                 transport.write(&bytes);
             }
         }
-        match self.arguments.then {
-            Then::Close => transport.lose_connection(),
-            Then::CloseWithoutCloseNotify => transport.lose_connection_without_close_notify(),
-            Then::Abort => transport.abort_connection(),
-        }
+        self.arguments.then.apply(transport);
         Ok(())
     }
 

@@ -13,6 +13,7 @@ mod abort_in_resume;
 mod abort_on_data;
 mod abort_when_full;
 mod accumulate;
+pub mod bytes;
 mod calls_in_lost;
 mod close_after_handshake;
 mod close_twice;
@@ -34,6 +35,7 @@ mod script;
 mod send;
 #[cfg(test)]
 mod testing;
+mod then;
 mod write_sequence;
 
 pub use registry::{ArgumentInfo, PROBES, ProbeInfo, ProbeSpec, info, parse};

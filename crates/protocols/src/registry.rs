@@ -504,8 +504,8 @@ mod tests {
         check("reject-data",          "",                                                reject(None, ""));
         check("reject-data",          r#"send = "ready", allow = "X""#,                  reject(Some("ready"), "X"));
         check("reject-data",          "allow = 1",                                       Err("invalid type: integer `1`, expected a string"));
-        check("abort-between-writes", "",                                                between(10_000, 10_000, After::None, false));
-        check("abort-between-writes", r#"before = 0, after = 1, then = "lose", fail = true"#, between(0, 1, After::Lose, true));
+        check("abort-between-writes", "",                                                between(10_000, 10_000, After::Wait, false));
+        check("abort-between-writes", r#"before = 0, after = 1, then = "lose", fail = true"#, between(0, 1, After::Close, true));
         check("abort-between-writes", r#"then = "abort""#,                               between(10_000, 10_000, After::Abort, false));
         check("abort-between-writes", r#"fail = "yes""#,                                 Err(r#"invalid type: string "yes", expected a boolean"#));
         check("abort-between-writes", "before = -1",                                     Err("invalid value: integer `-1`, expected usize"));

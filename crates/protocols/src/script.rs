@@ -6,13 +6,13 @@
 //! once (`error`), with the step's index and both the expected and the received bytes, as text
 //! and hex. A script that ends without closing waits for the peer.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use connectable::{CallbackResult, DisconnectReason, Protocol, TimerId, Transport};
 use serde::{Deserialize, Deserializer, de};
 
+use crate::bytes::{decode_hex, describe};
 use crate::generated;
 
 /// One step of a script: a one-key table in the suite file.
@@ -209,8 +209,8 @@ impl Running {
             "script step {} ({}): expected {}, {how} {}",
             self.next + 1,
             step.word(),
-            shown(expected),
-            shown(got)
+            describe(expected),
+            describe(got)
         )
     }
 
@@ -292,38 +292,13 @@ impl Protocol for Running {
     }
 }
 
-/// Bytes as text and hex: `"olleh\n" (hex 6f6c6c65680a)`, shortened past 64 bytes.
-fn shown(bytes: &[u8]) -> String {
-    let head = &bytes[..bytes.len().min(64)];
-    let more = if bytes.len() > 64 { "..." } else { "" };
-    let mut hex = String::new();
-    for b in head {
-        let _ = write!(hex, "{b:02x}");
-    }
-    if bytes.is_empty() {
-        return "\"\" (0 bytes)".to_owned();
-    }
-    format!(
-        "{:?}{more} (hex {hex}{more}, {} bytes)",
-        String::from_utf8_lossy(head),
-        bytes.len()
-    )
-}
-
 fn hex<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
     let text = String::deserialize(deserializer)?;
-    let digits: Option<Vec<u8>> = text
-        .chars()
-        .map(|c| c.to_digit(16).map(|d| d as u8))
-        .collect();
-    match digits {
-        Some(digits) if digits.len() % 2 == 0 => {
-            Ok(digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect())
-        }
-        _ => Err(de::Error::custom(format!(
+    decode_hex(&text).map_err(|_| {
+        de::Error::custom(format!(
             "bad hex {text:?}: write pairs of hex digits, e.g. \"0d0a\""
-        ))),
-    }
+        ))
+    })
 }
 
 fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
@@ -387,7 +362,7 @@ mod tests {
             (r#"{ send_size = 3 }, { send_size = 2 }, { expect_size = 4 }, { close = true }"#, &["wxyz"], b"abcde", Some(CloseRequest::Lose), None),
             (r#"{ expect_size = 4 }, { close = true }"#, &["wxy"], b"", None, None),
             (r#"{ half_close = true }"#, &[], b"", None, None),
-            (r#"{ expect = "x" }"#, &["y"], b"", None, Some("received \"y\" (hex 79, 1 bytes)")),
+            (r#"{ expect = "x" }"#, &["y"], b"", None, Some("received \"y\" (1 bytes)")),
             (r#"{ pause_reading = true }, { expect = "x" }"#, &["x"], b"", None, None),
         ];
         for (steps, input, written, close, failure) in rows {

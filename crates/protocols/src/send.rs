@@ -11,6 +11,8 @@
 use connectable::{Bytes, CallbackResult, Protocol, Transport};
 use serde::{Deserialize, Deserializer};
 
+pub(crate) use crate::then::Then;
+use crate::then::ThenWords;
 use crate::{ArgumentInfo, ProbeInfo};
 
 /// The registry entry.
@@ -61,17 +63,19 @@ pub(crate) enum Payload {
     Generated(usize),
 }
 
-/// What `send` does once it has written its payload.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Then {
-    /// Nothing: wait for the peer to close.
-    #[default]
-    Wait,
-    /// `lose_connection`.
-    Close,
-    /// `abort_connection`.
-    Abort,
+/// What `send` (and `write-sequence`) does once it has written: wait for the peer to close
+/// (the default), close or abort.
+pub(crate) const THEN: ThenWords = ThenWords {
+    words: &["wait", "close", "abort"],
+    actions: &[Then::Wait, Then::Close, Then::Abort],
+};
+
+pub(crate) fn then<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Then, D::Error> {
+    Then::one_of(deserializer, &THEN)
+}
+
+pub(crate) fn wait() -> Then {
+    Then::Wait
 }
 
 /// The arguments as written, before the one-payload rule is checked.
@@ -82,7 +86,7 @@ struct RawArguments {
     #[serde(default, deserialize_with = "hex")]
     data_hex: Option<Vec<u8>>,
     size: Option<usize>,
-    #[serde(default)]
+    #[serde(default = "wait", deserialize_with = "then")]
     then: Then,
 }
 
@@ -121,31 +125,9 @@ impl TryFrom<RawArguments> for Arguments {
 
 fn hex<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
     let text = String::deserialize(deserializer)?;
-    decode_hex(&text)
+    crate::bytes::decode_hex(&text)
         .map(Some)
         .map_err(|message| serde::de::Error::custom(format!("data_hex: {message}")))
-}
-
-/// Decodes hex digits (either case, no separators, an even number of them).
-fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
-    let mut digits = Vec::with_capacity(text.len());
-    for (i, c) in text.chars().enumerate() {
-        match c.to_digit(16) {
-            // A hex digit is below 16, so it fits in a byte.
-            Some(digit) => digits.push(digit as u8),
-            None => return Err(format!("invalid hex digit {c:?} at position {}", i + 1)),
-        }
-    }
-    if digits.len() % 2 != 0 {
-        return Err(format!(
-            "odd number of hex digits ({}): each byte takes two",
-            digits.len()
-        ));
-    }
-    Ok(digits
-        .chunks(2)
-        .map(|pair| pair[0] << 4 | pair[1])
-        .collect())
 }
 
 /// The printable pattern `size` payloads repeat; its length is a multiple of 26, so every
@@ -188,11 +170,7 @@ impl Protocol for SendPayload {
                 }
             }
         }
-        match self.arguments.then {
-            Then::Wait => {}
-            Then::Close => transport.lose_connection(),
-            Then::Abort => transport.abort_connection(),
-        }
+        self.arguments.then.apply(transport);
         Ok(())
     }
 
@@ -203,7 +181,7 @@ impl Protocol for SendPayload {
 
 #[cfg(test)]
 mod tests {
-    use super::{PATTERN, decode_hex};
+    use super::PATTERN;
     use crate::testing::{ABORT, LOSE, OPEN, Probe};
 
     #[test]
@@ -229,31 +207,5 @@ mod tests {
         let size = PATTERN.len() * 2 + 7;
         let expected: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
         Probe("send").check(&format!("size = {size}"), &[], &expected, OPEN, ["", ""]);
-    }
-
-    #[test]
-    fn decodes_hex_or_says_why_not() {
-        let cases: &[(&str, Result<&[u8], &str>)] = &[
-            ("", Ok(b"")),
-            ("00ff", Ok(b"\x00\xff")),
-            ("AbCd", Ok(b"\xab\xcd")),
-            (
-                "0",
-                Err("odd number of hex digits (1): each byte takes two"),
-            ),
-            (
-                "abc",
-                Err("odd number of hex digits (3): each byte takes two"),
-            ),
-            ("00fg", Err("invalid hex digit 'g' at position 4")),
-            ("00 ff", Err("invalid hex digit ' ' at position 3")),
-            ("0x00", Err("invalid hex digit 'x' at position 2")),
-            ("\u{e9}0", Err("invalid hex digit '\u{e9}' at position 1")),
-            ("0\n", Err("invalid hex digit '\\n' at position 2")),
-        ];
-        for (text, expected) in cases {
-            let expected = expected.map(<[u8]>::to_vec).map_err(str::to_owned);
-            assert_eq!(decode_hex(text), expected, "decoding {text:?}");
-        }
     }
 }

@@ -53,7 +53,7 @@ impl Probe {
             for chunk in input {
                 harness.feed(chunk.as_bytes());
             }
-            let shown = |bytes: &[u8]| bytes.escape_ascii().to_string();
+            let shown = crate::bytes::describe;
             assert_eq!(
                 shown(harness.written()),
                 shown(written),
@@ -147,7 +147,7 @@ impl Probe {
         let spec = parse_toml(name, arguments)
             .unwrap_or_else(|e| panic!("{name} {{ {arguments} }} does not parse: {e}"));
         assert_eq!(spec.name(), name);
-        let shown = |bytes: &[u8]| bytes.escape_ascii().to_string();
+        let shown = crate::bytes::describe;
         for (delivery, seen) in Delivery::ALL.into_iter().zip(seen) {
             let context = format!("{name} {{ {arguments} }} in {steps:?} {}", delivery.word());
             let mut harness = Harness::new(spec.instantiate(), delivery);
@@ -266,7 +266,7 @@ impl Probe {
         let spec = parse_toml(name, arguments)
             .unwrap_or_else(|e| panic!("{name} {{ {arguments} }} does not parse: {e}"));
         assert_eq!(spec.name(), name);
-        let shown = |bytes: &[u8]| bytes.escape_ascii().to_string();
+        let shown = crate::bytes::describe;
         for (delivery, seen) in Delivery::ALL.into_iter().zip(seen) {
             let held = if hold { " (peer not reading)" } else { "" };
             let context = format!(

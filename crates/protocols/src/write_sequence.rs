@@ -11,7 +11,8 @@
 use connectable::{CallbackResult, Protocol, Transport};
 use serde::Deserialize;
 
-use crate::send::Then;
+use crate::send;
+use crate::then::Then;
 use crate::{ArgumentInfo, ProbeInfo};
 
 /// The registry entry.
@@ -39,7 +40,7 @@ pub(crate) struct Arguments {
     /// The buffers handed to `write_sequence`.
     pub(crate) parts: Vec<String>,
     /// What to do once they are written.
-    #[serde(default)]
+    #[serde(default = "send::wait", deserialize_with = "send::then")]
     pub(crate) then: Then,
 }
 
@@ -61,11 +62,7 @@ impl WriteSequence {
 impl Protocol for WriteSequence {
     fn connection_made(&mut self, transport: &mut Transport) -> CallbackResult {
         transport.write_sequence(self.arguments.parts.iter().map(String::as_bytes));
-        match self.arguments.then {
-            Then::Wait => {}
-            Then::Close => transport.lose_connection(),
-            Then::Abort => transport.abort_connection(),
-        }
+        self.arguments.then.apply(transport);
         Ok(())
     }
 

@@ -20,8 +20,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use conformance::plan::{Cell, case_skip, cells, ipv6_loopback};
 use conformance::suite::{Case, TransportKind};
-use conformance::trials::{Cell, cells, ipv6_loopback, run};
+use conformance::trials::run;
 
 const USAGE: &str = "\
 usage: conformance-soak [--trials N] [--suites DIR] [--sample-every K] [--seed S]
@@ -286,19 +287,21 @@ fn main() -> ExitCode {
 #[allow(clippy::print_stdout)] // this is the program's report
 fn soak() -> anyhow::Result<bool> {
     let options = parse(std::env::args().skip(1))?;
-    let suites = conformance::load::load_dir(&options.suites).map_err(|diagnostics| {
-        let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!(
-            "the suites in {} could not be loaded:\n{}",
-            options.suites.display(),
-            lines.join("\n")
-        )
-    })?;
+    let reactor_names: Vec<&str> = conformance::reactors().iter().map(|r| r.name()).collect();
+    let suites =
+        conformance::load::load_dir(&options.suites, &reactor_names).map_err(|diagnostics| {
+            let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!(
+                "the suites in {} could not be loaded:\n{}",
+                options.suites.display(),
+                lines.join("\n")
+            )
+        })?;
     let mut catalogue = Vec::new();
     let mut left_out = BTreeMap::<&str, usize>::new();
     for suite in &suites {
         for case in &suite.cases {
-            if case.skip.is_some() {
+            if case_skip(case).is_some() {
                 *left_out.entry("skipped").or_default() += 1;
                 continue;
             }
@@ -311,7 +314,7 @@ fn soak() -> anyhow::Result<bool> {
                 *left_out.entry("external program").or_default() += 1;
                 continue;
             }
-            for cell in cells(case, options.seed) {
+            for cell in cells(case, conformance::reactors(), options.seed) {
                 if cell.transport == TransportKind::Tcp6 && !ipv6_loopback() {
                     continue;
                 }

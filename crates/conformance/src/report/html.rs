@@ -16,11 +16,22 @@ use connectable::Delivery;
 use crate::outcome::{Outcome, Summary, TrialRecord};
 use crate::suite::TransportKind;
 
+/// `--report DIR`: the matrix page, `index.html`, in the report folder.
+pub struct Page {
+    /// The (staging) report folder.
+    pub dir: std::path::PathBuf,
+}
+
+impl super::Reporter for Page {
+    fn write(&self, run: &super::Run<'_>) -> Result<(), String> {
+        write(&self.dir, run)
+    }
+}
+
 /// Writes `index.html` into `dir`.
-pub fn write(dir: &Path, seed: u64, repeat: u32, trials: &[TrialRecord]) -> Result<(), String> {
+pub fn write(dir: &Path, run: &super::Run<'_>) -> Result<(), String> {
     let path = dir.join("index.html");
-    std::fs::write(&path, page(seed, repeat, trials))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(&path, page(run)).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// The symbol a cell shows for an outcome (its colour says the same, for those who can see
@@ -35,8 +46,9 @@ fn symbol(outcome: Outcome) -> &'static str {
     }
 }
 
-/// The page for these trials.
-pub fn page(seed: u64, repeat: u32, trials: &[TrialRecord]) -> String {
+/// The page of a run.
+pub fn page(run: &super::Run<'_>) -> String {
+    let (seed, repeat, trials) = (run.seed, run.repeat, run.records);
     let summary = Summary::of(trials);
     let mut out = String::with_capacity(4096 + trials.len() * 160);
     let _ = write!(
@@ -74,7 +86,7 @@ pub fn page(seed: u64, repeat: u32, trials: &[TrialRecord]) -> String {
     // Suites with something wrong first; the map already put them in name order.
     suites.sort_by_key(|(_, trials)| !trials.iter().any(|t| t.outcome.is_failure()));
     for (name, trials) in &suites {
-        suite_table(&mut out, name, trials);
+        suite_table(&mut out, name, trials, run.reactors);
     }
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     out
@@ -110,7 +122,7 @@ fn problems(out: &mut String, trials: &[TrialRecord]) {
             .iter()
             .find(|r| r.outcome.is_failure())
             .and_then(|r| r.problems.first())
-            .map_or_else(String::new, |p| format!(": {}", escape(p)));
+            .map_or_else(String::new, |p| format!(": {}", escape(&p.to_string())));
         let _ = writeln!(
             out,
             "<details class=\"problem {}\"><summary><span class=\"tag\">{}</span> <code>{}</code>{runs}{headline} {}</summary>\n<pre>{}</pre></details>",
@@ -130,31 +142,33 @@ fn trace_link(trial: &TrialRecord, text: &str) -> String {
     }
 }
 
-/// One (transport, reactor, delivery) column, ordered as the suites document them.
+/// One (transport, reactor, delivery) column, ordered as the suites document them (reactors
+/// in the order the run lists them).
 type Column<'a> = ((usize, &'a str), (usize, &'a str), (usize, &'a str));
 
-fn column(trial: &TrialRecord) -> Column<'_> {
-    let transport = TransportKind::from_word(&trial.transport)
-        .and_then(|t| TransportKind::ALL.iter().position(|k| *k == t))
-        .unwrap_or(usize::MAX);
-    let reactor = crate::reactors()
+fn column<'a>(trial: &'a TrialRecord, reactors: &[&str]) -> Column<'a> {
+    let transport = TransportKind::ALL
         .iter()
-        .position(|r| r.name() == trial.reactor)
+        .position(|k| *k == trial.transport)
+        .unwrap_or(usize::MAX);
+    let reactor = reactors
+        .iter()
+        .position(|r| *r == trial.reactor)
         .unwrap_or(usize::MAX);
     let delivery = Delivery::ALL
         .iter()
-        .position(|d| d.word() == trial.delivery)
+        .position(|d| d.word() == trial.delivery.word())
         .unwrap_or(usize::MAX);
     (
-        (transport, &trial.transport),
+        (transport, trial.transport.word()),
         (reactor, &trial.reactor),
-        (delivery, &trial.delivery),
+        (delivery, trial.delivery.word()),
     )
 }
 
-fn suite_table(out: &mut String, name: &str, trials: &[&TrialRecord]) {
+fn suite_table(out: &mut String, name: &str, trials: &[&TrialRecord], reactors: &[&str]) {
     let summary = Summary::of(trials.iter().copied());
-    let mut columns: Vec<Column<'_>> = trials.iter().map(|t| column(t)).collect();
+    let mut columns: Vec<Column<'_>> = trials.iter().map(|t| column(t, reactors)).collect();
     columns.sort_unstable();
     columns.dedup();
 
@@ -166,7 +180,7 @@ fn suite_table(out: &mut String, name: &str, trials: &[&TrialRecord]) {
     let mut rows: Vec<(&str, Vec<&TrialRecord>)> = cases.into_iter().collect();
     rows.sort_by_key(|(_, trials)| {
         let bad = trials.iter().any(|t| t.outcome.is_failure());
-        (!bad, line_of(&trials[0].location))
+        (!bad, trials[0].location.line)
     });
 
     let _ = writeln!(
@@ -213,11 +227,11 @@ fn suite_table(out: &mut String, name: &str, trials: &[&TrialRecord]) {
             out,
             "<tr class=\"{}\"><th class=\"case\" title=\"{}\">{}</th>",
             if bad { "row bad" } else { "row" },
-            escape(&trials[0].location),
+            escape(&trials[0].location.to_string()),
             escape(case)
         );
         for column_ in &columns {
-            match trials.iter().find(|t| column(t) == *column_) {
+            match trials.iter().find(|t| column(t, reactors) == *column_) {
                 Some(trial) => {
                     let runs = if trial.runs.len() > 1 {
                         format!(" ({}/{} runs)", trial.runs_passed, trial.runs.len())
@@ -253,14 +267,6 @@ fn suite_table(out: &mut String, name: &str, trials: &[&TrialRecord]) {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
-}
-
-fn line_of(location: &str) -> usize {
-    location
-        .rsplit(':')
-        .nth(1)
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(usize::MAX)
 }
 
 /// Text made safe inside HTML elements and quoted attributes.
@@ -347,10 +353,14 @@ mod tests {
             trial: name.into(),
             suite: parts[0].into(),
             case: parts[1].into(),
-            transport: parts[2].into(),
+            transport: TransportKind::from_word(parts[2]).expect("a transport word"),
             reactor: parts[3].into(),
-            delivery: parts[4].into(),
-            location: format!("suites/{}.toml:{line}:1", parts[0]),
+            delivery: Delivery::from_word(parts[4]).expect("a delivery word"),
+            location: crate::suite::Location {
+                path: format!("suites/{}.toml", parts[0]).into(),
+                line,
+                column: 1,
+            },
             outcome,
             duration_ms: 1.0,
             seed: None,
@@ -382,7 +392,12 @@ mod tests {
                 2,
             ),
         ];
-        let page = page(7, 1, &trials);
+        let page = page(&crate::report::Run {
+            seed: 7,
+            repeat: 1,
+            records: &trials,
+            reactors: &["tokio-ct", "tokio-mt", "threads"],
+        });
         for outcome in Outcome::ALL {
             let cells = page
                 .matches(&format!("<td class=\"cell {}\"", outcome.word()))

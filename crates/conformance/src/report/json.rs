@@ -10,10 +10,11 @@ use std::path::Path;
 use connectable::{CloseRequest, Event, TimedEvent};
 use serde::Serialize;
 
-use crate::check::describe_bytes;
+use protocols::bytes::describe;
+
 use crate::outcome::{RunRecord, Summary, TrialRecord};
+use crate::record::{Attempt, Side};
 use crate::suite::Case;
-use crate::trials::{Attempt, Side};
 
 /// The folder of the trace files inside the report folder.
 pub const TRACES: &str = "traces";
@@ -98,7 +99,7 @@ impl SideTrace {
                         detail: r.detail().to_owned(),
                     }),
                     received_total: trace.received_total(),
-                    received: describe_bytes(trace.received()),
+                    received: describe(trace.received()),
                     events: trace.events().iter().map(EventTrace::of).collect(),
                 }
             }
@@ -214,6 +215,18 @@ pub fn write_trace(dir: &Path, case: &Case, record: &TrialRecord, traces: &[RunT
             }
             false
         }
+    }
+}
+
+/// `--report DIR`: `results.json` in the report folder.
+pub struct ResultsFile {
+    /// The (staging) report folder.
+    pub dir: std::path::PathBuf,
+}
+
+impl super::Reporter for ResultsFile {
+    fn write(&self, run: &super::Run<'_>) -> Result<(), String> {
+        Results::new(run.seed, run.repeat, run.records).write(&self.dir)
     }
 }
 

@@ -70,6 +70,18 @@ fn headline(message: &str) -> String {
         .to_owned()
 }
 
+/// `--junit PATH`: the JUnit file.
+pub struct Junit {
+    /// Where it goes.
+    pub path: std::path::PathBuf,
+}
+
+impl super::Reporter for Junit {
+    fn write(&self, run: &super::Run<'_>) -> Result<(), String> {
+        write(run.records, &self.path)
+    }
+}
+
 /// Writes the report to `path` (beside it, then renamed over it), marked as this runner's
 /// with [`JUNIT_MARK`](super::folder::JUNIT_MARK) so that the next run may replace it.
 pub fn write(trials: &[TrialRecord], path: &Path) -> Result<(), String> {
