@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use connectable::pki::{ClientCert, ServerCert, TlsProfile};
 use connectable::{Delivery, ReasonKind};
-use protocols::{ArgumentInfo, ProbeInfo};
+use protocols::{ArgKind, Argument, Catalogue, ProbeEntry};
 use serde::Deserialize as _;
 use serde::de::IntoDeserializer as _;
 use toml::Spanned;
@@ -69,6 +69,11 @@ impl std::error::Error for Diagnostic {}
 /// Returns every problem of every file, not only the first; a directory that cannot be read
 /// or holds no suite file is a problem too.
 pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, Vec<Diagnostic>> {
+    load_dir_with(dir, &protocols::catalogue())
+}
+
+/// [`load_dir`] with the probes of `probes` (the built-in catalogue and a user's own).
+pub fn load_dir_with(dir: &Path, probes: &Catalogue) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) => {
@@ -104,7 +109,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     let mut suites = Vec::new();
     for file in files {
         match std::fs::read(&file).map(String::from_utf8) {
-            Ok(Ok(text)) => match load_str(&file, &text) {
+            Ok(Ok(text)) => match load_str_with(&file, &text, probes) {
                 Ok(suite) => suites.push(suite),
                 Err(problems) => diagnostics.extend(problems),
             },
@@ -151,6 +156,15 @@ fn not_utf8_at(path: &Path, bytes: &[u8]) -> Diagnostic {
 ///
 /// Returns every problem in the text, in file order, not only the first.
 pub fn load_str(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
+    load_str_with(path, text, &protocols::catalogue())
+}
+
+/// [`load_str`] with the probes of `probes` (the built-in catalogue and a user's own).
+pub fn load_str_with(
+    path: &Path,
+    text: &str,
+    probes: &Catalogue,
+) -> Result<Suite, Vec<Diagnostic>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let name = path
         .file_stem()
@@ -172,6 +186,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
     let mut checker = Checker {
         path,
         text,
+        probes,
         line_starts,
         diagnostics: Vec::new(),
     };
@@ -308,12 +323,14 @@ struct Words<'a> {
 struct Checker<'a> {
     path: &'a Path,
     text: &'a str,
+    /// The probes suites may name.
+    probes: &'a Catalogue,
     /// The byte offset where each line starts: 0, then one past each newline.
     line_starts: Vec<usize>,
     diagnostics: Vec<Diagnostic>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     // -- Places and problems ------------------------------------------------------------
 
     /// The 1-based line and column (in characters) of a byte offset into the text.
@@ -1017,18 +1034,18 @@ impl Checker<'_> {
         }))
     }
 
-    fn probe_name(&mut self, ctx: &str, name: &str, span: Span) -> Option<&'static ProbeInfo> {
-        let info = protocols::info(name);
-        if info.is_none() {
-            let valid: Vec<&str> = protocols::PROBES.iter().map(|p| p.name).collect();
+    fn probe_name(&mut self, ctx: &str, name: &str, span: Span) -> Option<&'a ProbeEntry> {
+        let entry = self.probes.find(name);
+        if entry.is_none() {
+            let valid = self.probes.names();
             self.at(span, unknown_word(ctx, "probe", name, &valid));
         }
-        info
+        entry
     }
 
-    fn unknown_argument(&mut self, ctx: &str, info: &ProbeInfo, argument: &str, span: Span) {
-        let probe = quote(info.name);
-        let names: Vec<&str> = info.arguments.iter().map(|a| a.name).collect();
+    fn unknown_argument(&mut self, ctx: &str, entry: &ProbeEntry, argument: &str, span: Span) {
+        let probe = quote(entry.name);
+        let names: Vec<&str> = entry.arguments.iter().map(|a| a.name).collect();
         let message = if names.is_empty() {
             format!(
                 "{ctx}unknown argument {} for probe {probe} (probe {probe} takes no arguments)",
@@ -1045,26 +1062,24 @@ impl Checker<'_> {
         self.at(span, message);
     }
 
-    /// Checks the type of one argument against the kind the registry shows; kinds it does
-    /// not know are left to the probe's own parsing. Returns whether the value is fine.
+    /// Checks the type of one argument against its [`ArgKind`]. Returns whether the value is
+    /// fine.
     fn argument(
         &mut self,
         ctx: &str,
         path: &str,
-        info: &'static ArgumentInfo,
+        argument: &'static Argument,
         value: &Value<'_>,
     ) -> bool {
-        let kind = info.kind.trim();
-        let expected = match (kind, value.get_ref()) {
-            ("integer", DeValue::Integer(integer)) => {
-                let bound = protocols::bound(info).unwrap_or(u64::MAX);
+        let expected = match (argument.kind, value.get_ref()) {
+            (ArgKind::Integer { at_most }, DeValue::Integer(integer)) => {
                 match u64::from_str_radix(integer.as_str(), integer.radix()) {
-                    Ok(n) if n > bound => {
+                    Ok(n) if n > at_most => {
                         self.at(
                             value.span(),
                             format!(
                                 "{ctx}{path}: at most {}, not {n}",
-                                protocols::shown_bound(bound)
+                                protocols::shown_bound(at_most)
                             ),
                         );
                         return false;
@@ -1073,32 +1088,31 @@ impl Checker<'_> {
                     _ => return true,
                 }
             }
-            ("text", DeValue::String(_)) | ("boolean", DeValue::Boolean(_)) => return true,
-            ("hex", DeValue::String(text)) => {
+            // A list and its items' types are left to the probe's own parser.
+            (ArgKind::TextList, _) => return true,
+            (ArgKind::Text, DeValue::String(_)) | (ArgKind::Boolean, DeValue::Boolean(_)) => {
+                return true;
+            }
+            (ArgKind::Hex, DeValue::String(text)) => {
                 if parse_hex(text).is_some() {
                     return true;
                 }
                 self.at(value.span(), bad_hex(ctx, path, text));
                 return false;
             }
-            (words, DeValue::String(word)) if words.contains('|') => {
-                let valid: Vec<&'static str> = info.kind.split('|').map(str::trim).collect();
+            (ArgKind::OneOf(valid), DeValue::String(word)) => {
                 if valid.contains(&word.as_ref()) {
                     return true;
                 }
                 let prefix = format!("{ctx}{path}: ");
-                self.at(value.span(), unknown_word(&prefix, "value", word, &valid));
+                self.at(value.span(), unknown_word(&prefix, "value", word, valid));
                 return false;
             }
-            ("text", _) => "text".to_owned(),
-            ("hex", _) => "hex text".to_owned(),
-            ("integer", _) => "an integer".to_owned(),
-            ("boolean", _) => "true or false".to_owned(),
-            (words, _) if words.contains('|') => {
-                let valid: Vec<&str> = words.split('|').map(str::trim).collect();
-                format!("one of: {}", valid.join(", "))
-            }
-            _ => return true,
+            (ArgKind::Text, _) => "text".to_owned(),
+            (ArgKind::Hex, _) => "hex text".to_owned(),
+            (ArgKind::Integer { .. }, _) => "an integer".to_owned(),
+            (ArgKind::Boolean, _) => "true or false".to_owned(),
+            (ArgKind::OneOf(valid), _) => format!("one of: {}", valid.join(", ")),
         };
         self.at(
             value.span(),
@@ -1114,16 +1128,16 @@ impl Checker<'_> {
         &mut self,
         ctx: &str,
         key: &str,
-        info: &ProbeInfo,
+        entry: &ProbeEntry,
         arguments: Value<'_>,
     ) -> Option<PeerSpec> {
         let span = arguments.span();
-        match protocols::parse(info.name, arguments.into_deserializer()) {
+        match entry.parse(arguments.into_deserializer()) {
             Ok(spec) => Some(PeerSpec::Probe(spec)),
             Err(error) => {
                 let message = format!(
                     "{ctx}{key}: probe {}: {}",
-                    quote(info.name),
+                    quote(entry.name),
                     trim_message(error.message())
                 );
                 self.at(error.span().unwrap_or(span), message);
@@ -1813,7 +1827,7 @@ mod tests {
                 .collect(),
         };
         // The catalogue grows; rows say {probes} for the list of every probe name.
-        let probes: Vec<&str> = protocols::PROBES.iter().map(|p| p.name).collect();
+        let probes: Vec<&str> = protocols::catalogue().names();
         let transports: Vec<&str> = TransportKind::ALL.iter().map(|t| t.word()).collect();
         let reactors: Vec<&str> = crate::reactors().iter().map(|r| r.name()).collect();
         let delivery: Vec<&str> = Delivery::ALL.iter().map(|d| d.word()).collect();
