@@ -1132,15 +1132,23 @@ impl<'a> Checker<'a> {
         arguments: Value<'_>,
     ) -> Option<PeerSpec> {
         let span = arguments.span();
+        let places: HashMap<String, Span> = match arguments.get_ref() {
+            DeValue::Table(table) => table
+                .iter()
+                .map(|(name, value)| (name.get_ref().to_string(), value.span()))
+                .collect(),
+            _ => HashMap::new(),
+        };
         match entry.parse(arguments.into_deserializer()) {
             Ok(spec) => Some(PeerSpec::Probe(spec)),
             Err(error) => {
-                let message = format!(
-                    "{ctx}{key}: probe {}: {}",
-                    quote(entry.name),
-                    trim_message(error.message())
-                );
-                self.at(error.span().unwrap_or(span), message);
+                // The entry parses through a type-erased deserializer, which keeps toml's
+                // message and the key it names (`in `size``) as text but not its span: the
+                // argument's own place is found again from that key.
+                let (said, argument) = erased_message(error.message());
+                let message = format!("{ctx}{key}: probe {}: {said}", quote(entry.name));
+                let place = argument.and_then(|a| places.get(a).cloned());
+                self.at(error.span().or(place).unwrap_or(span), message);
                 None
             }
         }
@@ -1742,6 +1750,19 @@ fn bad_hex(ctx: &str, path: &str, text: &str) -> String {
 }
 
 /// A message from elsewhere, in our style: no trailing period.
+/// A probe's parse error as the type-erased deserializer hands it on: toml's message, then
+/// perhaps blank lines and `in `key``, the argument it is about (`size`; for an item of a
+/// list, the list). Gives the message alone and that argument.
+fn erased_message(message: &str) -> (&str, Option<&str>) {
+    let message = message.trim();
+    let Some((said, keys)) = message.rsplit_once("\nin `") else {
+        return (trim_message(message), None);
+    };
+    let keys = keys.strip_suffix('`').unwrap_or(keys);
+    let argument = keys.split(['.', '[']).next().filter(|a| !a.is_empty());
+    (trim_message(said), argument)
+}
+
 fn trim_message(message: &str) -> &str {
     message.trim().trim_end_matches('.')
 }
@@ -1974,6 +1995,14 @@ mod tests {
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = { probe = \"send\", data = 1 }\n",
             &["5:35: case \"x\": client.data: expected text, found an integer"],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = { probe = \"send\", size = -1 }\n",
+            &["5:35: case \"x\": client: probe \"send\": invalid value: integer `-1`, expected usize"],
+        ),
+        (
+            "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = { probe = \"write-sequence\", parts = [\"a\", 1] }\n",
+            &["5:46: case \"x\": client: probe \"write-sequence\": invalid type: integer `1`, expected a string"],
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = { probe = \"send\", data = \"x\", size = 3 }\n",
