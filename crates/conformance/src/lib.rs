@@ -20,8 +20,9 @@ pub mod suite;
 pub mod trials;
 
 use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use connectable::reactor::{self, Reactor};
 
@@ -43,56 +44,142 @@ pub enum Mode {
     CargoTest,
 }
 
-/// The reactors trials can run on: the built-in ones, and those a user registered with
-/// [`main_with_reactors`] or [`register_reactors`].
-pub fn reactors() -> &'static [&'static dyn Reactor] {
-    REACTORS.get_or_init(|| reactor::builtin().to_vec())
+/// A run of the conformance program, built up as a value: the probes suites may name, the
+/// reactors trials run on, where the suites are and who is running them. It replaces any
+/// process-wide registration, so two runners in one process do not interfere.
+///
+/// ```no_run
+/// # fn my_entry() -> protocols::ProbeEntry { protocols::PROBES[0] }
+/// let status = conformance::Runner::new()
+///     .probes(protocols::catalogue())
+///     .probe(my_entry())
+///     .suites("tests/suites")
+///     .mode(conformance::Mode::CargoTest)
+///     .run();
+/// # let _ = status;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Runner {
+    probes: protocols::Catalogue,
+    reactors: Vec<&'static dyn Reactor>,
+    suites: Option<PathBuf>,
+    mode: Mode,
 }
 
-/// The reactor with this name, among [`reactors`].
-pub fn reactor_by_name(name: &str) -> Option<&'static dyn Reactor> {
-    reactors().iter().copied().find(|r| r.name() == name)
-}
-
-static REACTORS: OnceLock<Vec<&'static dyn Reactor>> = OnceLock::new();
-
-/// Adds reactors of your own to the built-in ones, before any suite is loaded: every case
-/// that does not narrow its `reactors` then runs on them too, and suites can name them.
-/// Returns false (and changes nothing) if the list was already fixed, or a name is taken.
-pub fn register_reactors(extra: &[&'static dyn Reactor]) -> bool {
-    let mut all = reactor::builtin().to_vec();
-    for reactor in extra {
-        if all.iter().any(|r| r.name() == reactor.name()) {
-            return false;
-        }
-        all.push(*reactor);
+impl Default for Runner {
+    fn default() -> Self {
+        Self::new()
     }
-    REACTORS.set(all).is_ok()
+}
+
+impl Runner {
+    /// The built-in probes and reactors, the suites of `--suites`, `CONFORMANCE_SUITES` or
+    /// this repository's `suites/`, run as the `conformance` binary does.
+    pub fn new() -> Self {
+        Self {
+            probes: protocols::catalogue(),
+            reactors: reactor::builtin().to_vec(),
+            suites: None,
+            mode: Mode::Binary,
+        }
+    }
+
+    /// Suites may name exactly these probes (replacing the built-in catalogue).
+    pub fn probes(mut self, catalogue: protocols::Catalogue) -> Self {
+        self.probes = catalogue;
+        self
+    }
+
+    /// Adds a probe of your own; one of the same name is replaced.
+    pub fn probe(mut self, entry: protocols::ProbeEntry) -> Self {
+        self.probes.add(entry);
+        self
+    }
+
+    /// Adds a reactor of your own: every case that does not narrow its `reactors` then runs
+    /// on it too, and suites can name it. A name already taken is refused when the runner
+    /// runs (exit status 1).
+    pub fn reactor(mut self, reactor: &'static dyn Reactor) -> Self {
+        self.reactors.push(reactor);
+        self
+    }
+
+    /// Where the suite files are unless `--suites` or `CONFORMANCE_SUITES` says otherwise
+    /// (a relative path is from the working directory: a crate's root under `cargo test`).
+    pub fn suites(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.suites = Some(dir.into());
+        self
+    }
+
+    /// Who runs the trials (see [`Mode`]).
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The probes this runner knows.
+    pub fn catalogue(&self) -> &protocols::Catalogue {
+        &self.probes
+    }
+
+    /// The reactors this runner runs trials on.
+    pub fn reactors(&self) -> &[&'static dyn Reactor] {
+        &self.reactors
+    }
+
+    /// Runs the program: options, suites, trials; returns the exit status.
+    pub fn run(&self) -> ExitCode {
+        let names: Vec<&str> = self.reactors.iter().map(|r| r.name()).collect();
+        if let Some(taken) = names
+            .iter()
+            .enumerate()
+            .find_map(|(i, name)| names[..i].contains(name).then_some(*name))
+        {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "error: a reactor name is taken twice: \"{taken}\" (the built-in ones are tokio-ct, tokio-mt, threads)"
+                );
+            }
+            return ExitCode::from(EXIT_USAGE);
+        }
+        run(self)
+    }
 }
 
 /// The whole program with reactors of your own added: how a transport or runtime is
 /// certified against the catalogue (see README.md, "Certifying your reactor"). Call it from
-/// the `main` of a `harness = false` test or a binary.
+/// the `main` of a `harness = false` test or a binary. A shorthand for [`Runner`].
 pub fn main_with_reactors(mode: Mode, extra: &[&'static dyn Reactor]) -> ExitCode {
-    if !register_reactors(extra) {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!(
-                "error: a reactor name is taken twice (the built-in ones are tokio-ct, tokio-mt, threads)"
-            );
-        }
-        return ExitCode::from(EXIT_USAGE);
-    }
-    main(mode)
+    extra
+        .iter()
+        .fold(Runner::new().mode(mode), |runner, reactor| {
+            runner.reactor(*reactor)
+        })
+        .run()
 }
 
-/// Runs the program: options, suites, trials; returns the exit status.
-#[allow(clippy::print_stderr, clippy::print_stdout)] // this is the program's user interface
+/// Runs the program with the built-in probes and reactors: options, suites, trials; returns
+/// the exit status.
 pub fn main(mode: Mode) -> ExitCode {
+    Runner::new().mode(mode).run()
+}
+
+/// What [`Runner::run`] does once its reactors are known to be distinct.
+#[allow(clippy::print_stderr, clippy::print_stdout)] // this is the program's user interface
+fn run(runner: &Runner) -> ExitCode {
+    let mode = runner.mode;
+    let reactors = runner.reactors();
     cli::quiet_on_broken_pipe();
     // SIGINT, SIGTERM and SIGHUP end the run cleanly from here on (see `interrupt`).
     let _cleanup = interrupt::install();
-    let (options, libtest_args) = match cli::parse(std::env::args_os(), |n| std::env::var_os(n)) {
+    // The runner's suites folder stands where CONFORMANCE_SUITES would, so that --suites
+    // and the variable still choose another.
+    let env = |name: &str| match (std::env::var_os(name), &runner.suites) {
+        (None, Some(dir)) if name == "CONFORMANCE_SUITES" => Some(dir.clone().into_os_string()),
+        (value, _) => value,
+    };
+    let (options, libtest_args) = match cli::parse(std::env::args_os(), env) {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("error: {message}");
@@ -107,7 +194,7 @@ pub fn main(mode: Mode) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let suites = match load::load_dir(&options.suites) {
+    let suites = match load::load_dir_with(&options.suites, runner.catalogue(), reactors) {
         Ok(suites) => suites,
         Err(diagnostics) => {
             for diagnostic in &diagnostics {
@@ -126,7 +213,7 @@ pub fn main(mode: Mode) -> ExitCode {
         repeat: options.repeat,
         ..trials::Session::default()
     });
-    let trials = trials::trials(&suites, options.seed, &session);
+    let trials = trials::trials(&suites, options.seed, &session, reactors);
     if options.check_only {
         let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
         println!(
@@ -163,7 +250,7 @@ pub fn main(mode: Mode) -> ExitCode {
         }),
         None => session,
     };
-    let trials = trials::trials(&suites, options.seed, &session);
+    let trials = trials::trials(&suites, options.seed, &session, reactors);
     report_skips(&suites, &args, &trials);
     let selected: Vec<(String, bool)> = trials
         .iter()
@@ -178,7 +265,13 @@ pub fn main(mode: Mode) -> ExitCode {
     }
     let conclusion = interrupt::run_trials(&args, trials);
 
-    let mut records = with_skipped(&suites, &options, &selected, session.recorder.take());
+    let mut records = with_skipped(
+        &suites,
+        &options,
+        reactors,
+        &selected,
+        session.recorder.take(),
+    );
     if let Err(interrupted) = conclusion {
         interrupt::mark_not_run(interrupted, &mut records, &selected);
     }
@@ -203,6 +296,7 @@ pub fn main(mode: Mode) -> ExitCode {
 fn with_skipped(
     suites: &[suite::Suite],
     options: &cli::Options,
+    reactors: &[&'static dyn Reactor],
     selected: &[(String, bool)],
     mut records: Vec<outcome::TrialRecord>,
 ) -> Vec<outcome::TrialRecord> {
@@ -217,7 +311,7 @@ fn with_skipped(
     }
     for suite in suites {
         for case in &suite.cases {
-            for cell in trials::cells(case, options.seed) {
+            for cell in trials::cells(case, options.seed, reactors) {
                 if not_run.contains(cell.trial_name(&suite.name, &case.name).as_str()) {
                     records.push(trials::skipped_record(&suite.name, case, cell));
                 }
@@ -379,7 +473,11 @@ mod reference_is_complete {
         words.extend(ReasonKind::ALL.iter().map(|k| k.word().to_owned()));
         words.extend(TransportKind::ALL.iter().map(|t| t.word().to_owned()));
         words.extend(Delivery::ALL.iter().map(|d| d.word().to_owned()));
-        words.extend(crate::reactors().iter().map(|r| r.name().to_owned()));
+        words.extend(
+            connectable::reactor::builtin()
+                .iter()
+                .map(|r| r.name().to_owned()),
+        );
         words.extend(EVENT_WORDS.iter().map(|w| (*w).to_owned()));
         words.extend(ServerCert::ALL.iter().map(|c| c.word().to_owned()));
         words.extend(protocols::Step::WORDS.iter().map(|w| (*w).to_owned()));

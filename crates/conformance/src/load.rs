@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use connectable::pki::{ClientCert, ServerCert, TlsProfile};
+use connectable::reactor::{self, Reactor};
 use connectable::{Delivery, ReasonKind};
 use protocols::{ArgKind, Argument, Catalogue, ProbeEntry};
 use serde::Deserialize as _;
@@ -69,11 +70,16 @@ impl std::error::Error for Diagnostic {}
 /// Returns every problem of every file, not only the first; a directory that cannot be read
 /// or holds no suite file is a problem too.
 pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, Vec<Diagnostic>> {
-    load_dir_with(dir, &protocols::catalogue())
+    load_dir_with(dir, &protocols::catalogue(), reactor::builtin())
 }
 
-/// [`load_dir`] with the probes of `probes` (the built-in catalogue and a user's own).
-pub fn load_dir_with(dir: &Path, probes: &Catalogue) -> Result<Vec<Suite>, Vec<Diagnostic>> {
+/// [`load_dir`] with the probes of `probes` and the reactors of `reactors` (the built-in
+/// ones and a user's own, as a [`Runner`](crate::Runner) holds them).
+pub fn load_dir_with(
+    dir: &Path,
+    probes: &Catalogue,
+    reactors: &[&'static dyn Reactor],
+) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) => {
@@ -109,7 +115,7 @@ pub fn load_dir_with(dir: &Path, probes: &Catalogue) -> Result<Vec<Suite>, Vec<D
     let mut suites = Vec::new();
     for file in files {
         match std::fs::read(&file).map(String::from_utf8) {
-            Ok(Ok(text)) => match load_str_with(&file, &text, probes) {
+            Ok(Ok(text)) => match load_str_with(&file, &text, probes, reactors) {
                 Ok(suite) => suites.push(suite),
                 Err(problems) => diagnostics.extend(problems),
             },
@@ -156,14 +162,15 @@ fn not_utf8_at(path: &Path, bytes: &[u8]) -> Diagnostic {
 ///
 /// Returns every problem in the text, in file order, not only the first.
 pub fn load_str(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
-    load_str_with(path, text, &protocols::catalogue())
+    load_str_with(path, text, &protocols::catalogue(), reactor::builtin())
 }
 
-/// [`load_str`] with the probes of `probes` (the built-in catalogue and a user's own).
+/// [`load_str`] with the probes of `probes` and the reactors of `reactors`.
 pub fn load_str_with(
     path: &Path,
     text: &str,
     probes: &Catalogue,
+    reactors: &[&'static dyn Reactor],
 ) -> Result<Suite, Vec<Diagnostic>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let name = path
@@ -187,6 +194,7 @@ pub fn load_str_with(
         path,
         text,
         probes,
+        reactors,
         line_starts,
         diagnostics: Vec::new(),
     };
@@ -293,14 +301,11 @@ struct Defaults {
     timeout: Duration,
 }
 
-impl Default for Defaults {
-    fn default() -> Self {
+impl Defaults {
+    fn new(reactors: &[&'static dyn Reactor]) -> Self {
         Self {
             transports: TransportKind::ALL.to_vec(),
-            reactors: crate::reactors()
-                .iter()
-                .map(|r| r.name().to_owned())
-                .collect(),
+            reactors: reactors.iter().map(|r| r.name().to_owned()).collect(),
             delivery: Delivery::ALL.to_vec(),
             timeout: DEFAULT_TIMEOUT,
         }
@@ -325,6 +330,8 @@ struct Checker<'a> {
     text: &'a str,
     /// The probes suites may name.
     probes: &'a Catalogue,
+    /// The reactors cases run on unless they narrow them.
+    reactors: &'a [&'static dyn Reactor],
     /// The byte offset where each line starts: 0, then one past each newline.
     line_starts: Vec<usize>,
     diagnostics: Vec<Diagnostic>,
@@ -425,7 +432,7 @@ impl<'a> Checker<'a> {
         self.unknown_keys("", &root, TOP_KEYS);
         let defaults = match root.get("defaults") {
             Some(value) => self.defaults(value),
-            None => Defaults::default(),
+            None => Defaults::new(self.reactors),
         };
         let mut cases = Vec::new();
         let Some(value) = root.get("case") else {
@@ -455,7 +462,7 @@ impl<'a> Checker<'a> {
     }
 
     fn defaults(&mut self, value: &Value<'_>) -> Defaults {
-        let mut defaults = Defaults::default();
+        let mut defaults = Defaults::new(self.reactors);
         let Some(table) = self.table("", "defaults", value) else {
             return defaults;
         };
@@ -675,7 +682,7 @@ impl<'a> Checker<'a> {
             expect_client,
         };
         // A case that expands to no trial would pass by running nothing.
-        if crate::trials::cells(&case, 0).is_empty() {
+        if crate::trials::cells(&case, 0, self.reactors).is_empty() {
             let place = ["transports", "reactors"]
                 .iter()
                 .find_map(|key| table.get(*key))
@@ -1453,7 +1460,7 @@ impl<'a> Checker<'a> {
     }
 
     fn reactors(&mut self, ctx: &str, value: &Value<'_>) -> Option<Vec<String>> {
-        let valid: Vec<&'static str> = crate::reactors().iter().map(|r| r.name()).collect();
+        let valid: Vec<&'static str> = self.reactors.iter().map(|r| r.name()).collect();
         let words = Words {
             key: "reactors",
             noun: "reactor",
@@ -1850,7 +1857,7 @@ mod tests {
         // The catalogue grows; rows say {probes} for the list of every probe name.
         let probes: Vec<&str> = protocols::catalogue().names();
         let transports: Vec<&str> = TransportKind::ALL.iter().map(|t| t.word()).collect();
-        let reactors: Vec<&str> = crate::reactors().iter().map(|r| r.name()).collect();
+        let reactors: Vec<&str> = reactor::builtin().iter().map(|r| r.name()).collect();
         let delivery: Vec<&str> = Delivery::ALL.iter().map(|d| d.word()).collect();
         let expected: Vec<String> = expected
             .iter()
@@ -1998,11 +2005,15 @@ mod tests {
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = { probe = \"send\", size = -1 }\n",
-            &["5:35: case \"x\": client: probe \"send\": invalid value: integer `-1`, expected usize"],
+            &[
+                "5:35: case \"x\": client: probe \"send\": invalid value: integer `-1`, expected usize",
+            ],
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = { probe = \"write-sequence\", parts = [\"a\", 1] }\n",
-            &["5:46: case \"x\": client: probe \"write-sequence\": invalid type: integer `1`, expected a string"],
+            &[
+                "5:46: case \"x\": client: probe \"write-sequence\": invalid type: integer `1`, expected a string",
+            ],
         ),
         (
             "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"idle\"\nclient = { probe = \"send\", data = \"x\", size = 3 }\n",
@@ -2338,7 +2349,7 @@ received_len = 0
         assert_eq!(first.server, probe("closing-later", "{}"));
         assert_eq!(first.client, probe("send", r#"{ data = "x" }"#));
         assert_eq!(first.transports, [TransportKind::Tcp]);
-        let every_reactor: Vec<&str> = crate::reactors().iter().map(|r| r.name()).collect();
+        let every_reactor: Vec<&str> = reactor::builtin().iter().map(|r| r.name()).collect();
         assert_eq!(first.reactors, every_reactor);
         assert_eq!(first.delivery, Delivery::ALL);
         assert_eq!(first.timeout, Duration::from_millis(250));
@@ -2396,7 +2407,7 @@ received_len = 0
         let suite = load_str(Path::new(PATH), text).expect("a valid suite");
         let case = &suite.cases[0];
         assert_eq!(case.transports, TransportKind::ALL);
-        assert_eq!(case.reactors.len(), crate::reactors().len());
+        assert_eq!(case.reactors.len(), reactor::builtin().len());
         assert_eq!(case.delivery, Delivery::ALL);
         assert_eq!(case.timeout, Duration::from_secs(5));
         assert_eq!(case.expect_server, Expectation::default());

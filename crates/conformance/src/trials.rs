@@ -51,7 +51,7 @@ impl Cell {
 /// in another process cannot share (a UNIX socket path is possible, but the placeholders do
 /// not offer one yet; the in-memory pipe is not). Each cell carries the seed of chunked
 /// delivery.
-pub fn cells(case: &Case, seed: u64) -> Vec<Cell> {
+pub fn cells(case: &Case, seed: u64, reactors: &[&'static dyn Reactor]) -> Vec<Cell> {
     let external = case.server.is_external() || case.client.is_external();
     let mut cells = Vec::new();
     for &transport in &case.transports {
@@ -61,7 +61,7 @@ pub fn cells(case: &Case, seed: u64) -> Vec<Cell> {
         for reactor in case
             .reactors
             .iter()
-            .filter_map(|name| crate::reactor_by_name(name))
+            .filter_map(|name| reactors.iter().copied().find(|r| r.name() == name))
         {
             if !reactor.supports(transport.network(), transport.tls()) {
                 continue;
@@ -108,13 +108,18 @@ impl Session {
 
 /// Every trial of every suite. A skipped case's trials, and the IPv6 ones on a machine
 /// without IPv6 loopback, carry the ignored flag (so cargo-nextest shows them as skipped).
-pub fn trials(suites: &[Suite], seed: u64, session: &Arc<Session>) -> Vec<Trial> {
+pub fn trials(
+    suites: &[Suite],
+    seed: u64,
+    session: &Arc<Session>,
+    reactors: &[&'static dyn Reactor],
+) -> Vec<Trial> {
     let mut trials = Vec::new();
     for suite in suites {
         for case in &suite.cases {
             let case = Arc::new(case.clone());
             let suite_name: Arc<str> = Arc::from(suite.name.as_str());
-            for cell in cells(&case, seed) {
+            for cell in cells(&case, seed, reactors) {
                 let name = cell.trial_name(&suite.name, &case.name);
                 let skipped = skip_reason(&case, cell).is_some();
                 let (case, suite_name, session) = (

@@ -323,11 +323,20 @@ fn misplaced(diagnostic: &Diagnostic, path: &Path, text: &str) -> Option<String>
 fn unplannable(suite: &Suite) -> Option<String> {
     let session = Arc::new(Session::once());
     let planned = catch_unwind(AssertUnwindSafe(|| {
-        let names: Vec<String> = trials(std::slice::from_ref(suite), 7, &session)
+        let names: Vec<String> = trials(
+            std::slice::from_ref(suite),
+            7,
+            &session,
+            connectable::reactor::builtin(),
+        )
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect();
+        let cells: usize = suite
+            .cases
             .iter()
-            .map(|t| t.name().to_owned())
-            .collect();
-        let cells: usize = suite.cases.iter().map(|c| cells(c, 7).len()).sum();
+            .map(|c| cells(c, 7, connectable::reactor::builtin()).len())
+            .sum();
         (names, cells)
     }));
     let Ok((names, cells)) = planned else {

@@ -150,7 +150,7 @@ struct Trial<'a> {
 fn trials<'a>(suite: &str, cases: &'a [Case], every_delivery: bool) -> Vec<Trial<'a>> {
     let mut trials = Vec::new();
     for case in cases {
-        for cell in cells(case, 0) {
+        for cell in cells(case, 0, connectable::reactor::builtin()) {
             if !TRANSPORTS.contains(&cell.transport)
                 || (!every_delivery && cell.delivery != Delivery::Whole)
             {

@@ -311,7 +311,7 @@ fn soak() -> anyhow::Result<bool> {
                 *left_out.entry("external program").or_default() += 1;
                 continue;
             }
-            for cell in cells(case, options.seed) {
+            for cell in cells(case, options.seed, connectable::reactor::builtin()) {
                 if cell.transport == TransportKind::Tcp6 && !ipv6_loopback() {
                     continue;
                 }

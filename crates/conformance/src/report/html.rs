@@ -137,7 +137,7 @@ fn column(trial: &TrialRecord) -> Column<'_> {
     let transport = TransportKind::from_word(&trial.transport)
         .and_then(|t| TransportKind::ALL.iter().position(|k| *k == t))
         .unwrap_or(usize::MAX);
-    let reactor = crate::reactors()
+    let reactor = connectable::reactor::builtin()
         .iter()
         .position(|r| r.name() == trial.reactor)
         .unwrap_or(usize::MAX);
