@@ -588,3 +588,49 @@ mod parity_table_is_true {
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 }
+
+#[cfg(test)]
+mod runners_are_values {
+    //! Two runners in one process: what one is given, the other does not see.
+
+    use std::path::Path;
+
+    use super::Runner;
+
+    /// A probe of the test's own, named `mine`: the built-in `idle` under another name.
+    fn mine() -> protocols::ProbeEntry {
+        let idle = protocols::info("idle").expect("idle is built in");
+        protocols::ProbeEntry {
+            name: "mine",
+            ..*idle
+        }
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn a_probe_added_to_one_runner_is_not_in_another() {
+        const SUITE: &str = "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"mine\"\nclient = \"idle\"\n";
+        let with = Runner::new().probe(mine());
+        let without = Runner::new();
+        let replaced = Runner::new().probes(protocols::Catalogue::new([mine()]));
+        // Rows: the runner, whether it knows `mine`, whether it knows `echo`, its first
+        // problem loading the suite (none: it loads).
+        let rows: [(&Runner, bool, bool, Option<&str>); 3] = [
+            (&with,     true,  true,  None),
+            (&without,  false, true,  Some("x.toml:4:10: case \"x\": unknown probe \"mine\"")),
+            (&replaced, true,  false, Some("x.toml:5:10: case \"x\": unknown probe \"idle\" (valid: mine)")),
+        ];
+        for (runner, knows_mine, knows_echo, problem) in rows {
+            let catalogue = runner.catalogue();
+            assert_eq!(catalogue.find("mine").is_some(), knows_mine, "{:?}", catalogue.names());
+            assert_eq!(catalogue.find("echo").is_some(), knows_echo, "{:?}", catalogue.names());
+            let loaded = crate::load::load_str_with(Path::new("x.toml"), SUITE, catalogue, runner.reactors());
+            let first = loaded.err().map(|d| d[0].to_string());
+            match (first, problem) {
+                (None, None) => {}
+                (Some(found), Some(start)) => assert!(found.starts_with(start), "{found}"),
+                (found, expected) => panic!("found {found:?}, expected {expected:?}"),
+            }
+        }
+    }
+}
