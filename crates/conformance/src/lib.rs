@@ -6,8 +6,10 @@
 //! with `connectable::run_protocols` and [`check`]s the expectations; [`outcome`] gathers what
 //! became of each trial (with `xfail` and `--repeat` there is more than pass or fail);
 //! [`report`] shapes the failure message and writes JUnit XML, JSON traces and the HTML
-//! matrix. [`main`] is the whole program, shared by the `conformance` binary and the
-//! `cargo test` target. Only this crate knows TOML, libtest-mimic and report formats.
+//! matrix. A [`Runner`] is the whole program as a value (the probe catalogue, the reactors,
+//! the suites folder, the mode), so a user's crate runs its own probes and reactors with it;
+//! [`main`], the default runner, is shared by the `conformance` binary and the `cargo test`
+//! target. Only this crate knows TOML, libtest-mimic and report formats.
 
 pub mod check;
 pub mod cli;
