@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let path = Path::new("suites/fuzzed.toml");
     let reactors = conformance::reactors();
     let names: Vec<&str> = reactors.iter().map(|r| r.name()).collect();
-    let loaded = conformance::load::load_str(path, &text, &names).and_then(|suite| {
+    let loaded = conformance::load::load_str(path, &text, &protocols::catalogue(), &names).and_then(|suite| {
         conformance::plan::plan(std::slice::from_ref(&suite), reactors, 7).map(|plan| (suite, plan))
     });
     let diagnostics = match loaded {

@@ -4,6 +4,7 @@
 //! spawns `$CARGO`; the work itself lives in the crates.
 
 mod bench;
+mod codegen;
 mod conformance;
 mod soak;
 
@@ -28,6 +29,8 @@ commands:
                  build in release mode and measure the framework against hand-written tokio,
                  side by side: pairing ratios, bulk MB/s, listing time, catalogue speed-up,
                  peak memory (see BENCHMARKS.md); takes a few minutes
+  codegen        regenerate the probe, argument and reason tables of suites/README.md from
+                 the catalogue (a test fails when the committed text is stale)
   help           this text
 ";
 
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Some("check-suites") => conformance::check(&rest),
         Some("soak") => soak::run(&rest),
         Some("bench") => bench::run(&rest),
+        Some("codegen") => codegen::run(&project_root()),
         Some("help" | "--help" | "-h") | None => {
             #[allow(clippy::print_stdout)]
             {
@@ -48,7 +52,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(other) => Err(anyhow::anyhow!(
-            "unknown command {other:?}; commands: conformance, check-suites, soak, bench, help"
+            "unknown command {other:?}; commands: conformance, check-suites, soak, bench, codegen, help"
         )),
     };
     match result {

@@ -6,8 +6,10 @@
 //! with `connectable::run_protocols` and [`check`]s the expectations; [`outcome`] gathers what
 //! became of each trial (with `xfail` and `--repeat` there is more than pass or fail);
 //! [`report`] shapes the failure message and writes JUnit XML, JSON traces and the HTML
-//! matrix. [`main`] is the whole program, shared by the `conformance` binary and the
-//! `cargo test` target. Only this crate knows TOML, libtest-mimic and report formats.
+//! matrix. A [`Runner`] is the whole program as a value (the probe catalogue, the reactors,
+//! the suites folder, the mode), so a user's crate runs its own probes and reactors with it;
+//! [`main`], the default runner, is shared by the `conformance` binary and the `cargo test`
+//! target. Only this crate knows TOML, libtest-mimic and report formats.
 
 pub mod check;
 pub mod cli;
@@ -23,8 +25,9 @@ pub mod suite;
 pub mod trials;
 
 use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use connectable::reactor::{self, Reactor};
 
@@ -46,56 +49,142 @@ pub enum Mode {
     CargoTest,
 }
 
-/// The reactors trials can run on: the built-in ones, and those a user registered with
-/// [`main_with_reactors`] or [`register_reactors`].
-pub fn reactors() -> &'static [&'static dyn Reactor] {
-    REACTORS.get_or_init(|| reactor::builtin().to_vec())
+/// A run of the conformance program, built up as a value: the probes suites may name, the
+/// reactors trials run on, where the suites are and who is running them. It replaces any
+/// process-wide registration, so two runners in one process do not interfere.
+///
+/// ```no_run
+/// # fn my_entry() -> protocols::ProbeEntry { protocols::PROBES[0] }
+/// let status = conformance::Runner::new()
+///     .probes(protocols::catalogue())
+///     .probe(my_entry())
+///     .suites("tests/suites")
+///     .mode(conformance::Mode::CargoTest)
+///     .run();
+/// # let _ = status;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Runner {
+    probes: protocols::Catalogue,
+    reactors: Vec<&'static dyn Reactor>,
+    suites: Option<PathBuf>,
+    mode: Mode,
 }
 
-/// The reactor with this name, among [`reactors`].
-pub fn reactor_by_name(name: &str) -> Option<&'static dyn Reactor> {
-    reactors().iter().copied().find(|r| r.name() == name)
-}
-
-static REACTORS: OnceLock<Vec<&'static dyn Reactor>> = OnceLock::new();
-
-/// Adds reactors of your own to the built-in ones, before any suite is loaded: every case
-/// that does not narrow its `reactors` then runs on them too, and suites can name them.
-/// Returns false (and changes nothing) if the list was already fixed, or a name is taken.
-pub fn register_reactors(extra: &[&'static dyn Reactor]) -> bool {
-    let mut all = reactor::builtin().to_vec();
-    for reactor in extra {
-        if all.iter().any(|r| r.name() == reactor.name()) {
-            return false;
-        }
-        all.push(*reactor);
+impl Default for Runner {
+    fn default() -> Self {
+        Self::new()
     }
-    REACTORS.set(all).is_ok()
+}
+
+impl Runner {
+    /// The built-in probes and reactors, the suites of `--suites`, `CONFORMANCE_SUITES` or
+    /// this repository's `suites/`, run as the `conformance` binary does.
+    pub fn new() -> Self {
+        Self {
+            probes: protocols::catalogue(),
+            reactors: reactor::builtin().to_vec(),
+            suites: None,
+            mode: Mode::Binary,
+        }
+    }
+
+    /// Suites may name exactly these probes (replacing the built-in catalogue).
+    pub fn probes(mut self, catalogue: protocols::Catalogue) -> Self {
+        self.probes = catalogue;
+        self
+    }
+
+    /// Adds a probe of your own; one of the same name is replaced.
+    pub fn probe(mut self, entry: protocols::ProbeEntry) -> Self {
+        self.probes.add(entry);
+        self
+    }
+
+    /// Adds a reactor of your own: every case that does not narrow its `reactors` then runs
+    /// on it too, and suites can name it. A name already taken is refused when the runner
+    /// runs (exit status 1).
+    pub fn reactor(mut self, reactor: &'static dyn Reactor) -> Self {
+        self.reactors.push(reactor);
+        self
+    }
+
+    /// Where the suite files are unless `--suites` or `CONFORMANCE_SUITES` says otherwise
+    /// (a relative path is from the working directory: a crate's root under `cargo test`).
+    pub fn suites(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.suites = Some(dir.into());
+        self
+    }
+
+    /// Who runs the trials (see [`Mode`]).
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The probes this runner knows.
+    pub fn catalogue(&self) -> &protocols::Catalogue {
+        &self.probes
+    }
+
+    /// The reactors this runner runs trials on.
+    pub fn reactors(&self) -> &[&'static dyn Reactor] {
+        &self.reactors
+    }
+
+    /// Runs the program: options, suites, trials; returns the exit status.
+    pub fn run(&self) -> ExitCode {
+        let names: Vec<&str> = self.reactors.iter().map(|r| r.name()).collect();
+        if let Some(taken) = names
+            .iter()
+            .enumerate()
+            .find_map(|(i, name)| names[..i].contains(name).then_some(*name))
+        {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "error: a reactor name is taken twice: \"{taken}\" (the built-in ones are tokio-ct, tokio-mt, threads)"
+                );
+            }
+            return ExitCode::from(EXIT_USAGE);
+        }
+        run(self)
+    }
 }
 
 /// The whole program with reactors of your own added: how a transport or runtime is
 /// certified against the catalogue (see README.md, "Certifying your reactor"). Call it from
-/// the `main` of a `harness = false` test or a binary.
+/// the `main` of a `harness = false` test or a binary. A shorthand for [`Runner`].
 pub fn main_with_reactors(mode: Mode, extra: &[&'static dyn Reactor]) -> ExitCode {
-    if !register_reactors(extra) {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!(
-                "error: a reactor name is taken twice (the built-in ones are tokio-ct, tokio-mt, threads)"
-            );
-        }
-        return ExitCode::from(EXIT_USAGE);
-    }
-    main(mode)
+    extra
+        .iter()
+        .fold(Runner::new().mode(mode), |runner, reactor| {
+            runner.reactor(*reactor)
+        })
+        .run()
 }
 
-/// Runs the program: options, load, plan, run, record, report; returns the exit status.
-#[allow(clippy::print_stderr, clippy::print_stdout)] // this is the program's user interface
+/// Runs the program with the built-in probes and reactors: options, load, plan, run, record,
+/// report; returns the exit status.
 pub fn main(mode: Mode) -> ExitCode {
+    Runner::new().mode(mode).run()
+}
+
+/// What [`Runner::run`] does once its reactors are known to be distinct.
+#[allow(clippy::print_stderr, clippy::print_stdout)] // this is the program's user interface
+fn run(runner: &Runner) -> ExitCode {
+    let mode = runner.mode;
+    let reactors = runner.reactors();
     cli::quiet_on_broken_pipe();
     // SIGINT, SIGTERM and SIGHUP end the run cleanly from here on (see `interrupt`).
     let _cleanup = interrupt::install();
-    let (options, libtest_args) = match cli::parse(std::env::args_os(), |n| std::env::var_os(n)) {
+    // The runner's suites folder stands where CONFORMANCE_SUITES would, so that --suites
+    // and the variable still choose another.
+    let env = |name: &str| match (std::env::var_os(name), &runner.suites) {
+        (None, Some(dir)) if name == "CONFORMANCE_SUITES" => Some(dir.clone().into_os_string()),
+        (value, _) => value,
+    };
+    let (options, libtest_args) = match cli::parse(std::env::args_os(), env) {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("error: {message}");
@@ -110,12 +199,12 @@ pub fn main(mode: Mode) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let reactor_names: Vec<&str> = reactors().iter().map(|r| r.name()).collect();
-    let suites = match load::load_dir(&options.suites, &reactor_names) {
+    let reactor_names: Vec<&str> = reactors.iter().map(|r| r.name()).collect();
+    let suites = match load::load_dir(&options.suites, runner.catalogue(), &reactor_names) {
         Ok(suites) => suites,
         Err(diagnostics) => return bad_suites(&options.suites, &diagnostics),
     };
-    let plan = match plan::plan(&suites, reactors(), options.seed) {
+    let plan = match plan::plan(&suites, reactors, options.seed) {
         Ok(plan) => plan,
         Err(diagnostics) => return bad_suites(&options.suites, &diagnostics),
     };
@@ -184,7 +273,7 @@ pub fn main(mode: Mode) -> ExitCode {
     if options.repeat > 1 {
         print_flakes(&records, options.repeat);
     }
-    if let Err(message) = write_reports(&options, report_folder, &records) {
+    if let Err(message) = write_reports(&options, report_folder, &records, reactors) {
         eprintln!("error: {message}");
         return ExitCode::from(EXIT_USAGE);
     }
@@ -290,8 +379,9 @@ fn write_reports(
     options: &cli::Options,
     folder: Option<report::folder::ReportFolder>,
     records: &[outcome::TrialRecord],
+    reactors: &[&'static dyn Reactor],
 ) -> Result<(), String> {
-    let reactor_names: Vec<&str> = reactors().iter().map(|r| r.name()).collect();
+    let reactor_names: Vec<&str> = reactors.iter().map(|r| r.name()).collect();
     let run = report::Run {
         seed: options.seed,
         repeat: options.repeat,
@@ -390,7 +480,11 @@ mod reference_is_complete {
         words.extend(ReasonKind::ALL.iter().map(|k| k.word().to_owned()));
         words.extend(TransportKind::ALL.iter().map(|t| t.word().to_owned()));
         words.extend(Delivery::ALL.iter().map(|d| d.word().to_owned()));
-        words.extend(crate::reactors().iter().map(|r| r.name().to_owned()));
+        words.extend(
+            connectable::reactor::builtin()
+                .iter()
+                .map(|r| r.name().to_owned()),
+        );
         words.extend(EVENT_WORDS.iter().map(|w| (*w).to_owned()));
         words.extend(ServerCert::ALL.iter().map(|c| c.word().to_owned()));
         words.extend(protocols::Step::WORDS.iter().map(|w| (*w).to_owned()));
@@ -491,8 +585,8 @@ mod parity_table_is_true {
     fn every_case_named_in_twisted_md_exists() {
         let dir = crate::cli::default_suites();
         let table = std::fs::read_to_string(dir.join("TWISTED.md")).expect("TWISTED.md");
-        let names: Vec<&str> = crate::reactors().iter().map(|r| r.name()).collect();
-        let suites = crate::load::load_dir(&dir, &names).expect("the suites load");
+        let names: Vec<&str> = connectable::reactor::builtin().iter().map(|r| r.name()).collect();
+        let suites = crate::load::load_dir(&dir, &protocols::catalogue(), &names).expect("the suites load");
         let exists = |name: &str| {
             let Some((suite, case)) = name.split_once("::") else {
                 return false;
@@ -579,5 +673,52 @@ mod parity_table_is_true {
         }
         assert!(four > 80, "only {four} four-file rows found in TWISTED.md");
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod runners_are_values {
+    //! Two runners in one process: what one is given, the other does not see.
+
+    use std::path::Path;
+
+    use super::Runner;
+
+    /// A probe of the test's own, named `mine`: the built-in `idle` under another name.
+    fn mine() -> protocols::ProbeEntry {
+        let idle = protocols::info("idle").expect("idle is built in");
+        protocols::ProbeEntry {
+            name: "mine",
+            ..*idle
+        }
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn a_probe_added_to_one_runner_is_not_in_another() {
+        const SUITE: &str = "[[case]]\nname = \"x\"\nabout = \"a\"\nserver = \"mine\"\nclient = \"idle\"\n";
+        let with = Runner::new().probe(mine());
+        let without = Runner::new();
+        let replaced = Runner::new().probes(protocols::Catalogue::new([mine()]));
+        // Rows: the runner, whether it knows `mine`, whether it knows `echo`, its first
+        // problem loading the suite (none: it loads).
+        let rows: [(&Runner, bool, bool, Option<&str>); 3] = [
+            (&with,     true,  true,  None),
+            (&without,  false, true,  Some("x.toml:4:10: case \"x\": unknown probe \"mine\"")),
+            (&replaced, true,  false, Some("x.toml:5:10: case \"x\": unknown probe \"idle\" (valid: mine)")),
+        ];
+        for (runner, knows_mine, knows_echo, problem) in rows {
+            let catalogue = runner.catalogue();
+            assert_eq!(catalogue.find("mine").is_some(), knows_mine, "{:?}", catalogue.names());
+            assert_eq!(catalogue.find("echo").is_some(), knows_echo, "{:?}", catalogue.names());
+            let names: Vec<&str> = runner.reactors().iter().map(|r| r.name()).collect();
+            let loaded = crate::load::load_str(Path::new("x.toml"), SUITE, catalogue, &names);
+            let first = loaded.err().map(|d| d[0].to_string());
+            match (first, problem) {
+                (None, None) => {}
+                (Some(found), Some(start)) => assert!(found.starts_with(start), "{found}"),
+                (found, expected) => panic!("found {found:?}, expected {expected:?}"),
+            }
+        }
     }
 }

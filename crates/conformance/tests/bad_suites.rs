@@ -114,7 +114,7 @@ fn lists() -> [(&'static str, String); 4] {
         ),
         (
             "{reactors}",
-            join(conformance::reactors().iter().map(|r| r.name()).collect()),
+            join(connectable::reactor::builtin().iter().map(|r| r.name()).collect()),
         ),
         (
             "{delivery}",
@@ -149,9 +149,9 @@ const LOADED_AS: &str = "suites/t.toml";
 /// Loads a suite as the program does: the loader, then the plan (whose problem is a case
 /// whose matrix is empty on this run's reactors).
 fn load_and_plan(text: &str) -> Result<(), Vec<conformance::load::Diagnostic>> {
-    let reactors = conformance::reactors();
+    let reactors = connectable::reactor::builtin();
     let names: Vec<&str> = reactors.iter().map(|r| r.name()).collect();
-    let suite = conformance::load::load_str(Path::new(LOADED_AS), text, &names)?;
+    let suite = conformance::load::load_str(Path::new(LOADED_AS), text, &protocols::catalogue(), &names)?;
     conformance::plan::plan(&[suite], reactors, 0).map(drop)
 }
 

@@ -143,15 +143,21 @@ type LeakRow = (
     &'static [&'static str],
 );
 
+/// The built-in reactors and the broken ones.
+fn reactors() -> Vec<&'static dyn connectable::reactor::Reactor> {
+    let broken: [&'static dyn connectable::reactor::Reactor; 3] =
+        [&RESET_BLIND, &LEAVES_A_TIMER, &LEAKS_A_SOCKET];
+    connectable::reactor::builtin()
+        .iter()
+        .copied()
+        .chain(broken)
+        .collect()
+}
+
 /// One test, not three: the descriptor count compares the whole process before and after
 /// each trial, so no other test may run pairings meanwhile.
 #[test]
 fn the_catalogue_names_the_cases_a_broken_reactor_fails() {
-    assert!(conformance::register_reactors(&[
-        &RESET_BLIND,
-        &LEAVES_A_TIMER,
-        &LEAKS_A_SOCKET
-    ]));
     conformance::trials::count_descriptors_per_trial(true);
     reset_blind();
     // Rows: the reactor, trials that must fail with what they left in the message, trials
@@ -210,12 +216,11 @@ fn the_catalogue_names_the_cases_a_broken_reactor_fails() {
 /// Every whole-delivery trial of the catalogue against `reactor`, by name, with the problems
 /// its attempt found (before `xfail` is applied).
 fn problems_by_trial(reactor: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let reactors = reactors();
     let suites = conformance::load::load_dir(
         &conformance::cli::default_suites(),
-        &conformance::reactors()
-            .iter()
-            .map(|r| r.name())
-            .collect::<Vec<_>>(),
+        &protocols::catalogue(),
+        &reactors.iter().map(|r| r.name()).collect::<Vec<_>>(),
     )
     .unwrap_or_else(|d| panic!("the suites load: {d:?}"));
     let mut problems = std::collections::BTreeMap::new();
@@ -225,7 +230,7 @@ fn problems_by_trial(reactor: &str) -> std::collections::BTreeMap<String, Vec<St
             .iter()
             .filter(|c| conformance::plan::case_skip(c).is_none())
         {
-            let cells = conformance::plan::cells(case, conformance::reactors(), 0);
+            let cells = conformance::plan::cells(case, &reactors, 0);
             let ours = cells
                 .into_iter()
                 .filter(|cell| cell.reactor.name() == reactor && cell.delivery == Delivery::Whole);
@@ -240,12 +245,11 @@ fn problems_by_trial(reactor: &str) -> std::collections::BTreeMap<String, Vec<St
 }
 
 fn reset_blind() {
+    let reactors = reactors();
     let suites = conformance::load::load_dir(
         &conformance::cli::default_suites(),
-        &conformance::reactors()
-            .iter()
-            .map(|r| r.name())
-            .collect::<Vec<_>>(),
+        &protocols::catalogue(),
+        &reactors.iter().map(|r| r.name()).collect::<Vec<_>>(),
     )
     .unwrap_or_else(|d| panic!("the suites load: {d:?}"));
     let mut failed = Vec::new();
@@ -256,7 +260,7 @@ fn reset_blind() {
             .iter()
             .filter(|c| conformance::plan::case_skip(c).is_none())
         {
-            let cells = conformance::plan::cells(case, conformance::reactors(), 0);
+            let cells = conformance::plan::cells(case, &reactors, 0);
             let ours = cells.into_iter().filter(|cell| {
                 cell.reactor.name() == "reset-blind" && cell.delivery == Delivery::Whole
             });

@@ -322,9 +322,9 @@ fn misplaced(diagnostic: &Diagnostic, path: &Path, text: &str) -> Option<String>
 /// Loads a variant as the program does: the loader, then the plan, whose problems (a case
 /// whose matrix is empty) must be placed in the file as the loader's are.
 fn load_and_plan(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
-    let reactor_names: Vec<&str> = conformance::reactors().iter().map(|r| r.name()).collect();
-    let suite = load_str(path, text, &reactor_names)?;
-    plan(std::slice::from_ref(&suite), conformance::reactors(), 7)?;
+    let reactor_names: Vec<&str> = connectable::reactor::builtin().iter().map(|r| r.name()).collect();
+    let suite = load_str(path, text, &protocols::catalogue(), &reactor_names)?;
+    plan(std::slice::from_ref(&suite), connectable::reactor::builtin(), 7)?;
     Ok(suite)
 }
 
@@ -333,7 +333,7 @@ fn load_and_plan(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
 fn unplannable(suite: &Suite) -> Option<String> {
     let session = Arc::new(Session::once());
     let planned = catch_unwind(AssertUnwindSafe(|| {
-        let reactors = conformance::reactors();
+        let reactors = connectable::reactor::builtin();
         let Ok(plan) = plan(std::slice::from_ref(suite), reactors, 7) else {
             return (Vec::new(), usize::MAX);
         };

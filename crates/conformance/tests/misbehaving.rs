@@ -151,7 +151,7 @@ struct Trial<'a> {
 fn trials<'a>(suite: &str, cases: &'a [Case], every_delivery: bool) -> Vec<Trial<'a>> {
     let mut trials = Vec::new();
     for case in cases {
-        for cell in cells(case, conformance::reactors(), 0) {
+        for cell in cells(case, connectable::reactor::builtin(), 0) {
             if !TRANSPORTS.contains(&cell.transport)
                 || (!every_delivery && cell.delivery != Delivery::Whole)
             {
@@ -200,7 +200,8 @@ fn run_all(trials: &[Trial<'_>]) -> BTreeMap<String, ((Outcome, String), Duratio
 fn misbehaving_probes_fail_their_own_trial_in_time_and_leave_nothing_behind() {
     let suites = conformance::load::load_dir(
         &conformance::cli::default_suites(),
-        &conformance::reactors()
+        &protocols::catalogue(),
+        &connectable::reactor::builtin()
             .iter()
             .map(|r| r.name())
             .collect::<Vec<_>>(),
@@ -214,7 +215,8 @@ fn misbehaving_probes_fail_their_own_trial_in_time_and_leave_nothing_behind() {
     let failing = conformance::load::load_str(
         Path::new("failing.toml"),
         FAILING,
-        &conformance::reactors()
+        &protocols::catalogue(),
+        &connectable::reactor::builtin()
             .iter()
             .map(|r| r.name())
             .collect::<Vec<_>>(),

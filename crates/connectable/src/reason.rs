@@ -97,6 +97,33 @@ impl ReasonKind {
         }
     }
 
+    /// What the word means, as the suite format reference shows it (generated into
+    /// suites/README.md by `cargo xtask codegen`).
+    pub fn about(self) -> &'static str {
+        match self {
+            Self::Done => {
+                "orderly close: everything written before the close was flushed and the close \
+                 went out (FIN; over TLS close_notify, then FIN), or the peer closed cleanly \
+                 (over TLS: its close_notify was seen)"
+            }
+            Self::Lost => {
+                "unclean end: a reset, an EOF without close_notify over TLS, an I/O error"
+            }
+            Self::Aborted => {
+                "this side called abort_connection: pending writes were discarded and the \
+                 connection reset"
+            }
+            Self::Tls => {
+                "the TLS handshake or a record failed; the alert or error is kept as detail \
+                 (match it with `error`)"
+            }
+            Self::Refused => "the connection was never established; connection_made never ran",
+            Self::Error => {
+                "a callback of this side panicked or returned an error; the connection was aborted"
+            }
+        }
+    }
+
     /// The kind a suite word names, if any.
     pub fn from_word(word: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.word() == word)

@@ -19,34 +19,35 @@ use serde::{Deserialize, Deserializer};
 
 pub(crate) use crate::then::Then;
 use crate::then::ThenWords;
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "abort-between-writes",
     about: "on the first data writes Xs, aborts, writes Ys, then aborts again, closes, or fails",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "before",
-            kind: "integer",
+            kind: ArgKind::BYTES,
             about: "how many X to write before aborting (default 10000); at most 1 GiB",
         },
-        ArgumentInfo {
+        Argument {
             name: "after",
-            kind: "integer",
+            kind: ArgKind::BYTES,
             about: "how many Y to write after aborting (default 10000); at most 1 GiB",
         },
-        ArgumentInfo {
+        Argument {
             name: "then",
-            kind: "none | abort | lose",
+            kind: ArgKind::OneOf(&["none", "abort", "lose"]),
             about: "after the Ys: nothing (default), abort_connection again, or lose_connection",
         },
-        ArgumentInfo {
+        Argument {
             name: "fail",
-            kind: "boolean",
+            kind: ArgKind::Boolean,
             about: "last of all, return an error from data_received (default false)",
         },
     ],
+    build: |arguments| build(arguments, AbortBetweenWrites::new),
 };
 
 /// What the message of `fail` says.
@@ -83,6 +84,12 @@ pub(crate) struct Arguments {
     /// Whether `data_received` then fails.
     #[serde(default)]
     pub(crate) fail: bool,
+}
+
+impl crate::ProbeArguments for Arguments {
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        vec![("before", crate::wide(self.before)), ("after", crate::wide(self.after))]
+    }
 }
 
 fn ten_thousand() -> usize {

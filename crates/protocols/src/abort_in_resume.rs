@@ -17,29 +17,30 @@
 use connectable::{CallbackResult, DisconnectReason, ProducerKind, Protocol, Transport};
 use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "abort-in-resume",
     about: "writes a lot as a pull producer, then aborts when told resume_producing",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "when",
-            kind: "made | data",
+            kind: ArgKind::OneOf(&["made", "data"]),
             about: "write and register in connection_made (default), or on the first data",
         },
-        ArgumentInfo {
+        Argument {
             name: "size",
-            kind: "integer",
+            kind: ArgKind::BYTES,
             about: "how many bytes to write before registering (default 762000, as Twisted); at most 1 GiB",
         },
-        ArgumentInfo {
+        Argument {
             name: "fail",
-            kind: "boolean",
+            kind: ArgKind::Boolean,
             about: "return an error from resume_producing right after aborting (default false)",
         },
     ],
+    build: |arguments| build(arguments, AbortInResume::new),
 };
 
 /// What the error of `fail` says.
@@ -69,6 +70,12 @@ pub(crate) struct Arguments {
     /// Whether `resume_producing` fails after aborting.
     #[serde(default)]
     pub(crate) fail: bool,
+}
+
+impl crate::ProbeArguments for Arguments {
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        vec![("size", crate::wide(self.size))]
+    }
 }
 
 /// Twisted's `b"lalala" * 127000`.

@@ -8,18 +8,19 @@
 
 use connectable::{CallbackResult, Protocol, Transport};
 
-use crate::ProbeInfo;
-use crate::registry::SEND_ON_MADE;
+use crate::{ProbeEntry, build};
+use crate::SEND_ON_MADE;
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "abort-on-data",
     about: "resets the connection (abort_connection) as soon as the first data arrives",
     arguments: SEND_ON_MADE,
+    build: |arguments| build(arguments, AbortOnData::new),
 };
 
 /// The arguments of `abort-on-data`: only `send`, written in `connection_made`.
-pub(crate) type Arguments = crate::registry::SendOnMade;
+pub(crate) type Arguments = crate::SendOnMade;
 
 /// The `abort-on-data` probe.
 #[derive(Debug)]

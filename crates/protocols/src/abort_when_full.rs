@@ -21,34 +21,35 @@ use connectable::{
 };
 use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "abort-when-full",
     about: "writes 32 MiB as a streaming producer, aborts shortly after being paused",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "when",
-            kind: "made | data",
+            kind: ArgKind::OneOf(&["made", "data"]),
             about: "start writing in connection_made (default), or on the first data",
         },
-        ArgumentInfo {
+        Argument {
             name: "send",
-            kind: "text",
+            kind: ArgKind::Text,
             about: "written when the connection is made (default: nothing)",
         },
-        ArgumentInfo {
+        Argument {
             name: "size",
-            kind: "integer",
+            kind: ArgKind::BYTES,
             about: "how many bytes to write, all at once (default 33554432, 32 MiB); at most 1 GiB",
         },
-        ArgumentInfo {
+        Argument {
             name: "delay_ms",
-            kind: "integer",
+            kind: ArgKind::MILLISECONDS,
             about: "abort this many milliseconds after the first pause_producing (default 10); at most an hour",
         },
     ],
+    build: |arguments| build(arguments, AbortWhenFull::new),
 };
 
 /// When `abort-when-full` starts writing.
@@ -77,6 +78,12 @@ pub(crate) struct Arguments {
     /// How long after being paused to abort.
     #[serde(default = "ten")]
     pub(crate) delay_ms: u64,
+}
+
+impl crate::ProbeArguments for Arguments {
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        vec![("size", crate::wide(self.size)), ("delay_ms", self.delay_ms)]
+    }
 }
 
 fn thirty_two_mib() -> usize {

@@ -12,17 +12,18 @@
 use connectable::{CallbackResult, Protocol, Transport};
 use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "accumulate",
     about: "takes in everything the peer sends; with close_after, closes cleanly once that many bytes arrived",
-    arguments: &[ArgumentInfo {
+    arguments: &[Argument {
         name: "close_after",
-        kind: "integer",
+        kind: ArgKind::BYTES,
         about: "close (lose_connection) once this many bytes arrived in all; 0 closes when the connection is made (default: never); at most 1 GiB",
     }],
+    build: |arguments| build(arguments, Accumulate::new),
 };
 
 /// The arguments of `accumulate`.
@@ -31,6 +32,12 @@ pub(crate) const INFO: ProbeInfo = ProbeInfo {
 pub(crate) struct Arguments {
     /// Close once this many bytes arrived.
     pub(crate) close_after: Option<u64>,
+}
+
+impl crate::ProbeArguments for Arguments {
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        self.close_after.map(|n| ("close_after", n)).into_iter().collect()
+    }
 }
 
 /// The `accumulate` probe.

@@ -20,24 +20,25 @@ use std::time::Duration;
 use connectable::{CallbackResult, DisconnectReason, ProducerKind, Protocol, TimerId, Transport};
 use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "calls-in-lost",
     about: "closes on the first data, then writes, closes and aborts again from connection_lost",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "send",
-            kind: "text",
+            kind: ArgKind::Text,
             about: "written when the connection is made (default: nothing)",
         },
-        ArgumentInfo {
+        Argument {
             name: "on_data",
-            kind: "lose | abort | wait",
+            kind: ArgKind::OneOf(&["lose", "abort", "wait"]),
             about: "on the first data: lose_connection (default), abort_connection, or nothing",
         },
     ],
+    build: |arguments| build(arguments, CallsInLost::new),
 };
 
 /// What `calls-in-lost` writes from `connection_lost`: it must never arrive.
@@ -66,6 +67,8 @@ pub(crate) struct Arguments {
     #[serde(default)]
     pub(crate) on_data: OnData,
 }
+
+impl crate::ProbeArguments for Arguments {}
 
 /// The `calls-in-lost` probe.
 #[derive(Debug)]

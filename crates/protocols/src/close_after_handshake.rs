@@ -28,34 +28,35 @@ use serde::{Deserialize, Deserializer};
 
 pub(crate) use crate::then::Then;
 use crate::then::ThenWords;
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "close-after-handshake",
     about: "once the TLS handshake completes, writes its payload if any, then closes (lose_connection, or without close_notify) or aborts; over plain TCP it never closes",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "send",
-            kind: "text",
+            kind: ArgKind::Text,
             about: "written when the connection is made, before the handshake (default: nothing)",
         },
-        ArgumentInfo {
+        Argument {
             name: "data",
-            kind: "text",
+            kind: ArgKind::Text,
             about: "written once the handshake completes, right before the close (give at most one of data, size; default: nothing)",
         },
-        ArgumentInfo {
+        Argument {
             name: "size",
-            kind: "integer",
+            kind: ArgKind::BYTES,
             about: "that many generated printable bytes written once the handshake completes (byte i is 'a' + i % 26); at most 1 GiB",
         },
-        ArgumentInfo {
+        Argument {
             name: "then",
-            kind: "close | close-without-close-notify | abort",
+            kind: ArgKind::OneOf(&["close", "close-without-close-notify", "abort"]),
             about: "close (default): lose_connection, close_notify then FIN; close-without-close-notify: FIN alone, a truncation the peer must see as lost; abort: abort_connection, which discards everything still unsent",
         },
     ],
+    build: |arguments| build(arguments, CloseAfterHandshake::new),
 };
 
 /// The arguments of `close-after-handshake`, checked: at most one payload.
@@ -68,6 +69,15 @@ pub(crate) struct Arguments {
     pub(crate) payload: Payload,
     /// How it ends the connection once the handshake completes.
     pub(crate) then: Then,
+}
+
+impl crate::ProbeArguments for Arguments {
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        match self.payload {
+            Payload::Generated(n) => vec![("size", crate::wide(n))],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// What `close-after-handshake` writes before it closes.

@@ -13,34 +13,35 @@
 use connectable::{CallbackResult, Protocol, Transport};
 use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "close-twice",
     about: "closes or aborts twice in a row, when connected or on the first data",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "send",
-            kind: "text",
+            kind: ArgKind::Text,
             about: "written when the connection is made, before any close (default: nothing)",
         },
-        ArgumentInfo {
+        Argument {
             name: "when",
-            kind: "made | data",
+            kind: ArgKind::OneOf(&["made", "data"]),
             about: "in connection_made, or when the first data arrives (default)",
         },
-        ArgumentInfo {
+        Argument {
             name: "first",
-            kind: "lose | abort",
+            kind: ArgKind::OneOf(&["lose", "abort"]),
             about: "the first call: lose_connection or abort_connection",
         },
-        ArgumentInfo {
+        Argument {
             name: "second",
-            kind: "lose | abort",
+            kind: ArgKind::OneOf(&["lose", "abort"]),
             about: "the second call, right after the first",
         },
     ],
+    build: |arguments| build(arguments, CloseTwice::new),
 };
 
 /// When `close-twice` closes.
@@ -87,6 +88,8 @@ pub(crate) struct Arguments {
     /// The second call.
     pub(crate) second: Close,
 }
+
+impl crate::ProbeArguments for Arguments {}
 
 /// The `close-twice` probe.
 #[derive(Debug)]

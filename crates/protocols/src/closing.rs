@@ -7,13 +7,14 @@
 
 use connectable::{CallbackResult, Protocol, Transport};
 
-use crate::ProbeInfo;
+use crate::{ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "closing",
     about: "closes its side cleanly (lose_connection) as soon as the connection is made",
     arguments: &[],
+    build: |arguments| build(arguments, |_: &crate::NoArguments| Closing),
 };
 
 /// The `closing` probe.

@@ -8,18 +8,19 @@
 
 use connectable::{CallbackResult, Protocol, Transport};
 
-use crate::ProbeInfo;
-use crate::registry::SEND_ON_MADE;
+use crate::{ProbeEntry, build};
+use crate::SEND_ON_MADE;
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "closing-later",
     about: "closes its side cleanly (lose_connection) as soon as the first data arrives",
     arguments: SEND_ON_MADE,
+    build: |arguments| build(arguments, ClosingLater::new),
 };
 
 /// The arguments of `closing-later`: only `send`, written in `connection_made`.
-pub(crate) type Arguments = crate::registry::SendOnMade;
+pub(crate) type Arguments = crate::SendOnMade;
 
 /// The `closing-later` probe.
 #[derive(Debug)]

@@ -6,13 +6,14 @@
 
 use connectable::{CallbackResult, Protocol, Transport};
 
-use crate::ProbeInfo;
+use crate::{ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "echo",
     about: "writes back every chunk it receives and waits for the peer to close",
     arguments: &[],
+    build: |arguments| build(arguments, |_: &crate::NoArguments| Echo),
 };
 
 /// The `echo` probe.

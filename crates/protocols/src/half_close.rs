@@ -11,39 +11,40 @@
 use connectable::{CallbackResult, Protocol, Transport};
 use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "half-close",
     about: "writes, then shuts down its writing side (half_close) and goes on reading; half-close aware",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "send",
-            kind: "text",
+            kind: ArgKind::Text,
             about: "written before the half-close (default: nothing)",
         },
-        ArgumentInfo {
+        Argument {
             name: "when",
-            kind: "made | data | read-lost | never",
+            kind: ArgKind::OneOf(&["made", "data", "read-lost", "never"]),
             about: "when to half-close: when connected (default), on the first data, when the peer half-closes, or never",
         },
-        ArgumentInfo {
+        Argument {
             name: "twice",
-            kind: "boolean",
+            kind: ArgKind::Boolean,
             about: "call half_close twice in a row (default false)",
         },
-        ArgumentInfo {
+        Argument {
             name: "close_on_write_lost",
-            kind: "boolean",
+            kind: ArgKind::Boolean,
             about: "call lose_connection when the half-close completes (default false), as Twisted's test_doubleHalfClose does",
         },
-        ArgumentInfo {
+        Argument {
             name: "fail",
-            kind: "read-lost | write-lost",
+            kind: ArgKind::OneOf(&["read-lost", "write-lost"]),
             about: "make read_connection_lost or write_connection_lost return an error",
         },
     ],
+    build: |arguments| build(arguments, HalfClose::new),
 };
 
 /// When `half-close` half-closes.
@@ -89,6 +90,8 @@ pub(crate) struct Arguments {
     /// Which callback fails.
     pub(crate) fail: Option<Fail>,
 }
+
+impl crate::ProbeArguments for Arguments {}
 
 /// The `half-close` probe.
 #[derive(Debug)]

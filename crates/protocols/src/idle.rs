@@ -7,13 +7,14 @@
 
 use connectable::{CallbackResult, Protocol, Transport};
 
-use crate::ProbeInfo;
+use crate::{ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "idle",
     about: "does nothing: a bare ConnectableProtocol that records how the connection ended",
     arguments: &[],
+    build: |arguments| build(arguments, |_: &crate::NoArguments| Idle),
 };
 
 /// The `idle` probe.

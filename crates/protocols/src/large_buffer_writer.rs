@@ -14,24 +14,25 @@ use std::time::Duration;
 use connectable::{Bytes, CallbackResult, Protocol, TimerId, Transport};
 use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "large-buffer-writer",
     about: "writes size - 1 bytes of X when connected, then after delay_ms the last X, then closes (lose_connection)",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "size",
-            kind: "integer",
+            kind: ArgKind::BYTES,
             about: "the payload's length in bytes, all X (required; 0 writes nothing and only closes); at most 1 GiB",
         },
-        ArgumentInfo {
+        Argument {
             name: "delay_ms",
-            kind: "integer",
+            kind: ArgKind::MILLISECONDS,
             about: "milliseconds between the big write and the last byte (default 1, as in Twisted); at most an hour",
         },
     ],
+    build: |arguments| build(arguments, LargeBufferWriter::new),
 };
 
 /// The arguments of `large-buffer-writer`.
@@ -43,6 +44,12 @@ pub(crate) struct Arguments {
     /// Milliseconds before the last byte and the close.
     #[serde(default = "one")]
     pub(crate) delay_ms: u64,
+}
+
+impl crate::ProbeArguments for Arguments {
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        vec![("size", self.size), ("delay_ms", self.delay_ms)]
+    }
 }
 
 fn one() -> u64 {

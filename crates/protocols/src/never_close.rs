@@ -11,18 +11,19 @@
 
 use connectable::{CallbackResult, Protocol, Transport};
 
-use crate::ProbeInfo;
-use crate::registry::SEND_ON_MADE;
+use crate::{ProbeEntry, build};
+use crate::SEND_ON_MADE;
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "never-close",
     about: "never closes, not even when the peer does (half-close aware, ignores the FIN): open until a reset, TLS close_notify or the timeout",
     arguments: SEND_ON_MADE,
+    build: |arguments| build(arguments, NeverClose::new),
 };
 
 /// The arguments of `never-close`: only `send`, written in `connection_made`.
-pub(crate) type Arguments = crate::registry::SendOnMade;
+pub(crate) type Arguments = crate::SendOnMade;
 
 /// The `never-close` probe.
 #[derive(Debug)]

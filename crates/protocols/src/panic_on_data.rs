@@ -8,18 +8,19 @@
 
 use connectable::{CallbackResult, Protocol, Transport};
 
-use crate::ProbeInfo;
-use crate::registry::SEND_ON_MADE;
+use crate::{ProbeEntry, build};
+use crate::SEND_ON_MADE;
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "panic-on-data",
     about: "panics when the first data arrives: a panicking callback must end its side error and abort",
     arguments: SEND_ON_MADE,
+    build: |arguments| build(arguments, PanicOnData::new),
 };
 
 /// The arguments of `panic-on-data`: only `send`, written in `connection_made`.
-pub(crate) type Arguments = crate::registry::SendOnMade;
+pub(crate) type Arguments = crate::SendOnMade;
 
 /// The `panic-on-data` probe.
 #[derive(Debug)]

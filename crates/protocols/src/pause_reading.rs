@@ -11,29 +11,30 @@ use std::time::Duration;
 use connectable::{CallbackResult, Protocol, TimerId, Transport};
 use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "pause-reading",
     about: "pauses reading when connected or on the first data, resumes after a delay",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "on",
-            kind: "made | data",
+            kind: ArgKind::OneOf(&["made", "data"]),
             about: "when to pause: when the connection is made, or when the first data arrives (default)",
         },
-        ArgumentInfo {
+        Argument {
             name: "resume_after_ms",
-            kind: "integer",
+            kind: ArgKind::MILLISECONDS,
             about: "resume reading this many milliseconds after pausing (default: never); at most an hour",
         },
-        ArgumentInfo {
+        Argument {
             name: "close_after",
-            kind: "integer",
+            kind: ArgKind::BYTES,
             about: "close (lose_connection) once this many bytes arrived in all (default: never); at most 1 GiB",
         },
     ],
+    build: |arguments| build(arguments, PauseReading::new),
 };
 
 /// When `pause-reading` pauses.
@@ -58,6 +59,15 @@ pub(crate) struct Arguments {
     pub(crate) resume_after_ms: Option<u64>,
     /// Close after this many bytes.
     pub(crate) close_after: Option<u64>,
+}
+
+impl crate::ProbeArguments for Arguments {
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        let mut found: Vec<(&'static str, u64)> = Vec::new();
+        found.extend(self.resume_after_ms.map(|n| ("resume_after_ms", n)));
+        found.extend(self.close_after.map(|n| ("close_after", n)));
+        found
+    }
 }
 
 /// The `pause-reading` probe.

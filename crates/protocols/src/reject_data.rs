@@ -11,24 +11,25 @@
 use connectable::{CallbackResult, Protocol, Transport};
 use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "reject-data",
     about: "writes a greeting, then fails on the first byte it was not told to expect",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "send",
-            kind: "text",
+            kind: ArgKind::Text,
             about: "written when the connection is made (default: nothing)",
         },
-        ArgumentInfo {
+        Argument {
             name: "allow",
-            kind: "text",
+            kind: ArgKind::Text,
             about: "the bytes that may arrive, in any number and order (default: none)",
         },
     ],
+    build: |arguments| build(arguments, RejectData::new),
 };
 
 /// The arguments of `reject-data`.
@@ -41,6 +42,8 @@ pub(crate) struct Arguments {
     #[serde(default)]
     pub(crate) allow: String,
 }
+
+impl crate::ProbeArguments for Arguments {}
 
 /// The `reject-data` probe.
 #[derive(Debug)]

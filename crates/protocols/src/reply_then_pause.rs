@@ -17,24 +17,25 @@ use std::time::Duration;
 use connectable::{CallbackResult, Protocol, TimerId, Transport};
 use serde::Deserialize;
 
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "reply-then-pause",
     about: "on the first data writes a reply and pauses reading, resumes after a delay",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "send",
-            kind: "text",
+            kind: ArgKind::Text,
             about: "the reply, written when the first data arrives (default: nothing)",
         },
-        ArgumentInfo {
+        Argument {
             name: "resume_after_ms",
-            kind: "integer",
+            kind: ArgKind::MILLISECONDS,
             about: "resume reading this many milliseconds after pausing (default: never); at most an hour",
         },
     ],
+    build: |arguments| build(arguments, ReplyThenPause::new),
 };
 
 /// The arguments of `reply-then-pause`.
@@ -45,6 +46,12 @@ pub(crate) struct Arguments {
     pub(crate) send: Option<String>,
     /// How long to stay paused.
     pub(crate) resume_after_ms: Option<u64>,
+}
+
+impl crate::ProbeArguments for Arguments {
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        self.resume_after_ms.map(|n| ("resume_after_ms", n)).into_iter().collect()
+    }
 }
 
 /// The `reply-then-pause` probe.

@@ -13,34 +13,35 @@ use serde::{Deserialize, Deserializer};
 
 pub(crate) use crate::then::Then;
 use crate::then::ThenWords;
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "send",
     about: "writes a payload when the connection is made, then waits for the peer to close, closes or aborts",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "data",
-            kind: "text",
+            kind: ArgKind::Text,
             about: "the payload, as UTF-8 text (give exactly one of data, data_hex, size)",
         },
-        ArgumentInfo {
+        Argument {
             name: "data_hex",
-            kind: "hex",
+            kind: ArgKind::Hex,
             about: "the payload, as hex digits without separators (\"00ff\")",
         },
-        ArgumentInfo {
+        Argument {
             name: "size",
-            kind: "integer",
+            kind: ArgKind::BYTES,
             about: "the payload, this many generated printable bytes (byte i is 'a' + i % 26); at most 1 GiB",
         },
-        ArgumentInfo {
+        Argument {
             name: "then",
-            kind: "wait | close | abort",
+            kind: ArgKind::OneOf(&["wait", "close", "abort"]),
             about: "after writing: wait for the peer to close (default), close cleanly (lose_connection), or abort (abort_connection, which discards the payload)",
         },
     ],
+    build: |arguments| build(arguments, SendPayload::new),
 };
 
 /// The arguments of `send`, checked: exactly one payload.
@@ -51,6 +52,15 @@ pub(crate) struct Arguments {
     pub(crate) payload: Payload,
     /// What to do once it is written.
     pub(crate) then: Then,
+}
+
+impl crate::ProbeArguments for Arguments {
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        match self.payload {
+            Payload::Generated(n) => vec![("size", crate::wide(n))],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// What `send` writes.

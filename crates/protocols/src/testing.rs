@@ -1,4 +1,4 @@
-//! Test helpers: build a probe from the registry with suite-like arguments and drive it through
+//! Test helpers: build a probe from the catalogue with suite-like arguments and drive it through
 //! [`Harness`], whole and one byte at a time, checking what it wrote, how it asked to close and
 //! what it was handed.
 
@@ -24,7 +24,7 @@ pub(crate) fn parse_toml(name: &str, arguments: &str) -> Result<ProbeSpec, Strin
     parse(name, arguments).map_err(|e| e.to_string().trim_end().to_owned())
 }
 
-/// A probe of the registry, by name, to [`check`](Probe::check) row after row.
+/// A probe of the catalogue, by name, to [`check`](Probe::check) row after row.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Probe(pub(crate) &'static str);
 

@@ -13,24 +13,25 @@ use serde::Deserialize;
 
 use crate::send;
 use crate::then::Then;
-use crate::{ArgumentInfo, ProbeInfo};
+use crate::{ArgKind, Argument, ProbeEntry, build};
 
-/// The registry entry.
-pub(crate) const INFO: ProbeInfo = ProbeInfo {
+/// The catalogue entry.
+pub(crate) const ENTRY: ProbeEntry = ProbeEntry {
     name: "write-sequence",
     about: "writes a list of text parts with one write_sequence call when the connection is made, then waits for the peer to close, closes or aborts",
     arguments: &[
-        ArgumentInfo {
+        Argument {
             name: "parts",
-            kind: "list of text",
+            kind: ArgKind::TextList,
             about: "the buffers, in order, handed to write_sequence together (required)",
         },
-        ArgumentInfo {
+        Argument {
             name: "then",
-            kind: "wait | close | abort",
+            kind: ArgKind::OneOf(&["wait", "close", "abort"]),
             about: "after writing: wait for the peer to close (default), close cleanly (lose_connection), or abort (abort_connection, which discards the parts)",
         },
     ],
+    build: |arguments| build(arguments, WriteSequence::new),
 };
 
 /// The arguments of `write-sequence`.
@@ -43,6 +44,8 @@ pub(crate) struct Arguments {
     #[serde(default = "send::wait", deserialize_with = "send::then")]
     pub(crate) then: Then,
 }
+
+impl crate::ProbeArguments for Arguments {}
 
 /// The `write-sequence` probe.
 #[derive(Debug)]

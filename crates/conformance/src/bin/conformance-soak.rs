@@ -287,9 +287,9 @@ fn main() -> ExitCode {
 #[allow(clippy::print_stdout)] // this is the program's report
 fn soak() -> anyhow::Result<bool> {
     let options = parse(std::env::args().skip(1))?;
-    let reactor_names: Vec<&str> = conformance::reactors().iter().map(|r| r.name()).collect();
+    let reactor_names: Vec<&str> = connectable::reactor::builtin().iter().map(|r| r.name()).collect();
     let suites =
-        conformance::load::load_dir(&options.suites, &reactor_names).map_err(|diagnostics| {
+        conformance::load::load_dir(&options.suites, &protocols::catalogue(), &reactor_names).map_err(|diagnostics| {
             let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
             anyhow::anyhow!(
                 "the suites in {} could not be loaded:\n{}",
@@ -314,7 +314,7 @@ fn soak() -> anyhow::Result<bool> {
                 *left_out.entry("external program").or_default() += 1;
                 continue;
             }
-            for cell in cells(case, conformance::reactors(), options.seed) {
+            for cell in cells(case, connectable::reactor::builtin(), options.seed) {
                 if cell.transport == TransportKind::Tcp6 && !ipv6_loopback() {
                     continue;
                 }

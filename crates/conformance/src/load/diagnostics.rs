@@ -260,6 +260,19 @@ pub(super) fn bad_hex(ctx: &str, path: &str, text: &str) -> String {
     )
 }
 
+/// A probe's parse error as the type-erased deserializer hands it on: toml's message, then
+/// perhaps blank lines and `in `key``, the argument it is about (`size`; for an item of a
+/// list, the list). Gives the message alone and that argument.
+pub(super) fn erased_message(message: &str) -> (&str, Option<&str>) {
+    let message = message.trim();
+    let Some((said, keys)) = message.rsplit_once("\nin `") else {
+        return (trim_message(message), None);
+    };
+    let keys = keys.strip_suffix('`').unwrap_or(keys);
+    let argument = keys.split(['.', '[']).next().filter(|a| !a.is_empty());
+    (trim_message(said), argument)
+}
+
 /// A message from elsewhere, in our style: no trailing period.
 pub(super) fn trim_message(message: &str) -> &str {
     message.trim().trim_end_matches('.')

@@ -4,11 +4,12 @@
 //! The file is parsed into toml's spanned document tree and walked by hand, so that one pass
 //! reports every problem it finds (unknown keys, unknown words, bad values, missing keys,
 //! duplicate names), each at its own line and column, with the valid choices and a "did you
-//! mean" when a choice is close. Probe arguments are checked against the registry's argument
-//! list first, then handed to [`protocols::parse`] as a serde deserializer whose errors still
-//! point into the file. Nothing here panics on any input.
+//! mean" when a choice is close. Probe arguments are checked against the catalogue entry's
+//! argument list first, then handed to [`ProbeEntry::parse`] as a serde deserializer whose
+//! errors still point into the file. Nothing here panics on any input.
 //!
-//! The text decides, and nothing else: the reactor names a suite may use are an argument, and
+//! The text decides, and nothing else: the probes and the reactor names a suite may use are
+//! arguments (a [`Runner`](crate::Runner) holds them), and
 //! nothing here reads the environment, looks at PATH or expands the matrix (the plan does,
 //! [`crate::plan`]). `diagnostics.rs` holds the problems and their words, `case.rs` a case and
 //! its expectations, `peer.rs` a side, `tls.rs` the TLS profile.
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use connectable::pki::{ClientCert, ServerCert, TlsProfile};
 use connectable::{Delivery, ReasonKind};
-use protocols::{ArgumentInfo, ProbeInfo};
+use protocols::{ArgKind, Argument, Catalogue, ProbeEntry};
 use serde::Deserialize as _;
 use serde::de::IntoDeserializer as _;
 use toml::Spanned;
@@ -33,7 +34,9 @@ mod tls;
 
 pub use diagnostics::Diagnostic;
 pub(crate) use diagnostics::quote;
-use diagnostics::{Words, bad_hex, did_you_mean, found, io_message, trim_message, unknown_word};
+use diagnostics::{
+    Words, bad_hex, did_you_mean, erased_message, found, io_message, trim_message, unknown_word,
+};
 
 use crate::suite::{
     AddressSpec, Case, CommandSpec, EVENT_WORDS, Expectation, Location, PLACEHOLDERS, PeerSpec,
@@ -41,12 +44,17 @@ use crate::suite::{
 };
 
 /// Loads every `*.toml` file directly in `dir` (not in subdirectories), sorted by file name.
-/// `reactors` are the reactor names a suite may give (and what a case without `reactors`
-/// runs on): the loader knows no reactor of its own.
+/// `probes` are the probes a suite may name, `reactors` the reactor names a suite may give
+/// (and what a case without `reactors` runs on): the loader knows no probe or reactor of its
+/// own.
 ///
 /// Returns every problem of every file, not only the first; a directory that cannot be read
 /// or holds no suite file is a problem too.
-pub fn load_dir(dir: &Path, reactors: &[&str]) -> Result<Vec<Suite>, Vec<Diagnostic>> {
+pub fn load_dir(
+    dir: &Path,
+    probes: &Catalogue,
+    reactors: &[&str],
+) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) => {
@@ -82,7 +90,7 @@ pub fn load_dir(dir: &Path, reactors: &[&str]) -> Result<Vec<Suite>, Vec<Diagnos
     let mut suites = Vec::new();
     for file in files {
         match std::fs::read(&file).map(String::from_utf8) {
-            Ok(Ok(text)) => match load_str(&file, &text, reactors) {
+            Ok(Ok(text)) => match load_str(&file, &text, probes, reactors) {
                 Ok(suite) => suites.push(suite),
                 Err(problems) => diagnostics.extend(problems),
             },
@@ -130,7 +138,12 @@ fn not_utf8_at(path: &Path, bytes: &[u8]) -> Diagnostic {
 /// Returns every problem in the text, in file order, not only the first. The text alone
 /// decides: nothing here looks at the machine (no PATH, no reactor's abilities, no matrix),
 /// which is the plan's work ([`crate::plan`]).
-pub fn load_str(path: &Path, text: &str, reactors: &[&str]) -> Result<Suite, Vec<Diagnostic>> {
+pub fn load_str(
+    path: &Path,
+    text: &str,
+    probes: &Catalogue,
+    reactors: &[&str],
+) -> Result<Suite, Vec<Diagnostic>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let name = path
         .file_stem()
@@ -152,6 +165,7 @@ pub fn load_str(path: &Path, text: &str, reactors: &[&str]) -> Result<Suite, Vec
     let mut checker = Checker {
         path,
         text,
+        probes,
         reactors,
         line_starts,
         diagnostics: Vec::new(),
@@ -248,6 +262,8 @@ impl Defaults {
 struct Checker<'a> {
     path: &'a Path,
     text: &'a str,
+    /// The probes a suite may name.
+    probes: &'a Catalogue,
     /// The reactor names a suite may give.
     reactors: &'a [&'a str],
     /// The byte offset where each line starts: 0, then one past each newline.
@@ -255,7 +271,7 @@ struct Checker<'a> {
     diagnostics: Vec<Diagnostic>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     // -- The document ---------------------------------------------------------------------
 
     fn document(&mut self) -> Vec<Case> {
@@ -491,7 +507,7 @@ mod tests {
     const PATH: &str = "suites/t.toml";
 
     fn reactor_names() -> Vec<&'static str> {
-        crate::reactors().iter().map(|r| r.name()).collect()
+        connectable::reactor::builtin().iter().map(|r| r.name()).collect()
     }
 
     /// A probe built the way the registry documents, for comparing with what was loaded.
@@ -531,7 +547,7 @@ received_len = 0
     #[test]
     fn a_valid_suite_loads_with_defaults_and_overrides() {
         let suite =
-            load_str(Path::new(PATH), VALID, &reactor_names()).unwrap_or_else(|diagnostics| {
+            load_str(Path::new(PATH), VALID, &protocols::catalogue(), &reactor_names()).unwrap_or_else(|diagnostics| {
                 panic!(
                     "{}",
                     diagnostics
@@ -556,7 +572,7 @@ received_len = 0
         assert_eq!(first.server, probe("closing-later", "{}"));
         assert_eq!(first.client, probe("send", r#"{ data = "x" }"#));
         assert_eq!(first.transports, [TransportKind::Tcp]);
-        let every_reactor: Vec<&str> = crate::reactors().iter().map(|r| r.name()).collect();
+        let every_reactor: Vec<&str> = connectable::reactor::builtin().iter().map(|r| r.name()).collect();
         assert_eq!(first.reactors, every_reactor);
         assert_eq!(first.delivery, Delivery::ALL);
         assert_eq!(first.timeout, Duration::from_millis(250));
@@ -611,10 +627,10 @@ received_len = 0
     #[test]
     fn without_defaults_every_transport_and_delivery_mode_is_used() {
         let text = "[[case]]\nname = \"a\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n";
-        let suite = load_str(Path::new(PATH), text, &reactor_names()).expect("a valid suite");
+        let suite = load_str(Path::new(PATH), text, &protocols::catalogue(), &reactor_names()).expect("a valid suite");
         let case = &suite.cases[0];
         assert_eq!(case.transports, TransportKind::ALL);
-        assert_eq!(case.reactors.len(), crate::reactors().len());
+        assert_eq!(case.reactors.len(), connectable::reactor::builtin().len());
         assert_eq!(case.delivery, Delivery::ALL);
         assert_eq!(case.timeout, Duration::from_secs(5));
         assert_eq!(case.expect_server, Expectation::default());
@@ -628,7 +644,7 @@ received_len = 0
         let texts = [VALID, "\u{feff}é = \"\u{1F600}"];
         for text in texts {
             for (end, _) in text.char_indices() {
-                let _ = load_str(Path::new(PATH), &text[..end], &reactor_names());
+                let _ = load_str(Path::new(PATH), &text[..end], &protocols::catalogue(), &reactor_names());
             }
         }
     }
@@ -673,7 +689,7 @@ received_len = 0
     #[test]
     fn directories_are_checked() {
         let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-directory");
-        let diagnostics = load_dir(&missing, &reactor_names()).expect_err("a missing directory");
+        let diagnostics = load_dir(&missing, &protocols::catalogue(), &reactor_names()).expect_err("a missing directory");
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].position, None);
         assert!(
@@ -686,7 +702,7 @@ received_len = 0
 
         // This crate's sources: a directory without a single *.toml file.
         let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let diagnostics = load_dir(&sources, &reactor_names()).expect_err("no suite files");
+        let diagnostics = load_dir(&sources, &protocols::catalogue(), &reactor_names()).expect_err("no suite files");
         let shown: Vec<String> = diagnostics.iter().map(|d| d.message.clone()).collect();
         assert_eq!(shown, ["no suite files (*.toml) in this directory"]);
     }

@@ -1,9 +1,9 @@
-//! One side of a case: a probe (its name and arguments, checked against the registry, then
-//! handed to [`protocols::parse`]), a script, an external command or an address.
+//! One side of a case: a probe (its name and arguments, checked against its catalogue entry,
+//! then handed to [`ProbeEntry::parse`]), a script, an external command or an address.
 
 use super::*;
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     // -- Peers ----------------------------------------------------------------------------
 
     pub(super) fn peer(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Option<PeerSpec> {
@@ -367,29 +367,18 @@ impl Checker<'_> {
         }))
     }
 
-    pub(super) fn probe_name(
-        &mut self,
-        ctx: &str,
-        name: &str,
-        span: Span,
-    ) -> Option<&'static ProbeInfo> {
-        let info = protocols::info(name);
-        if info.is_none() {
-            let valid: Vec<&str> = protocols::PROBES.iter().map(|p| p.name).collect();
+    pub(super) fn probe_name(&mut self, ctx: &str, name: &str, span: Span) -> Option<&'a ProbeEntry> {
+        let entry = self.probes.find(name);
+        if entry.is_none() {
+            let valid = self.probes.names();
             self.at(span, unknown_word(ctx, "probe", name, &valid));
         }
-        info
+        entry
     }
 
-    pub(super) fn unknown_argument(
-        &mut self,
-        ctx: &str,
-        info: &ProbeInfo,
-        argument: &str,
-        span: Span,
-    ) {
-        let probe = quote(info.name);
-        let names: Vec<&str> = info.arguments.iter().map(|a| a.name).collect();
+    pub(super) fn unknown_argument(&mut self, ctx: &str, entry: &ProbeEntry, argument: &str, span: Span) {
+        let probe = quote(entry.name);
+        let names: Vec<&str> = entry.arguments.iter().map(|a| a.name).collect();
         let message = if names.is_empty() {
             format!(
                 "{ctx}unknown argument {} for probe {probe} (probe {probe} takes no arguments)",
@@ -406,26 +395,24 @@ impl Checker<'_> {
         self.at(span, message);
     }
 
-    /// Checks the type of one argument against the kind the registry shows; kinds it does
-    /// not know are left to the probe's own parsing. Returns whether the value is fine.
+    /// Checks the type of one argument against its [`ArgKind`]. Returns whether the value is
+    /// fine.
     pub(super) fn argument(
         &mut self,
         ctx: &str,
         path: &str,
-        info: &'static ArgumentInfo,
+        argument: &'static Argument,
         value: &Value<'_>,
     ) -> bool {
-        let kind = info.kind.trim();
-        let expected = match (kind, value.get_ref()) {
-            ("integer", DeValue::Integer(integer)) => {
-                let bound = protocols::bound(info).unwrap_or(u64::MAX);
+        let expected = match (argument.kind, value.get_ref()) {
+            (ArgKind::Integer { at_most }, DeValue::Integer(integer)) => {
                 match u64::from_str_radix(integer.as_str(), integer.radix()) {
-                    Ok(n) if n > bound => {
+                    Ok(n) if n > at_most => {
                         self.at(
                             value.span(),
                             format!(
                                 "{ctx}{path}: at most {}, not {n}",
-                                protocols::shown_bound(bound)
+                                protocols::shown_bound(at_most)
                             ),
                         );
                         return false;
@@ -434,32 +421,31 @@ impl Checker<'_> {
                     _ => return true,
                 }
             }
-            ("text", DeValue::String(_)) | ("boolean", DeValue::Boolean(_)) => return true,
-            ("hex", DeValue::String(text)) => {
+            // A list and its items' types are left to the probe's own parser.
+            (ArgKind::TextList, _) => return true,
+            (ArgKind::Text, DeValue::String(_)) | (ArgKind::Boolean, DeValue::Boolean(_)) => {
+                return true;
+            }
+            (ArgKind::Hex, DeValue::String(text)) => {
                 if parse_hex(text).is_some() {
                     return true;
                 }
                 self.at(value.span(), bad_hex(ctx, path, text));
                 return false;
             }
-            (words, DeValue::String(word)) if words.contains('|') => {
-                let valid: Vec<&'static str> = info.kind.split('|').map(str::trim).collect();
+            (ArgKind::OneOf(valid), DeValue::String(word)) => {
                 if valid.contains(&word.as_ref()) {
                     return true;
                 }
                 let prefix = format!("{ctx}{path}: ");
-                self.at(value.span(), unknown_word(&prefix, "value", word, &valid));
+                self.at(value.span(), unknown_word(&prefix, "value", word, valid));
                 return false;
             }
-            ("text", _) => "text".to_owned(),
-            ("hex", _) => "hex text".to_owned(),
-            ("integer", _) => "an integer".to_owned(),
-            ("boolean", _) => "true or false".to_owned(),
-            (words, _) if words.contains('|') => {
-                let valid: Vec<&str> = words.split('|').map(str::trim).collect();
-                format!("one of: {}", valid.join(", "))
-            }
-            _ => return true,
+            (ArgKind::Text, _) => "text".to_owned(),
+            (ArgKind::Hex, _) => "hex text".to_owned(),
+            (ArgKind::Integer { .. }, _) => "an integer".to_owned(),
+            (ArgKind::Boolean, _) => "true or false".to_owned(),
+            (ArgKind::OneOf(valid), _) => format!("one of: {}", valid.join(", ")),
         };
         self.at(
             value.span(),
@@ -475,19 +461,27 @@ impl Checker<'_> {
         &mut self,
         ctx: &str,
         key: &str,
-        info: &ProbeInfo,
+        entry: &ProbeEntry,
         arguments: Value<'_>,
     ) -> Option<PeerSpec> {
         let span = arguments.span();
-        match protocols::parse(info.name, arguments.into_deserializer()) {
+        let places: HashMap<String, Span> = match arguments.get_ref() {
+            DeValue::Table(table) => table
+                .iter()
+                .map(|(name, value)| (name.get_ref().to_string(), value.span()))
+                .collect(),
+            _ => HashMap::new(),
+        };
+        match entry.parse(arguments.into_deserializer()) {
             Ok(spec) => Some(PeerSpec::Probe(spec)),
             Err(error) => {
-                let message = format!(
-                    "{ctx}{key}: probe {}: {}",
-                    quote(info.name),
-                    trim_message(error.message())
-                );
-                self.at(error.span().unwrap_or(span), message);
+                // The entry parses through a type-erased deserializer, which keeps toml's
+                // message and the key it names (`in `size``) as text but not its span: the
+                // argument's own place is found again from that key.
+                let (said, argument) = erased_message(error.message());
+                let message = format!("{ctx}{key}: probe {}: {said}", quote(entry.name));
+                let place = argument.and_then(|a| places.get(a).cloned());
+                self.at(error.span().or(place).unwrap_or(span), message);
                 None
             }
         }

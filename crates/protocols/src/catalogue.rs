@@ -1,68 +1,18 @@
-//! The registry: every probe's name, description, arguments, and how to build it.
+//! The catalogue: probes as values, each one a [`ProbeEntry`] its own module exports.
 //!
-//! Each probe lives in its own module, which owns its [`ProbeInfo`] (`INFO`), its argument
-//! struct and its protocol; this module only lists them and dispatches on the name.
+//! An entry says what suites and documents need (name, one sentence, typed arguments with
+//! their bounds) and how to build the probe from serde arguments. A [`Catalogue`] is a list of
+//! entries: [`catalogue`](crate::catalogue) gives the built-in ones, and a user's crate adds
+//! entries of its own the same way, so its probes get the runner's located errors, did-you-mean
+//! and argument checks. Nothing here is global: two catalogues in one process are unrelated.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
 
 use connectable::Protocol;
 use serde::Deserialize;
-use serde::de::{Deserializer, Error as _};
-
-// The closing and abort probes (Twisted's AbortConnectionMixin and test_writeAfterDisconnect).
-use crate::{
-    abort_between_writes, abort_in_resume, abort_on_data, abort_when_full, accumulate,
-    calls_in_lost, close_after_handshake, close_twice, closing, closing_later, echo, flood,
-    half_close, idle, large_buffer_writer, never_close, panic_on_data, pause_reading, producer,
-    reject_data, reply_then_pause, send, write_sequence,
-};
-
-/// What the registry knows about one probe, for suites, error messages and documentation.
-#[derive(Clone, Copy, Debug)]
-pub struct ProbeInfo {
-    /// The name suites use (`closing-later`).
-    pub name: &'static str,
-    /// One sentence on what the probe does.
-    pub about: &'static str,
-    /// The arguments it takes.
-    pub arguments: &'static [ArgumentInfo],
-}
-
-/// One argument of a probe.
-#[derive(Clone, Copy, Debug)]
-pub struct ArgumentInfo {
-    /// The key suites use.
-    pub name: &'static str,
-    /// The kind of value, as shown to users (`text`, `integer`, `wait | close | abort`).
-    pub kind: &'static str,
-    /// What it does.
-    pub about: &'static str,
-}
-
-/// Every probe, in documentation order.
-pub const PROBES: &[ProbeInfo] = &[
-    closing_later::INFO,
-    closing::INFO,
-    echo::INFO,
-    send::INFO,
-    accumulate::INFO,
-    abort_on_data::INFO,
-    close_twice::INFO,
-    calls_in_lost::INFO,
-    reject_data::INFO,
-    abort_between_writes::INFO,
-    abort_in_resume::INFO,
-    abort_when_full::INFO,
-    reply_then_pause::INFO,
-    write_sequence::INFO,
-    large_buffer_writer::INFO,
-    close_after_handshake::INFO,
-    pause_reading::INFO,
-    producer::INFO,
-    half_close::INFO,
-    panic_on_data::INFO,
-    never_close::INFO,
-    flood::INFO,
-    idle::INFO,
-];
+use serde::de::{DeserializeOwned, Deserializer, Error as _};
 
 /// The most bytes an integer argument that counts bytes may give (`size`, `chunk`,
 /// `before`, `close_after`, ...), and a script's `send_size` or `expect_size`: 1 GiB. A probe
@@ -74,19 +24,6 @@ pub const MAX_SIZE: u64 = 1 << 30;
 /// a script's `wait`: an hour, the longest a trial may last (its `timeout`).
 pub const MAX_WAIT_MS: u64 = 3_600_000;
 
-/// The largest value this integer argument accepts: [`MAX_WAIT_MS`] for a wait in
-/// milliseconds (a name ending `_ms`), [`MAX_SIZE`] for the others, which count bytes;
-/// `None` for an argument that is not an integer.
-pub fn bound(argument: &ArgumentInfo) -> Option<u64> {
-    (argument.kind == "integer").then(|| {
-        if argument.name.ends_with("_ms") {
-            MAX_WAIT_MS
-        } else {
-            MAX_SIZE
-        }
-    })
-}
-
 /// `1073741824 (1 GiB)`, `3600000 (an hour)`: a bound as errors and documents show it.
 pub fn shown_bound(bound: u64) -> String {
     match bound {
@@ -96,231 +33,293 @@ pub fn shown_bound(bound: u64) -> String {
     }
 }
 
-/// The probe with this name.
-pub fn info(name: &str) -> Option<&'static ProbeInfo> {
-    PROBES.iter().find(|p| p.name == name)
+/// The kind of value an argument takes: what the runner's loader checks before the probe's
+/// own parsing, and what the reference documentation shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// A string, written as it is.
+    Text,
+    /// A string of hex digits, two per byte.
+    Hex,
+    /// A non-negative integer of at most `at_most`.
+    Integer {
+        /// The largest value accepted.
+        at_most: u64,
+    },
+    /// `true` or `false`.
+    Boolean,
+    /// An array of strings.
+    TextList,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+}
+
+impl ArgKind {
+    /// An integer that counts bytes: at most [`MAX_SIZE`].
+    pub const BYTES: Self = Self::Integer { at_most: MAX_SIZE };
+    /// An integer of milliseconds: at most [`MAX_WAIT_MS`].
+    pub const MILLISECONDS: Self = Self::Integer {
+        at_most: MAX_WAIT_MS,
+    };
+
+    /// The kind as users read it: `text`, `integer`, `wait | close | abort`.
+    pub fn shown(&self) -> String {
+        match self {
+            Self::Text => "text".to_owned(),
+            Self::Hex => "hex".to_owned(),
+            Self::Integer { .. } => "integer".to_owned(),
+            Self::Boolean => "boolean".to_owned(),
+            Self::TextList => "list of text".to_owned(),
+            Self::OneOf(words) => words.join(" | "),
+        }
+    }
+
+    /// The largest value of an integer argument; `None` for the other kinds.
+    pub fn bound(&self) -> Option<u64> {
+        match self {
+            Self::Integer { at_most } => Some(*at_most),
+            _ => None,
+        }
+    }
+}
+
+/// One argument of a probe.
+#[derive(Clone, Copy, Debug)]
+pub struct Argument {
+    /// The key suites use (the serde field name).
+    pub name: &'static str,
+    /// The kind of value.
+    pub kind: ArgKind,
+    /// What it does.
+    pub about: &'static str,
+}
+
+/// What builds a probe from its arguments: see [`build`].
+pub type Build = fn(&mut dyn erased_serde::Deserializer<'_>) -> Result<Built, erased_serde::Error>;
+
+/// One probe of a catalogue: what suites, errors and documents show, and how to build it.
+#[derive(Clone, Copy)]
+pub struct ProbeEntry {
+    /// The name suites use (`closing-later`).
+    pub name: &'static str,
+    /// One sentence on what the probe does.
+    pub about: &'static str,
+    /// The arguments it takes, in the order serde knows its fields.
+    pub arguments: &'static [Argument],
+    /// Parses the arguments and keeps them with the protocol's constructor: a closure
+    /// calling [`build`], as in `build: |arguments| build(arguments, Echo::new)`.
+    pub build: Build,
+}
+
+impl fmt::Debug for ProbeEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProbeEntry")
+            .field("name", &self.name)
+            .field("about", &self.about)
+            .field("arguments", &self.arguments)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProbeEntry {
+    /// The argument called `name`.
+    pub fn argument(&self, name: &str) -> Option<&'static Argument> {
+        self.arguments.iter().find(|a| a.name == name)
+    }
+
+    /// Parses this probe's arguments (a map of argument name to value, without the probe's
+    /// name) from any serde deserializer. Unknown, ill-typed and out-of-bound arguments are
+    /// errors; bounds come from the arguments' [`ArgKind`].
+    pub fn parse<'de, D: Deserializer<'de>>(&self, arguments: D) -> Result<ProbeSpec, D::Error> {
+        let mut erased = <dyn erased_serde::Deserializer<'_>>::erase(arguments);
+        let built = (self.build)(&mut erased).map_err(D::Error::custom)?;
+        for (argument, value) in built.0.integers() {
+            let bound = self
+                .argument(argument)
+                .and_then(|a| a.kind.bound())
+                .unwrap_or(MAX_SIZE);
+            if value > bound {
+                return Err(D::Error::custom(format!(
+                    "`{argument}` is at most {}, not {value}",
+                    shown_bound(bound)
+                )));
+            }
+        }
+        Ok(ProbeSpec {
+            name: self.name,
+            built,
+        })
+    }
+}
+
+/// The arguments of a probe, as [`build`] needs them: serde-parsed, comparable, and able to
+/// say which integers they hold so that [`ProbeEntry::parse`] can check their bounds.
+pub trait ProbeArguments:
+    DeserializeOwned + fmt::Debug + PartialEq + Send + Sync + 'static
+{
+    /// Every integer argument given, by name: what the [`ArgKind`] bounds limit.
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+}
+
+/// The arguments of a probe that takes none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoArguments {}
+
+impl ProbeArguments for NoArguments {}
+
+/// A probe's parsed arguments and its constructor, type-erased.
+#[derive(Clone)]
+pub struct Built(Arc<dyn Instance>);
+
+/// Parses arguments of type `A` and pairs them with `make`, which builds one fresh protocol
+/// per trial: the body of every [`ProbeEntry::build`].
+pub fn build<A: ProbeArguments, P: Protocol + 'static>(
+    arguments: &mut dyn erased_serde::Deserializer<'_>,
+    make: fn(&A) -> P,
+) -> Result<Built, erased_serde::Error> {
+    let arguments: A = erased_serde::deserialize(arguments)?;
+    Ok(Built(Arc::new(Typed { arguments, make })))
+}
+
+/// What [`Built`] hides: typed arguments and their constructor.
+trait Instance: Send + Sync {
+    fn instantiate(&self) -> Box<dyn Protocol>;
+    fn integers(&self) -> Vec<(&'static str, u64)>;
+    fn arguments(&self) -> &dyn Any;
+    fn same(&self, other: &dyn Any) -> bool;
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+struct Typed<A, P> {
+    arguments: A,
+    make: fn(&A) -> P,
+}
+
+impl<A: ProbeArguments, P: Protocol + 'static> Instance for Typed<A, P> {
+    fn instantiate(&self) -> Box<dyn Protocol> {
+        Box::new((self.make)(&self.arguments))
+    }
+
+    fn integers(&self) -> Vec<(&'static str, u64)> {
+        self.arguments.integers()
+    }
+
+    fn arguments(&self) -> &dyn Any {
+        &self.arguments
+    }
+
+    fn same(&self, other: &dyn Any) -> bool {
+        other
+            .downcast_ref::<A>()
+            .is_some_and(|other| *other == self.arguments)
+    }
+
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.arguments.fmt(f)
+    }
 }
 
 /// A probe chosen by name with its arguments checked: cheap, no I/O, cloneable; makes a
 /// fresh protocol for each trial.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProbeSpec(Kind);
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Kind {
-    ClosingLater(closing_later::Arguments),
-    Closing,
-    Echo,
-    Send(send::Arguments),
-    Accumulate(accumulate::Arguments),
-    AbortOnData(abort_on_data::Arguments),
-    CloseTwice(close_twice::Arguments),
-    CallsInLost(calls_in_lost::Arguments),
-    RejectData(reject_data::Arguments),
-    AbortBetweenWrites(abort_between_writes::Arguments),
-    AbortInResume(abort_in_resume::Arguments),
-    AbortWhenFull(abort_when_full::Arguments),
-    ReplyThenPause(reply_then_pause::Arguments),
-    WriteSequence(write_sequence::Arguments),
-    LargeBufferWriter(large_buffer_writer::Arguments),
-    CloseAfterHandshake(close_after_handshake::Arguments),
-    PauseReading(pause_reading::Arguments),
-    Producer(producer::Arguments),
-    HalfClose(half_close::Arguments),
-    PanicOnData(panic_on_data::Arguments),
-    NeverClose(never_close::Arguments),
-    Flood(flood::Arguments),
-    Idle,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoArguments {}
-
-/// The one argument of the probes that only speak when connected, then react to the peer.
-pub(crate) const SEND_ON_MADE: &[ArgumentInfo] = &[ArgumentInfo {
-    name: "send",
-    kind: "text",
-    about: "written when the connection is made (default: nothing)",
-}];
-
-/// The arguments of a probe whose only argument is [`SEND_ON_MADE`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SendOnMade {
-    /// Written in `connection_made`.
-    pub(crate) send: Option<String>,
-}
-
-/// Parses the arguments of the probe called `name` (a map of argument name to value, without
-/// the name itself). Unknown probes and unknown or ill-typed arguments are errors.
-pub fn parse<'de, D: Deserializer<'de>>(name: &str, arguments: D) -> Result<ProbeSpec, D::Error> {
-    let kind = match name {
-        "closing-later" => Kind::ClosingLater(Deserialize::deserialize(arguments)?),
-        "closing" => {
-            NoArguments::deserialize(arguments)?;
-            Kind::Closing
-        }
-        "echo" => {
-            NoArguments::deserialize(arguments)?;
-            Kind::Echo
-        }
-        "send" => Kind::Send(Deserialize::deserialize(arguments)?),
-        "accumulate" => Kind::Accumulate(Deserialize::deserialize(arguments)?),
-        "abort-on-data" => Kind::AbortOnData(Deserialize::deserialize(arguments)?),
-        "close-twice" => Kind::CloseTwice(Deserialize::deserialize(arguments)?),
-        "calls-in-lost" => Kind::CallsInLost(Deserialize::deserialize(arguments)?),
-        "reject-data" => Kind::RejectData(Deserialize::deserialize(arguments)?),
-        "abort-between-writes" => Kind::AbortBetweenWrites(Deserialize::deserialize(arguments)?),
-        "abort-in-resume" => Kind::AbortInResume(Deserialize::deserialize(arguments)?),
-        "abort-when-full" => Kind::AbortWhenFull(Deserialize::deserialize(arguments)?),
-        "reply-then-pause" => Kind::ReplyThenPause(Deserialize::deserialize(arguments)?),
-        "write-sequence" => Kind::WriteSequence(Deserialize::deserialize(arguments)?),
-        "large-buffer-writer" => Kind::LargeBufferWriter(Deserialize::deserialize(arguments)?),
-        "close-after-handshake" => Kind::CloseAfterHandshake(Deserialize::deserialize(arguments)?),
-        "pause-reading" => Kind::PauseReading(Deserialize::deserialize(arguments)?),
-        "producer" => Kind::Producer(Deserialize::deserialize(arguments)?),
-        "half-close" => Kind::HalfClose(Deserialize::deserialize(arguments)?),
-        "panic-on-data" => Kind::PanicOnData(Deserialize::deserialize(arguments)?),
-        "never-close" => Kind::NeverClose(Deserialize::deserialize(arguments)?),
-        "flood" => Kind::Flood(Deserialize::deserialize(arguments)?),
-        "idle" => {
-            NoArguments::deserialize(arguments)?;
-            Kind::Idle
-        }
-        other => return Err(D::Error::custom(format!("unknown probe \"{other}\""))),
-    };
-    for (argument, value) in kind.integers() {
-        let bound = info(name)
-            .and_then(|i| i.arguments.iter().find(|a| a.name == argument))
-            .and_then(bound)
-            .unwrap_or(MAX_SIZE);
-        if value > bound {
-            return Err(D::Error::custom(format!(
-                "`{argument}` is at most {}, not {value}",
-                shown_bound(bound)
-            )));
-        }
-    }
-    Ok(ProbeSpec(kind))
-}
-
-impl Kind {
-    /// Every integer argument given, by name: what [`bound`] limits.
-    fn integers(&self) -> Vec<(&'static str, u64)> {
-        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-        let mut found = Vec::new();
-        match self {
-            Self::Send(a) => {
-                if let send::Payload::Generated(n) = a.payload {
-                    found.push(("size", wide(n)));
-                }
-            }
-            Self::CloseAfterHandshake(a) => {
-                if let close_after_handshake::Payload::Generated(n) = a.payload {
-                    found.push(("size", wide(n)));
-                }
-            }
-            Self::Accumulate(a) => found.extend(a.close_after.map(|n| ("close_after", n))),
-            Self::AbortBetweenWrites(a) => {
-                found.extend([("before", wide(a.before)), ("after", wide(a.after))]);
-            }
-            Self::AbortInResume(a) => found.push(("size", wide(a.size))),
-            Self::AbortWhenFull(a) => {
-                found.extend([("size", wide(a.size)), ("delay_ms", a.delay_ms)]);
-            }
-            Self::LargeBufferWriter(a) => {
-                found.extend([("size", a.size), ("delay_ms", a.delay_ms)]);
-            }
-            Self::PauseReading(a) => {
-                found.extend(a.resume_after_ms.map(|n| ("resume_after_ms", n)));
-                found.extend(a.close_after.map(|n| ("close_after", n)));
-            }
-            Self::ReplyThenPause(a) => {
-                found.extend(a.resume_after_ms.map(|n| ("resume_after_ms", n)));
-            }
-            Self::Producer(a) => {
-                found.push(("size", a.size));
-                found.extend(a.chunk.map(|n| ("chunk", n)));
-            }
-            Self::Flood(a) => found.extend(a.chunk.map(|n| ("chunk", wide(n)))),
-            _ => {}
-        }
-        found
-    }
+#[derive(Clone)]
+pub struct ProbeSpec {
+    name: &'static str,
+    built: Built,
 }
 
 impl ProbeSpec {
-    /// The probe's registered name.
+    /// The probe's name in its catalogue.
     pub fn name(&self) -> &'static str {
-        let info = match self.0 {
-            Kind::ClosingLater(_) => &closing_later::INFO,
-            Kind::Closing => &closing::INFO,
-            Kind::Echo => &echo::INFO,
-            Kind::Send(_) => &send::INFO,
-            Kind::Accumulate(_) => &accumulate::INFO,
-            Kind::AbortOnData(_) => &abort_on_data::INFO,
-            Kind::CloseTwice(_) => &close_twice::INFO,
-            Kind::CallsInLost(_) => &calls_in_lost::INFO,
-            Kind::RejectData(_) => &reject_data::INFO,
-            Kind::AbortBetweenWrites(_) => &abort_between_writes::INFO,
-            Kind::AbortInResume(_) => &abort_in_resume::INFO,
-            Kind::AbortWhenFull(_) => &abort_when_full::INFO,
-            Kind::ReplyThenPause(_) => &reply_then_pause::INFO,
-            Kind::WriteSequence(_) => &write_sequence::INFO,
-            Kind::LargeBufferWriter(_) => &large_buffer_writer::INFO,
-            Kind::CloseAfterHandshake(_) => &close_after_handshake::INFO,
-            Kind::PauseReading(_) => &pause_reading::INFO,
-            Kind::Producer(_) => &producer::INFO,
-            Kind::HalfClose(_) => &half_close::INFO,
-            Kind::PanicOnData(_) => &panic_on_data::INFO,
-            Kind::NeverClose(_) => &never_close::INFO,
-            Kind::Flood(_) => &flood::INFO,
-            Kind::Idle => &idle::INFO,
-        };
-        info.name
+        self.name
     }
 
     /// A fresh protocol for one trial.
     pub fn instantiate(&self) -> Box<dyn Protocol> {
-        match &self.0 {
-            Kind::ClosingLater(arguments) => Box::new(closing_later::ClosingLater::new(arguments)),
-            Kind::Closing => Box::new(closing::Closing),
-            Kind::Echo => Box::new(echo::Echo),
-            Kind::Send(arguments) => Box::new(send::SendPayload::new(arguments)),
-            Kind::Accumulate(arguments) => Box::new(accumulate::Accumulate::new(arguments)),
-            Kind::AbortOnData(arguments) => Box::new(abort_on_data::AbortOnData::new(arguments)),
-            Kind::CloseTwice(arguments) => Box::new(close_twice::CloseTwice::new(arguments)),
-            Kind::CallsInLost(arguments) => Box::new(calls_in_lost::CallsInLost::new(arguments)),
-            Kind::RejectData(arguments) => Box::new(reject_data::RejectData::new(arguments)),
-            Kind::AbortBetweenWrites(arguments) => {
-                Box::new(abort_between_writes::AbortBetweenWrites::new(arguments))
-            }
-            Kind::AbortInResume(arguments) => {
-                Box::new(abort_in_resume::AbortInResume::new(arguments))
-            }
-            Kind::AbortWhenFull(arguments) => {
-                Box::new(abort_when_full::AbortWhenFull::new(arguments))
-            }
-            Kind::ReplyThenPause(arguments) => {
-                Box::new(reply_then_pause::ReplyThenPause::new(arguments))
-            }
-            Kind::WriteSequence(arguments) => {
-                Box::new(write_sequence::WriteSequence::new(arguments))
-            }
-            Kind::LargeBufferWriter(arguments) => {
-                Box::new(large_buffer_writer::LargeBufferWriter::new(arguments))
-            }
-            Kind::CloseAfterHandshake(arguments) => {
-                Box::new(close_after_handshake::CloseAfterHandshake::new(arguments))
-            }
-            Kind::PauseReading(arguments) => Box::new(pause_reading::PauseReading::new(arguments)),
-            Kind::Producer(arguments) => Box::new(producer::Producer::new(arguments)),
-            Kind::HalfClose(arguments) => Box::new(half_close::HalfClose::new(arguments)),
-            Kind::PanicOnData(arguments) => Box::new(panic_on_data::PanicOnData::new(arguments)),
-            Kind::NeverClose(arguments) => Box::new(never_close::NeverClose::new(arguments)),
-            Kind::Flood(arguments) => Box::new(flood::Flood::new(arguments)),
-            Kind::Idle => Box::new(idle::Idle),
+        self.built.0.instantiate()
+    }
+
+    /// A spec of `name` with these arguments, for tests that compare parsed arguments.
+    #[cfg(test)]
+    pub(crate) fn of<A: ProbeArguments, P: Protocol + 'static>(
+        name: &'static str,
+        arguments: A,
+        make: fn(&A) -> P,
+    ) -> Self {
+        Self {
+            name,
+            built: Built(Arc::new(Typed { arguments, make })),
+        }
+    }
+}
+
+impl PartialEq for ProbeSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.built.0.same(other.built.0.arguments())
+    }
+}
+
+impl Eq for ProbeSpec {}
+
+impl fmt::Debug for ProbeSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProbeSpec({:?}, ", self.name)?;
+        self.built.0.describe(f)?;
+        f.write_str(")")
+    }
+}
+
+/// A list of probe entries, looked up by name: what the runner's loader checks suites
+/// against.
+#[derive(Clone, Debug, Default)]
+pub struct Catalogue {
+    entries: Vec<ProbeEntry>,
+}
+
+impl Catalogue {
+    /// A catalogue of these entries, in documentation order.
+    pub fn new(entries: impl IntoIterator<Item = ProbeEntry>) -> Self {
+        Self {
+            entries: entries.into_iter().collect(),
+        }
+    }
+
+    /// Adds an entry; an entry of the same name is replaced, in its place (so that a user
+    /// may swap a built-in probe for one of their own).
+    pub fn add(&mut self, entry: ProbeEntry) {
+        match self.entries.iter_mut().find(|e| e.name == entry.name) {
+            Some(taken) => *taken = entry,
+            None => self.entries.push(entry),
+        }
+    }
+
+    /// The entry called `name`.
+    pub fn find(&self, name: &str) -> Option<&ProbeEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// Every name, in order: the valid choices an error shows.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.entries.iter().map(|e| e.name).collect()
+    }
+
+    /// Every entry, in order.
+    pub fn entries(&self) -> &[ProbeEntry] {
+        &self.entries
+    }
+
+    /// Parses the arguments of the probe called `name` (see [`ProbeEntry::parse`]); an
+    /// unknown name is an error.
+    pub fn parse<'de, D: Deserializer<'de>>(
+        &self,
+        name: &str,
+        arguments: D,
+    ) -> Result<ProbeSpec, D::Error> {
+        match self.find(name) {
+            Some(entry) => entry.parse(arguments),
+            None => Err(D::Error::custom(format!("unknown probe \"{name}\""))),
         }
     }
 }
@@ -330,16 +329,32 @@ mod tests {
     use super::*;
     use crate::send::{Payload, Then};
     use crate::testing::parse_toml;
+    use crate::{
+        PROBES, abort_between_writes, abort_in_resume, abort_on_data, abort_when_full, accumulate,
+        calls_in_lost, close_after_handshake, close_twice, closing_later, flood, info,
+        large_buffer_writer, never_close, panic_on_data, reject_data, reply_then_pause, send,
+        write_sequence,
+    };
+
+    /// The probe's parsed arguments, to compare with what parsing gave (the name is the
+    /// row's).
+    fn spec<A: ProbeArguments>(arguments: A) -> ProbeSpec {
+        ProbeSpec::of("", arguments, |_| crate::idle::Idle)
+    }
 
     /// Parses `name { arguments }` and compares the outcome: the probe it makes, or a
     /// substring of the error.
     #[track_caller]
-    fn check(name: &str, arguments: &str, expected: Result<Kind, &str>) {
+    fn check(name: &str, arguments: &str, expected: Result<ProbeSpec, &str>) {
         let outcome = parse_toml(name, arguments);
         let context = format!("{name} {{ {arguments} }}");
         match (outcome, expected) {
-            (Ok(spec), Ok(kind)) => {
-                assert_eq!(spec, ProbeSpec(kind), "{context}");
+            (Ok(spec), Ok(expected)) => {
+                let expected = ProbeSpec {
+                    name: spec.name,
+                    ..expected
+                };
+                assert_eq!(spec, expected, "{context}");
                 assert_eq!(spec.name(), name, "{context}");
             }
             (Err(error), Err(part)) => assert!(
@@ -350,26 +365,26 @@ mod tests {
         }
     }
 
-    fn closing_later(send: Option<&str>) -> Kind {
+    fn closing_later(send: Option<&str>) -> ProbeSpec {
         let send = send.map(str::to_owned);
-        Kind::ClosingLater(closing_later::Arguments { send })
+        spec(closing_later::Arguments { send })
     }
 
-    fn abort_on_data(send: Option<&str>) -> Kind {
+    fn abort_on_data(send: Option<&str>) -> ProbeSpec {
         let send = send.map(str::to_owned);
-        Kind::AbortOnData(abort_on_data::Arguments { send })
+        spec(abort_on_data::Arguments { send })
     }
 
-    fn send(payload: Payload, then: Then) -> Kind {
-        Kind::Send(send::Arguments { payload, then })
+    fn send(payload: Payload, then: Then) -> ProbeSpec {
+        spec(send::Arguments { payload, then })
     }
 
     fn bytes(data: &[u8]) -> Payload {
         Payload::Bytes(data.to_vec())
     }
 
-    fn accumulate(close_after: Option<u64>) -> Kind {
-        Kind::Accumulate(accumulate::Arguments { close_after })
+    fn accumulate(close_after: Option<u64>) -> ProbeSpec {
+        spec(accumulate::Arguments { close_after })
     }
 
     #[test]
@@ -377,8 +392,8 @@ mod tests {
     fn parses_valid_arguments() {
         check("closing-later", "",                                 Ok(closing_later(None)));
         check("closing-later", r#"send = "x""#,                    Ok(closing_later(Some("x"))));
-        check("closing",       "",                                 Ok(Kind::Closing));
-        check("echo",          "",                                 Ok(Kind::Echo));
+        check("closing",       "",                                 Ok(spec(NoArguments {})));
+        check("echo",          "",                                 Ok(spec(NoArguments {})));
         check("send",          r#"data = "x""#,                    Ok(send(bytes(b"x"), Then::Wait)));
         check("send",          r#"data = "", then = "wait""#,      Ok(send(bytes(b""), Then::Wait)));
         check("send",          r#"data = "é", then = "close""#,    Ok(send(bytes("é".as_bytes()), Then::Close)));
@@ -391,7 +406,7 @@ mod tests {
         check("accumulate",    "close_after = 12",                 Ok(accumulate(Some(12))));
         check("abort-on-data", "",                                 Ok(abort_on_data(None)));
         check("abort-on-data", r#"send = "x""#,                    Ok(abort_on_data(Some("x"))));
-        check("idle",          "",                                 Ok(Kind::Idle));
+        check("idle",          "",                                 Ok(spec(NoArguments {})));
     }
 
     #[test]
@@ -428,12 +443,12 @@ mod tests {
     #[rustfmt::skip]
     fn parses_bulk_and_tls_probe_arguments() {
         use crate::close_after_handshake::{Payload as After, Then as AfterThen};
-        let sequence = |parts: &[&str], then| Ok(Kind::WriteSequence(write_sequence::Arguments {
+        let sequence = |parts: &[&str], then| Ok(spec(write_sequence::Arguments {
             parts: parts.iter().map(|p| (*p).to_owned()).collect(),
             then,
         }));
-        let large = |size, delay_ms| Ok(Kind::LargeBufferWriter(large_buffer_writer::Arguments { size, delay_ms }));
-        let after = |send: Option<&str>, payload, then| Ok(Kind::CloseAfterHandshake(close_after_handshake::Arguments {
+        let large = |size, delay_ms| Ok(spec(large_buffer_writer::Arguments { size, delay_ms }));
+        let after = |send: Option<&str>, payload, then| Ok(spec(close_after_handshake::Arguments {
             send: send.map(str::to_owned),
             payload,
             then,
@@ -472,23 +487,23 @@ mod tests {
     #[rustfmt::skip]
     fn parses_closing_and_abort_probe_arguments() {
         use close_twice::{Close, When};
-        let twice = |send: Option<&str>, when, first, second| Ok(Kind::CloseTwice(close_twice::Arguments {
+        let twice = |send: Option<&str>, when, first, second| Ok(spec(close_twice::Arguments {
             send: send.map(str::to_owned), when, first, second,
         }));
-        let in_lost = |send: Option<&str>, on_data| Ok(Kind::CallsInLost(calls_in_lost::Arguments {
+        let in_lost = |send: Option<&str>, on_data| Ok(spec(calls_in_lost::Arguments {
             send: send.map(str::to_owned), on_data,
         }));
-        let reject = |send: Option<&str>, allow: &str| Ok(Kind::RejectData(reject_data::Arguments {
+        let reject = |send: Option<&str>, allow: &str| Ok(spec(reject_data::Arguments {
             send: send.map(str::to_owned), allow: allow.to_owned(),
         }));
-        let between = |before, after, then, fail| Ok(Kind::AbortBetweenWrites(abort_between_writes::Arguments {
+        let between = |before, after, then, fail| Ok(spec(abort_between_writes::Arguments {
             before, after, then, fail,
         }));
-        let resume = |when, size, fail| Ok(Kind::AbortInResume(abort_in_resume::Arguments { when, size, fail }));
-        let full = |when, send: Option<&str>, size, delay_ms| Ok(Kind::AbortWhenFull(abort_when_full::Arguments {
+        let resume = |when, size, fail| Ok(spec(abort_in_resume::Arguments { when, size, fail }));
+        let full = |when, send: Option<&str>, size, delay_ms| Ok(spec(abort_when_full::Arguments {
             when, send: send.map(str::to_owned), size, delay_ms,
         }));
-        let reply = |send: Option<&str>, resume_after_ms| Ok(Kind::ReplyThenPause(reply_then_pause::Arguments {
+        let reply = |send: Option<&str>, resume_after_ms| Ok(spec(reply_then_pause::Arguments {
             send: send.map(str::to_owned), resume_after_ms,
         }));
         use abort_between_writes::Then as After;
@@ -524,9 +539,9 @@ mod tests {
     #[test]
     #[rustfmt::skip]
     fn parses_misbehaving_probe_arguments() {
-        let panic = |send: Option<&str>| Ok(Kind::PanicOnData(panic_on_data::Arguments { send: send.map(str::to_owned) }));
-        let never = |send: Option<&str>| Ok(Kind::NeverClose(never_close::Arguments { send: send.map(str::to_owned) }));
-        let flood = |chunk| Ok(Kind::Flood(flood::Arguments { chunk }));
+        let panic = |send: Option<&str>| Ok(spec(panic_on_data::Arguments { send: send.map(str::to_owned) }));
+        let never = |send: Option<&str>| Ok(spec(never_close::Arguments { send: send.map(str::to_owned) }));
+        let flood = |chunk| Ok(spec(flood::Arguments { chunk }));
         check("panic-on-data", "",                  panic(None));
         check("panic-on-data", r#"send = "x""#,     panic(Some("x")));
         check("never-close",   "",                  never(None));
@@ -540,7 +555,7 @@ mod tests {
         check("flood",         "size = 10",         Err("unknown field `size`, expected `chunk`"));
     }
 
-    /// The registry's argument names are the serde field names: the unknown-field error lists
+    /// The catalogue's argument names are the serde field names: the unknown-field error lists
     /// the fields serde knows, and they must be exactly the documented ones, in order.
     #[test]
     #[rustfmt::skip]
@@ -567,11 +582,12 @@ mod tests {
     #[test]
     fn every_integer_argument_says_its_bound() {
         for probe in PROBES {
-            for argument in probe.arguments.iter().filter(|a| a.kind == "integer") {
-                let said = if argument.name.ends_with("_ms") {
-                    "at most an hour"
-                } else {
-                    "at most 1 GiB"
+            for argument in probe.arguments {
+                let said = match argument.kind.bound() {
+                    Some(MAX_WAIT_MS) => "at most an hour",
+                    Some(MAX_SIZE) => "at most 1 GiB",
+                    Some(other) => panic!("{}: a bound of {other}", probe.name),
+                    None => continue,
                 };
                 assert!(
                     argument.about.contains(said),
@@ -600,8 +616,6 @@ mod tests {
 
     #[test]
     fn the_catalogue_is_consistent() {
-        // What the runner's loader checks a value against; `a | b` is a choice of words.
-        let kinds = ["text", "hex", "integer", "boolean", "list of text"];
         for (i, probe) in PROBES.iter().enumerate() {
             assert!(
                 PROBES[..i].iter().all(|p| p.name != probe.name),
@@ -610,11 +624,9 @@ mod tests {
             );
             assert_eq!(info(probe.name).map(|p| p.about), Some(probe.about));
             for argument in probe.arguments {
-                assert!(
-                    kinds.contains(&argument.kind) || argument.kind.contains(" | "),
-                    "{}: {argument:?}",
-                    probe.name
-                );
+                if let ArgKind::OneOf(words) = argument.kind {
+                    assert!(words.len() > 1, "{}: {argument:?}", probe.name);
+                }
             }
         }
         assert!(info("closing_later").is_none());
