@@ -15,6 +15,11 @@
 //! 4. Bulk: 60 MiB from server to client, floor and framework interleaved the same way, as
 //!    MB/s.
 //!
+//! 5. Scale: 100,000 tcp pairings on tokio-ct one after the other in this process (and
+//!    20,000 over tls), the median of the first and of the last tenth and their ratio: a
+//!    pairing must cost the same after tens of thousands of others (sockets in TIME_WAIT).
+//!    `--scale` runs this part alone.
+//!
 //! Bars are shown as PASS or MISS; this is a measurement, not a test, and it never fails on a
 //! figure. It fails only when an exchange goes wrong.
 
@@ -30,14 +35,17 @@ use connectable::Endpoint;
 use connectable::reactor::{self, Reactor};
 
 const USAGE: &str = "\
-usage: bench [--pairings N] [--bulk N] [--catalogue N] [--reactors A,B] [--conformance PATH]
-             [--suites DIR]
+usage: bench [--pairings N] [--bulk N] [--catalogue N] [--scale-pairings N] [--scale]
+             [--reactors A,B] [--conformance PATH] [--suites DIR]
        bench --peak-rss-of PROGRAM [ARGS...]
 
   --pairings N       rounds of one-byte pairings (default 800)
   --bulk N           rounds of 60 MiB transfers (default 40)
   --catalogue N      runs of the whole catalogue per thread count, alternating, medians
                      kept; 0 skips it and the listing (default 2)
+  --scale-pairings N sequential tcp pairings on tokio-ct for the scale figures, a fifth of
+                     them over tls; 0 skips them (default 100000)
+  --scale            the scale figures only
   --reactors A,B     the reactors to measure (default: every built-in one)
   --conformance PATH the release-built runner (cargo xtask bench passes it)
   --suites DIR       the catalogue (default: suites/ of this workspace)
@@ -64,12 +72,16 @@ const BAR_TLS: f64 = 1.1;
 const BAR_BULK: f64 = 0.9;
 const BAR_LIST: Duration = Duration::from_millis(20);
 const BAR_SPEEDUP: f64 = 1.7;
+/// Issue #18: the last tenth of the scale pairings against the first.
+const BAR_SCALE: f64 = 1.2;
 
 #[derive(Debug)]
 struct Options {
     pairings: usize,
     bulk: usize,
     catalogue: usize,
+    scale_pairings: usize,
+    scale_only: bool,
     reactors: Vec<&'static dyn Reactor>,
     conformance: Option<PathBuf>,
     suites: PathBuf,
@@ -108,6 +120,8 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         pairings: 800,
         bulk: 40,
         catalogue: 2,
+        scale_pairings: 100_000,
+        scale_only: false,
         reactors: reactor::builtin().to_vec(),
         conformance: None,
         suites: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites"),
@@ -130,6 +144,10 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
                     })
                     .collect::<anyhow::Result<_>>()?;
             }
+            "--scale-pairings" => {
+                options.scale_pairings = value()?.parse().context("--scale-pairings")?;
+            }
+            "--scale" => options.scale_only = true,
             "--conformance" => options.conformance = Some(PathBuf::from(value()?)),
             "--suites" => options.suites = PathBuf::from(value()?),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
@@ -143,6 +161,9 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 
 fn run(options: &Options) -> anyhow::Result<()> {
     machine();
+    if options.scale_only {
+        return scale(options.scale_pairings.max(10));
+    }
     // The catalogue first: the pairings leave thousands of sockets in TIME_WAIT, which would
     // slow whichever catalogue run came next, and not the other alike.
     if options.catalogue > 0 {
@@ -173,6 +194,52 @@ fn run(options: &Options) -> anyhow::Result<()> {
     pairings(options, &floor_runtime, &tls, &endpoints)?;
     if options.bulk > 0 {
         bulk(options, &floor_runtime, &tls, &endpoints)?;
+    }
+    // Last: it leaves tens of thousands of sockets in TIME_WAIT, which slow the floor's
+    // pairings (a fresh listener each) for a minute.
+    if options.scale_pairings > 0 {
+        scale(options.scale_pairings.max(10))?;
+    }
+    Ok(())
+}
+
+/// `pairings` one-byte tcp pairings on tokio-ct one after the other, then a fifth as many over
+/// tls; the median of the first tenth against that of the last tenth. Nothing else runs in
+/// between, so the sockets the first ones left in TIME_WAIT are all there for the last.
+fn scale(pairings: usize) -> anyhow::Result<()> {
+    let one_byte = OneByte::new()?;
+    let reactor = reactor::by_name("tokio-ct").context("no reactor tokio-ct")?;
+    let endpoints = [
+        (Endpoint::tcp(), pairings),
+        (Endpoint::tls().map_err(bench::Error::from)?, pairings / 5),
+    ];
+    for (endpoint, count) in endpoints {
+        let count = count.max(10);
+        let tenth = count / 10;
+        let (waiting_before, started) = (time_wait(), Instant::now());
+        let mut samples = Vec::with_capacity(count);
+        for _ in 0..count {
+            samples.push(one_byte.run(reactor, &endpoint)?);
+        }
+        let elapsed = started.elapsed();
+        let first = median(&mut samples[..tenth]);
+        let last = median(&mut samples[count - tenth..]);
+        let ratio = last.as_secs_f64() / first.as_secs_f64();
+        print(&format!(
+            "scale {endpoint}: {count} pairings on tokio-ct one after the other ({:.1} s); \
+             sockets in TIME_WAIT {waiting_before} -> {}",
+            elapsed.as_secs_f64(),
+            time_wait()
+        ));
+        print(&format!(
+            "scale {endpoint} tokio-ct first {tenth} median {}, last {tenth} median {}",
+            micros(first),
+            micros(last)
+        ));
+        print(&format!(
+            "scale {endpoint} tokio-ct last/first {ratio:.2}{}",
+            verdict(ratio <= BAR_SCALE, "<= 1.2")
+        ));
     }
     Ok(())
 }
@@ -619,4 +686,9 @@ fn peak_rss_of(command: &[String]) -> anyhow::Result<()> {
         millis(usage.user_time()) + millis(usage.system_time())
     ));
     Ok(())
+}
+
+/// A duration as the report prints pairings: microseconds, one decimal.
+fn micros(duration: Duration) -> String {
+    format!("{:.1}us", duration.as_secs_f64() * 1e6)
 }
