@@ -80,7 +80,12 @@ fn pairing(reactor: &dyn Reactor, endpoint: &Endpoint, context: &str) -> (Seen, 
             "{context}: the {name} did not end done"
         );
     }
-    let seen = |shared: &Shared| shared.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let seen = |shared: &Shared| {
+        shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    };
     (seen(&server), seen(&client))
 }
 

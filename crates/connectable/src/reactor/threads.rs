@@ -219,10 +219,12 @@ fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Er
                 .map_err(Error::io("reading the client's address"))?;
             // Only this pairing's connection: a late one of an earlier trial on the kept
             // listener is closed unread.
-            let server = accept_until(deadline, || loop {
-                let (accepted, from) = listener.accept()?;
-                if listeners::is_ours(client_address, from) {
-                    return Ok(accepted);
+            let server = accept_until(deadline, || {
+                loop {
+                    let (accepted, from) = listener.accept()?;
+                    if listeners::is_ours(client_address, from) {
+                        return Ok(accepted);
+                    }
                 }
             })
             .map_err(|e| accepting(Some(e)))?
