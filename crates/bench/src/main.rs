@@ -74,6 +74,8 @@ const BAR_LIST: Duration = Duration::from_millis(20);
 const BAR_SPEEDUP: f64 = 1.7;
 /// Issue #18: the last tenth of the scale pairings against the first.
 const BAR_SCALE: f64 = 1.2;
+/// Issue #18: tokio-mt and threads against the floors of their own kind.
+const BAR_OWN_FLOOR: f64 = 1.2;
 
 #[derive(Debug)]
 struct Options {
@@ -320,6 +322,10 @@ enum Runner {
     Floor,
     /// Bulk only: the floor writing from one 60 MiB buffer (see `bulk`).
     FloorWholeBuffer,
+    /// Pairings only: the floor of `tokio-mt`, each side a task on a multi-thread runtime.
+    FloorTasks,
+    /// Pairings only: the floor of `threads`, std blocking sockets and a thread.
+    FloorThreads,
     Framework(&'static dyn Reactor),
 }
 
@@ -335,6 +341,8 @@ impl Runner {
         match self {
             Self::Floor => "floor",
             Self::FloorWholeBuffer => "floor-60mib",
+            Self::FloorTasks => "floor-mt",
+            Self::FloorThreads => "floor-threads",
             Self::Framework(reactor) => reactor.name(),
         }
     }
@@ -373,17 +381,37 @@ fn pairings(
     endpoints: &[Endpoint; 2],
 ) -> anyhow::Result<()> {
     let one_byte = OneByte::new()?;
+    // The floor of tokio-mt runs on a runtime of its kind, built once, two workers as the
+    // reactor's.
+    let tasks_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("building the multi-thread floor's runtime")?;
     let started = Instant::now();
-    let runners = Runner::all(&options.reactors);
+    let mut runners = Runner::all(&options.reactors);
+    runners.insert(1, Runner::FloorTasks);
+    runners.insert(2, Runner::FloorThreads);
     let mut samples = interleave(&runners, options.pairings, WARM_UP, |transport, runner| {
+        let tls = (transport == 1).then_some(tls);
         let took = match runner {
-            // The one-byte exchange has one floor; `pairings` never lists the other.
+            Runner::FloorTasks => {
+                let started = Instant::now();
+                tasks_runtime.block_on(floor::one_byte_tasks(tls))?;
+                started.elapsed()
+            }
+            Runner::FloorThreads => {
+                let started = Instant::now();
+                floor::one_byte_threads(tls)?;
+                started.elapsed()
+            }
+            // `pairings` never lists the 60 MiB floor.
             Runner::Floor | Runner::FloorWholeBuffer => {
                 let started = Instant::now();
                 floor_runtime.block_on(async {
-                    match transport {
-                        0 => floor::one_byte_tcp().await,
-                        _ => floor::one_byte_tls(tls).await,
+                    match tls {
+                        None => floor::one_byte_tcp().await,
+                        Some(tls) => floor::one_byte_tls(tls).await,
                     }
                 })?;
                 started.elapsed()
@@ -417,6 +445,24 @@ fn pairings(
             };
             print(&format!("ratio {word} {} {ratio:.2}{bar}", runner.name()));
         }
+        // tokio-mt and threads against the floors of their own kind (issue #18).
+        let median_of = |name: &str| {
+            runners
+                .iter()
+                .position(|r| r.name() == name)
+                .map(|i| medians[i])
+        };
+        for (reactor, floor) in [("tokio-mt", "floor-mt"), ("threads", "floor-threads")] {
+            if let (Some(reactor_median), Some(floor_median)) =
+                (median_of(reactor), median_of(floor))
+            {
+                let ratio = reactor_median.as_secs_f64() / floor_median.as_secs_f64();
+                print(&format!(
+                    "ratio {word} {reactor} vs {floor} {ratio:.2}{}",
+                    verdict(ratio <= BAR_OWN_FLOOR, &format!("<= {BAR_OWN_FLOOR}"))
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -443,6 +489,10 @@ fn bulk(
     runners.insert(1, Runner::FloorWholeBuffer);
     let mut samples = interleave(&runners, options.bulk, 1, |transport, runner| {
         let took = match runner {
+            // `bulk` lists one floor only, the tokio current-thread one, in two forms.
+            Runner::FloorTasks | Runner::FloorThreads => {
+                bail!("no bulk floor of the {} kind", runner.name())
+            }
             Runner::Floor | Runner::FloorWholeBuffer => {
                 let payload = floor::Payload {
                     chunk: if matches!(runner, Runner::Floor) {
