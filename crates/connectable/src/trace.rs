@@ -677,7 +677,9 @@ mod tests {
     #[test]
     fn a_report_keeps_the_first_and_last_events_and_counts_the_rest() {
         type Merged = (u64, u64, &'static [(&'static str, u64)]);
-        let rows: &[(usize, usize, usize, (usize, usize), Option<Merged>)] = &[
+        /// Data chunks, pairs, limit; first and last reported; what is merged.
+        type Row = (usize, usize, usize, (usize, usize), Option<Merged>);
+        let rows: &[Row] = &[
             // Few enough: everything, nothing merged.
             (0, 3, 8, (8, 0), None),
             (0, 0, 2, (2, 0), None),
