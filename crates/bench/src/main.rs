@@ -23,6 +23,8 @@
 //! Bars are shown as PASS or MISS; this is a measurement, not a test, and it never fails on a
 //! figure. It fails only when an exchange goes wrong.
 
+mod twisted;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -74,6 +76,8 @@ const BAR_LIST: Duration = Duration::from_millis(20);
 const BAR_SPEEDUP: f64 = 1.7;
 /// Issue #18: the last tenth of the scale pairings against the first.
 const BAR_SCALE: f64 = 1.2;
+/// Issue #18: Twisted's median against tokio-ct's, the same exchange.
+const BAR_TWISTED: f64 = 4.0;
 /// Issue #18: tokio-mt and threads against the floors of their own kind.
 const BAR_OWN_FLOOR: f64 = 1.2;
 
@@ -326,6 +330,9 @@ enum Runner {
     FloorTasks,
     /// Pairings only: the floor of `threads`, std blocking sockets and a thread.
     FloorThreads,
+    /// Pairings only: Twisted's reactor on the same exchange (crates/bench/twisted), when
+    /// Twisted is installed.
+    Twisted,
     Framework(&'static dyn Reactor),
 }
 
@@ -343,6 +350,7 @@ impl Runner {
             Self::FloorWholeBuffer => "floor-60mib",
             Self::FloorTasks => "floor-mt",
             Self::FloorThreads => "floor-threads",
+            Self::Twisted => "twisted",
             Self::Framework(reactor) => reactor.name(),
         }
     }
@@ -392,9 +400,17 @@ fn pairings(
     let mut runners = Runner::all(&options.reactors);
     runners.insert(1, Runner::FloorTasks);
     runners.insert(2, Runner::FloorThreads);
+    let mut twisted = twisted::Twisted::start()?;
+    if twisted.is_some() {
+        runners.push(Runner::Twisted);
+    }
     let mut samples = interleave(&runners, options.pairings, WARM_UP, |transport, runner| {
         let tls = (transport == 1).then_some(tls);
         let took = match runner {
+            Runner::Twisted => match &mut twisted {
+                Some(twisted) => twisted.pairing(transport)?,
+                None => bail!("twisted is not running"),
+            },
             Runner::FloorTasks => {
                 let started = Instant::now();
                 tasks_runtime.block_on(floor::one_byte_tasks(tls))?;
@@ -445,13 +461,19 @@ fn pairings(
             };
             print(&format!("ratio {word} {} {ratio:.2}{bar}", runner.name()));
         }
+        // Twisted against tokio-ct: how many times faster ours is (issue #18).
+        if let (Some(theirs), Some(ours)) = (
+            median_of_runner(&runners, &medians, "twisted"),
+            median_of_runner(&runners, &medians, "tokio-ct"),
+        ) {
+            let times = theirs.as_secs_f64() / ours.as_secs_f64();
+            print(&format!(
+                "vs-twisted {word} {times:.2}{}",
+                verdict(times >= BAR_TWISTED, &format!(">= {BAR_TWISTED}"))
+            ));
+        }
         // tokio-mt and threads against the floors of their own kind (issue #18).
-        let median_of = |name: &str| {
-            runners
-                .iter()
-                .position(|r| r.name() == name)
-                .map(|i| medians[i])
-        };
+        let median_of = |name: &str| median_of_runner(&runners, &medians, name);
         for (reactor, floor) in [("tokio-mt", "floor-mt"), ("threads", "floor-threads")] {
             if let (Some(reactor_median), Some(floor_median)) =
                 (median_of(reactor), median_of(floor))
@@ -464,7 +486,21 @@ fn pairings(
             }
         }
     }
+    if twisted.is_none() {
+        print(
+            "vs-twisted: skipped, Twisted is not installed (scripts/install-deps puts it in \
+             target/venv-twisted; BENCH_TWISTED_PYTHON names another python)",
+        );
+    }
     Ok(())
+}
+
+/// The median of the runner named `name`, if it ran.
+fn median_of_runner(runners: &[Runner], medians: &[Duration], name: &str) -> Option<Duration> {
+    runners
+        .iter()
+        .position(|r| r.name() == name)
+        .map(|i| medians[i])
 }
 
 fn verdict(met: bool, bar: &str) -> String {
@@ -490,7 +526,7 @@ fn bulk(
     let mut samples = interleave(&runners, options.bulk, 1, |transport, runner| {
         let took = match runner {
             // `bulk` lists one floor only, the tokio current-thread one, in two forms.
-            Runner::FloorTasks | Runner::FloorThreads => {
+            Runner::FloorTasks | Runner::FloorThreads | Runner::Twisted => {
                 bail!("no bulk floor of the {} kind", runner.name())
             }
             Runner::Floor | Runner::FloorWholeBuffer => {
