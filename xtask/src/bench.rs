@@ -21,12 +21,22 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     // Built one package at a time: built together, their dependencies' features would be
     // unified differently from `cargo xtask conformance`'s build of the runner alone, and
     // each command would then rebuild the runner after the other (a minute each time).
-    for (package, what) in [("conformance", "the runner"), ("bench", "the bench program")] {
+    for (package, what) in [
+        ("conformance", "the runner"),
+        ("bench", "the bench program"),
+    ] {
         let built = Command::new(cargo())
             .arg("build")
             .arg("--manifest-path")
             .arg(root.join("Cargo.toml"))
-            .args(["--release", "--quiet", "--package", package, "--bin", package])
+            .args([
+                "--release",
+                "--quiet",
+                "--package",
+                package,
+                "--bin",
+                package,
+            ])
             .status()
             .with_context(|| format!("starting cargo to build {what}"))?;
         if !built.success() {
