@@ -18,7 +18,8 @@
 //! 5. Scale: 100,000 tcp pairings on tokio-ct one after the other in this process (and
 //!    20,000 over tls), the median of the first and of the last tenth and their ratio: a
 //!    pairing must cost the same after tens of thousands of others (sockets in TIME_WAIT).
-//!    `--scale` runs this part alone.
+//!    Then 20,000 for each other reactor and network (tcp, tcp6, unix, tls). `--scale` runs
+//!    this part alone.
 //!
 //! Bars are shown as PASS or MISS; this is a measurement, not a test, and it never fails on a
 //! figure. It fails only when an exchange goes wrong.
@@ -33,8 +34,8 @@ use anyhow::{Context as _, bail};
 use bench::floor::{self, FloorTls};
 use bench::framework::{Bulk, OneByte};
 use bench::median;
-use connectable::Endpoint;
 use connectable::reactor::{self, Reactor};
+use connectable::{Endpoint, Network};
 
 const USAGE: &str = "\
 usage: bench [--pairings N] [--bulk N] [--catalogue N] [--scale-pairings N] [--scale]
@@ -211,15 +212,28 @@ fn run(options: &Options) -> anyhow::Result<()> {
 
 /// `pairings` one-byte tcp pairings on tokio-ct one after the other, then a fifth as many over
 /// tls; the median of the first tenth against that of the last tenth. Nothing else runs in
-/// between, so the sockets the first ones left in TIME_WAIT are all there for the last.
+/// between, so the sockets the first ones left in TIME_WAIT are all there for the last. Then
+/// the same, a fifth as many, for every other built-in reactor and network (tcp, tcp6, unix;
+/// tls on the other reactors): the kept listeners are in every reactor's path.
 fn scale(pairings: usize) -> anyhow::Result<()> {
     let one_byte = OneByte::new()?;
-    let reactor = reactor::by_name("tokio-ct").context("no reactor tokio-ct")?;
-    let endpoints = [
-        (Endpoint::tcp(), pairings),
-        (Endpoint::tls().map_err(bench::Error::from)?, pairings / 5),
-    ];
-    for (endpoint, count) in endpoints {
+    let tls = || Endpoint::tls().map_err(bench::Error::from);
+    let mut runs: Vec<(&'static dyn Reactor, Endpoint, usize)> = Vec::new();
+    let tokio_ct = reactor::by_name("tokio-ct").context("no reactor tokio-ct")?;
+    runs.push((tokio_ct, Endpoint::tcp(), pairings));
+    runs.push((tokio_ct, tls()?, pairings / 5));
+    for reactor in reactor::builtin() {
+        for network in [Network::Tcp, Network::Tcp6, Network::Unix] {
+            if reactor.name() != "tokio-ct" || network != Network::Tcp {
+                runs.push((*reactor, Endpoint::plain(network), pairings / 5));
+            }
+        }
+        if reactor.name() != "tokio-ct" {
+            runs.push((*reactor, tls()?, pairings / 5));
+        }
+    }
+    for (reactor, endpoint, count) in runs {
+        let name = reactor.name();
         let count = count.max(10);
         let tenth = count / 10;
         let (waiting_before, started) = (time_wait(), Instant::now());
@@ -232,18 +246,18 @@ fn scale(pairings: usize) -> anyhow::Result<()> {
         let last = median(&mut samples[count - tenth..]);
         let ratio = last.as_secs_f64() / first.as_secs_f64();
         print(&format!(
-            "scale {endpoint}: {count} pairings on tokio-ct one after the other ({:.1} s); \
+            "scale {endpoint} {name}: {count} pairings one after the other ({:.1} s); \
              sockets in TIME_WAIT {waiting_before} -> {}",
             elapsed.as_secs_f64(),
             time_wait()
         ));
         print(&format!(
-            "scale {endpoint} tokio-ct first {tenth} median {}, last {tenth} median {}",
+            "scale {endpoint} {name} first {tenth} median {}, last {tenth} median {}",
             micros(first),
             micros(last)
         ));
         print(&format!(
-            "scale {endpoint} tokio-ct last/first {ratio:.2}{}",
+            "scale {endpoint} {name} last/first {ratio:.2}{}",
             verdict(ratio <= BAR_SCALE, "<= 1.2")
         ));
     }
