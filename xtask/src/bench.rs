@@ -18,16 +18,30 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         Some((first, rest)) if first == "--" => rest,
         _ => args,
     };
-    let built = Command::new(cargo())
-        .arg("build")
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .args(["--release", "--quiet", "--package", "bench", "--package"])
-        .args(["conformance", "--bin", "bench", "--bin", "conformance"])
-        .status()
-        .context("starting cargo to build the bench program and the runner")?;
-    if !built.success() {
-        anyhow::bail!("building the bench program and the runner failed ({built})");
+    // Built one package at a time: built together, their dependencies' features would be
+    // unified differently from `cargo xtask conformance`'s build of the runner alone, and
+    // each command would then rebuild the runner after the other (a minute each time).
+    for (package, what) in [
+        ("conformance", "the runner"),
+        ("bench", "the bench program"),
+    ] {
+        let built = Command::new(cargo())
+            .arg("build")
+            .arg("--manifest-path")
+            .arg(root.join("Cargo.toml"))
+            .args([
+                "--release",
+                "--quiet",
+                "--package",
+                package,
+                "--bin",
+                package,
+            ])
+            .status()
+            .with_context(|| format!("starting cargo to build {what}"))?;
+        if !built.success() {
+            anyhow::bail!("building {what} failed ({built})");
+        }
     }
     let release = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), PathBuf::from)

@@ -34,6 +34,9 @@ pub struct FloorTls {
     acceptor: TlsAcceptor,
     connector: TlsConnector,
     server_name: ServerName<'static>,
+    /// The same configurations, for the std-threads floor (rustls by hand).
+    server: Arc<ServerConfig>,
+    client: Arc<ClientConfig>,
 }
 
 impl FloorTls {
@@ -56,10 +59,13 @@ impl FloorTls {
         let server_name = ServerName::try_from(SERVER_NAME)
             .map_err(|e| Error::Unexpected(format!("server name: {e}")))?
             .to_owned();
+        let (server, client) = (Arc::new(server), Arc::new(client));
         Ok(Self {
-            acceptor: TlsAcceptor::from(Arc::new(server)),
-            connector: TlsConnector::from(Arc::new(client)),
+            acceptor: TlsAcceptor::from(Arc::clone(&server)),
+            connector: TlsConnector::from(Arc::clone(&client)),
             server_name,
+            server,
+            client,
         })
     }
 }
@@ -112,6 +118,111 @@ pub async fn one_byte_tls(tls: &FloorTls) -> Result<(), Error> {
     };
     let (server, client) = tokio::join!(server, client);
     server.and(client)
+}
+
+/// The one-byte exchange as a person writes it for a multi-thread runtime: connected where it
+/// is called, then each side a task of its own (`tokio::spawn`), so the two run on different
+/// workers, as on `tokio-mt`. Over TLS when `tls` is given. The floor of `tokio-mt`.
+pub async fn one_byte_tasks(tls: Option<&FloorTls>) -> Result<(), Error> {
+    let (listener, address) = listen().await?;
+    let (accepted, connected) = tokio::join!(listener.accept(), TcpStream::connect(address));
+    drop(listener);
+    let ((server_stream, _), client_stream) = (accepted?, connected?);
+    let (server_tls, client_tls) = (tls.cloned(), tls.cloned());
+    let server = tokio::spawn(async move {
+        match server_tls {
+            Some(tls) => serve_one_byte(tls.acceptor.accept(server_stream).await?).await,
+            None => serve_one_byte(server_stream).await,
+        }
+    });
+    let client = tokio::spawn(async move {
+        match client_tls {
+            Some(tls) => {
+                let name = tls.server_name.clone();
+                send_one_byte(tls.connector.connect(name, client_stream).await?).await
+            }
+            None => send_one_byte(client_stream).await,
+        }
+    });
+    let (server, client) = tokio::join!(server, client);
+    let joined = |e: tokio::task::JoinError| Error::Unexpected(format!("a side's task: {e}"));
+    server.map_err(joined)?.and(client.map_err(joined)?)
+}
+
+/// The one-byte exchange as a person writes it with std's blocking sockets and threads: the
+/// server on a thread spawned for the connection, the client on the caller's, rustls driven by
+/// hand (`StreamOwned`) over TLS. The floor of `threads`.
+pub fn one_byte_threads(tls: Option<&FloorTls>) -> Result<(), Error> {
+    use std::io::{Read as _, Write as _};
+    use std::net::{Shutdown, TcpListener as StdListener, TcpStream as StdStream};
+
+    /// Reads until EOF (a TLS stream: until close_notify).
+    fn drain(stream: &mut impl std::io::Read) -> io::Result<()> {
+        let mut buffer = [0u8; SMALL_BUFFER];
+        while stream.read(&mut buffer)? > 0 {}
+        Ok(())
+    }
+
+    let listener = StdListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let address = listener.local_addr()?;
+    let server_config = tls.map(|tls| Arc::clone(&tls.server));
+    let server = std::thread::spawn(move || -> Result<(), Error> {
+        let (socket, _) = listener.accept()?;
+        drop(listener);
+        let mut buffer = [0u8; SMALL_BUFFER];
+        match server_config {
+            Some(config) => {
+                let connection = rustls::ServerConnection::new(config)?;
+                let mut stream = rustls::StreamOwned::new(connection, socket);
+                let n = stream.read(&mut buffer)?;
+                if n != 1 {
+                    return Err(Error::Unexpected(format!(
+                        "the server read {n} bytes, not 1"
+                    )));
+                }
+                stream.conn.send_close_notify();
+                stream.flush()?;
+                stream.sock.shutdown(Shutdown::Write)?;
+                drain(&mut stream)?;
+            }
+            None => {
+                let mut socket = socket;
+                let n = socket.read(&mut buffer)?;
+                if n != 1 {
+                    return Err(Error::Unexpected(format!(
+                        "the server read {n} bytes, not 1"
+                    )));
+                }
+                socket.shutdown(Shutdown::Write)?;
+                drain(&mut socket)?;
+            }
+        }
+        Ok(())
+    });
+    let socket = StdStream::connect(address)?;
+    let client = match tls {
+        Some(tls) => {
+            let connection =
+                rustls::ClientConnection::new(Arc::clone(&tls.client), tls.server_name.clone())?;
+            let mut stream = rustls::StreamOwned::new(connection, socket);
+            stream.write_all(b"x")?;
+            stream.flush()?;
+            drain(&mut stream)?;
+            stream.conn.send_close_notify();
+            stream.flush()?;
+            stream.sock.shutdown(Shutdown::Write)
+        }
+        None => {
+            let mut socket = socket;
+            socket.write_all(b"x")?;
+            drain(&mut socket)?;
+            socket.shutdown(Shutdown::Write)
+        }
+    };
+    let server = server
+        .join()
+        .map_err(|_| Error::Unexpected("the server thread panicked".to_owned()))?;
+    server.and(client.map_err(Error::from))
 }
 
 /// The server of the one-byte exchange: reads the byte, closes, reads to the client's EOF.

@@ -15,8 +15,16 @@
 //! 4. Bulk: 60 MiB from server to client, floor and framework interleaved the same way, as
 //!    MB/s.
 //!
+//! 5. Scale: 100,000 tcp pairings on tokio-ct one after the other in this process (and
+//!    20,000 over tls), the median of the first and of the last tenth and their ratio: a
+//!    pairing must cost the same after tens of thousands of others (sockets in TIME_WAIT).
+//!    Then 20,000 for each other reactor and network (tcp, tcp6, unix, tls). `--scale` runs
+//!    this part alone.
+//!
 //! Bars are shown as PASS or MISS; this is a measurement, not a test, and it never fails on a
 //! figure. It fails only when an exchange goes wrong.
+
+mod twisted;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -26,18 +34,21 @@ use anyhow::{Context as _, bail};
 use bench::floor::{self, FloorTls};
 use bench::framework::{Bulk, OneByte};
 use bench::median;
-use connectable::Endpoint;
 use connectable::reactor::{self, Reactor};
+use connectable::{Endpoint, Network};
 
 const USAGE: &str = "\
-usage: bench [--pairings N] [--bulk N] [--catalogue N] [--reactors A,B] [--conformance PATH]
-             [--suites DIR]
+usage: bench [--pairings N] [--bulk N] [--catalogue N] [--scale-pairings N] [--scale]
+             [--reactors A,B] [--conformance PATH] [--suites DIR]
        bench --peak-rss-of PROGRAM [ARGS...]
 
   --pairings N       rounds of one-byte pairings (default 800)
   --bulk N           rounds of 60 MiB transfers (default 40)
   --catalogue N      runs of the whole catalogue per thread count, alternating, medians
                      kept; 0 skips it and the listing (default 2)
+  --scale-pairings N sequential tcp pairings on tokio-ct for the scale figures, a fifth of
+                     them over tls; 0 skips them (default 100000)
+  --scale            the scale figures only
   --reactors A,B     the reactors to measure (default: every built-in one)
   --conformance PATH the release-built runner (cargo xtask bench passes it)
   --suites DIR       the catalogue (default: suites/ of this workspace)
@@ -64,12 +75,20 @@ const BAR_TLS: f64 = 1.1;
 const BAR_BULK: f64 = 0.9;
 const BAR_LIST: Duration = Duration::from_millis(20);
 const BAR_SPEEDUP: f64 = 1.7;
+/// Issue #18: the last tenth of the scale pairings against the first.
+const BAR_SCALE: f64 = 1.2;
+/// Issue #18: Twisted's median against tokio-ct's, the same exchange.
+const BAR_TWISTED: f64 = 4.0;
+/// Issue #18: tokio-mt and threads against the floors of their own kind.
+const BAR_OWN_FLOOR: f64 = 1.2;
 
 #[derive(Debug)]
 struct Options {
     pairings: usize,
     bulk: usize,
     catalogue: usize,
+    scale_pairings: usize,
+    scale_only: bool,
     reactors: Vec<&'static dyn Reactor>,
     conformance: Option<PathBuf>,
     suites: PathBuf,
@@ -108,6 +127,8 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         pairings: 800,
         bulk: 40,
         catalogue: 2,
+        scale_pairings: 100_000,
+        scale_only: false,
         reactors: reactor::builtin().to_vec(),
         conformance: None,
         suites: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites"),
@@ -130,6 +151,10 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
                     })
                     .collect::<anyhow::Result<_>>()?;
             }
+            "--scale-pairings" => {
+                options.scale_pairings = value()?.parse().context("--scale-pairings")?;
+            }
+            "--scale" => options.scale_only = true,
             "--conformance" => options.conformance = Some(PathBuf::from(value()?)),
             "--suites" => options.suites = PathBuf::from(value()?),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
@@ -143,6 +168,9 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 
 fn run(options: &Options) -> anyhow::Result<()> {
     machine();
+    if options.scale_only {
+        return scale(options.scale_pairings.max(10));
+    }
     // The catalogue first: the pairings leave thousands of sockets in TIME_WAIT, which would
     // slow whichever catalogue run came next, and not the other alike.
     if options.catalogue > 0 {
@@ -173,6 +201,65 @@ fn run(options: &Options) -> anyhow::Result<()> {
     pairings(options, &floor_runtime, &tls, &endpoints)?;
     if options.bulk > 0 {
         bulk(options, &floor_runtime, &tls, &endpoints)?;
+    }
+    // Last: it leaves tens of thousands of sockets in TIME_WAIT, which slow the floor's
+    // pairings (a fresh listener each) for a minute.
+    if options.scale_pairings > 0 {
+        scale(options.scale_pairings.max(10))?;
+    }
+    Ok(())
+}
+
+/// `pairings` one-byte tcp pairings on tokio-ct one after the other, then a fifth as many over
+/// tls; the median of the first tenth against that of the last tenth. Nothing else runs in
+/// between, so the sockets the first ones left in TIME_WAIT are all there for the last. Then
+/// the same, a fifth as many, for every other built-in reactor and network (tcp, tcp6, unix;
+/// tls on the other reactors): the kept listeners are in every reactor's path.
+fn scale(pairings: usize) -> anyhow::Result<()> {
+    let one_byte = OneByte::new()?;
+    let tls = || Endpoint::tls().map_err(bench::Error::from);
+    let mut runs: Vec<(&'static dyn Reactor, Endpoint, usize)> = Vec::new();
+    let tokio_ct = reactor::by_name("tokio-ct").context("no reactor tokio-ct")?;
+    runs.push((tokio_ct, Endpoint::tcp(), pairings));
+    runs.push((tokio_ct, tls()?, pairings / 5));
+    for reactor in reactor::builtin() {
+        for network in [Network::Tcp, Network::Tcp6, Network::Unix] {
+            if reactor.name() != "tokio-ct" || network != Network::Tcp {
+                runs.push((*reactor, Endpoint::plain(network), pairings / 5));
+            }
+        }
+        if reactor.name() != "tokio-ct" {
+            runs.push((*reactor, tls()?, pairings / 5));
+        }
+    }
+    for (reactor, endpoint, count) in runs {
+        let name = reactor.name();
+        let count = count.max(10);
+        let tenth = count / 10;
+        let (waiting_before, started) = (time_wait(), Instant::now());
+        let mut samples = Vec::with_capacity(count);
+        for _ in 0..count {
+            samples.push(one_byte.run(reactor, &endpoint)?);
+        }
+        let elapsed = started.elapsed();
+        let first = median(&mut samples[..tenth]);
+        let last = median(&mut samples[count - tenth..]);
+        let ratio = last.as_secs_f64() / first.as_secs_f64();
+        print(&format!(
+            "scale {endpoint} {name}: {count} pairings one after the other ({:.1} s); \
+             sockets in TIME_WAIT {waiting_before} -> {}",
+            elapsed.as_secs_f64(),
+            time_wait()
+        ));
+        print(&format!(
+            "scale {endpoint} {name} first {tenth} median {}, last {tenth} median {}",
+            micros(first),
+            micros(last)
+        ));
+        print(&format!(
+            "scale {endpoint} {name} last/first {ratio:.2}{}",
+            verdict(ratio <= BAR_SCALE, "<= 1.2")
+        ));
     }
     Ok(())
 }
@@ -253,6 +340,13 @@ enum Runner {
     Floor,
     /// Bulk only: the floor writing from one 60 MiB buffer (see `bulk`).
     FloorWholeBuffer,
+    /// Pairings only: the floor of `tokio-mt`, each side a task on a multi-thread runtime.
+    FloorTasks,
+    /// Pairings only: the floor of `threads`, std blocking sockets and a thread.
+    FloorThreads,
+    /// Pairings only: Twisted's reactor on the same exchange (crates/bench/twisted), when
+    /// Twisted is installed.
+    Twisted,
     Framework(&'static dyn Reactor),
 }
 
@@ -268,6 +362,9 @@ impl Runner {
         match self {
             Self::Floor => "floor",
             Self::FloorWholeBuffer => "floor-60mib",
+            Self::FloorTasks => "floor-mt",
+            Self::FloorThreads => "floor-threads",
+            Self::Twisted => "twisted",
             Self::Framework(reactor) => reactor.name(),
         }
     }
@@ -306,17 +403,45 @@ fn pairings(
     endpoints: &[Endpoint; 2],
 ) -> anyhow::Result<()> {
     let one_byte = OneByte::new()?;
+    // The floor of tokio-mt runs on a runtime of its kind, built once, two workers as the
+    // reactor's.
+    let tasks_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("building the multi-thread floor's runtime")?;
     let started = Instant::now();
-    let runners = Runner::all(&options.reactors);
+    let mut runners = Runner::all(&options.reactors);
+    runners.insert(1, Runner::FloorTasks);
+    runners.insert(2, Runner::FloorThreads);
+    let mut twisted = twisted::Twisted::start()?;
+    if twisted.is_some() {
+        runners.push(Runner::Twisted);
+    }
     let mut samples = interleave(&runners, options.pairings, WARM_UP, |transport, runner| {
+        let tls = (transport == 1).then_some(tls);
         let took = match runner {
-            // The one-byte exchange has one floor; `pairings` never lists the other.
+            Runner::Twisted => match &mut twisted {
+                Some(twisted) => twisted.pairing(transport)?,
+                None => bail!("twisted is not running"),
+            },
+            Runner::FloorTasks => {
+                let started = Instant::now();
+                tasks_runtime.block_on(floor::one_byte_tasks(tls))?;
+                started.elapsed()
+            }
+            Runner::FloorThreads => {
+                let started = Instant::now();
+                floor::one_byte_threads(tls)?;
+                started.elapsed()
+            }
+            // `pairings` never lists the 60 MiB floor.
             Runner::Floor | Runner::FloorWholeBuffer => {
                 let started = Instant::now();
                 floor_runtime.block_on(async {
-                    match transport {
-                        0 => floor::one_byte_tcp().await,
-                        _ => floor::one_byte_tls(tls).await,
+                    match tls {
+                        None => floor::one_byte_tcp().await,
+                        Some(tls) => floor::one_byte_tls(tls).await,
                     }
                 })?;
                 started.elapsed()
@@ -350,8 +475,46 @@ fn pairings(
             };
             print(&format!("ratio {word} {} {ratio:.2}{bar}", runner.name()));
         }
+        // Twisted against tokio-ct: how many times faster ours is (issue #18).
+        if let (Some(theirs), Some(ours)) = (
+            median_of_runner(&runners, &medians, "twisted"),
+            median_of_runner(&runners, &medians, "tokio-ct"),
+        ) {
+            let times = theirs.as_secs_f64() / ours.as_secs_f64();
+            print(&format!(
+                "vs-twisted {word} {times:.2}{}",
+                verdict(times >= BAR_TWISTED, &format!(">= {BAR_TWISTED}"))
+            ));
+        }
+        // tokio-mt and threads against the floors of their own kind (issue #18).
+        let median_of = |name: &str| median_of_runner(&runners, &medians, name);
+        for (reactor, floor) in [("tokio-mt", "floor-mt"), ("threads", "floor-threads")] {
+            if let (Some(reactor_median), Some(floor_median)) =
+                (median_of(reactor), median_of(floor))
+            {
+                let ratio = reactor_median.as_secs_f64() / floor_median.as_secs_f64();
+                print(&format!(
+                    "ratio {word} {reactor} vs {floor} {ratio:.2}{}",
+                    verdict(ratio <= BAR_OWN_FLOOR, &format!("<= {BAR_OWN_FLOOR}"))
+                ));
+            }
+        }
+    }
+    if twisted.is_none() {
+        print(
+            "vs-twisted: skipped, Twisted is not installed (scripts/install-deps puts it in \
+             target/venv-twisted; BENCH_TWISTED_PYTHON names another python)",
+        );
     }
     Ok(())
+}
+
+/// The median of the runner named `name`, if it ran.
+fn median_of_runner(runners: &[Runner], medians: &[Duration], name: &str) -> Option<Duration> {
+    runners
+        .iter()
+        .position(|r| r.name() == name)
+        .map(|i| medians[i])
 }
 
 fn verdict(met: bool, bar: &str) -> String {
@@ -376,6 +539,10 @@ fn bulk(
     runners.insert(1, Runner::FloorWholeBuffer);
     let mut samples = interleave(&runners, options.bulk, 1, |transport, runner| {
         let took = match runner {
+            // `bulk` lists one floor only, the tokio current-thread one, in two forms.
+            Runner::FloorTasks | Runner::FloorThreads | Runner::Twisted => {
+                bail!("no bulk floor of the {} kind", runner.name())
+            }
             Runner::Floor | Runner::FloorWholeBuffer => {
                 let payload = floor::Payload {
                     chunk: if matches!(runner, Runner::Floor) {
@@ -619,4 +786,9 @@ fn peak_rss_of(command: &[String]) -> anyhow::Result<()> {
         millis(usage.user_time()) + millis(usage.system_time())
     ));
     Ok(())
+}
+
+/// A duration as the report prints pairings: microseconds, one decimal.
+fn micros(duration: Duration) -> String {
+    format!("{:.1}us", duration.as_secs_f64() * 1e6)
 }

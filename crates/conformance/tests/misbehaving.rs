@@ -53,16 +53,16 @@ const FAILURES: &[(&str, &[&str])] = &[
     (
         "flood_into_a_reader_that_never_closes",
         &[
-            "timed out after 500ms with the server still open: connected;",
-            "timed out after 500ms with the client still open: connected; waiting for the peer's \
+            "timed out after 250ms with the server still open: connected;",
+            "timed out after 250ms with the client still open: connected; waiting for the peer's \
              data or close, and its protocol never asked to close",
         ],
     ),
     (
         "stopped_reader_holds_a_closing_writer",
         &[
-            "timed out after 500ms with the server still open: its protocol paused reading at ",
-            "timed out after 500ms with the client still open: it asked: lose_connection at ",
+            "timed out after 250ms with the server still open: its protocol paused reading at ",
+            "timed out after 250ms with the client still open: it asked: lose_connection at ",
             "waits for its writes to drain",
         ],
     ),

@@ -50,5 +50,8 @@ pub use reactor::Reactor;
 pub use reason::{DisconnectReason, ReasonKind};
 pub use side::{ConnectableProtocol, Delivery, Done};
 pub use trace::{Difference, ExpectedBytes, ReceivedComparison, WINDOW_AFTER, WINDOW_BEFORE};
-pub use trace::{EVENTS_KEPT, Event, LINES_SHOWN, RECEIVED_KEPT, TimedEvent, Trace};
+pub use trace::{
+    EVENTS_KEPT, EVENTS_REPORTED, Event, LINES_SHOWN, RECEIVED_KEPT, TimedEvent, Trace,
+};
+pub use trace::{MergedEvents, ReportedEvents};
 pub use transport::{Address, CloseRequest, HIGH_WATER, ProducerKind, TimerId, Transport};

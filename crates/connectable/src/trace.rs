@@ -23,6 +23,12 @@ pub const RECEIVED_KEPT: usize = 4 << 20;
 /// one at a time would otherwise grow the trace by an event, 48 bytes, for every byte.
 pub const EVENTS_KEPT: usize = 1 << 16;
 
+/// At most this many events of a side are written one by one to a report (see
+/// [`Trace::reported`]): the first half and the last half, the ones between merged into one
+/// entry with their counts. A flood case's 65,536 events made a 10-14 MB trace file, and the
+/// catalogue's report 1.3 GB, too large for a CI artifact.
+pub const EVENTS_REPORTED: usize = 256;
+
 /// At most this many lines show a trace (see [`Trace::lines`]).
 pub const LINES_SHOWN: usize = 400;
 
@@ -120,6 +126,32 @@ pub struct TimedEvent {
     pub event: Event,
 }
 
+/// A side's events as a report shows them ([`Trace::reported`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportedEvents<'a> {
+    /// The first events, one by one (all of them when nothing is merged).
+    pub first: &'a [TimedEvent],
+    /// The events between the first and the last, merged.
+    pub merged: Option<MergedEvents>,
+    /// The last events, one by one.
+    pub last: &'a [TimedEvent],
+}
+
+/// Events merged in a report: when they happened, and how many of each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergedEvents {
+    /// When the first of them happened.
+    pub from: Duration,
+    /// When the last of them happened.
+    pub to: Duration,
+    /// How many (data chunks counted one by one).
+    pub events: u64,
+    /// The bytes of their `data` events.
+    pub data_bytes: u64,
+    /// How many of each kind, by event word, in the order first seen.
+    pub counts: Vec<(&'static str, u64)>,
+}
+
 /// Everything recorded for one side.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trace {
@@ -176,6 +208,65 @@ impl Trace {
     /// [`ConnectableProtocol::compare_received`]: crate::ConnectableProtocol::compare_received
     pub fn received_comparison(&self) -> Option<&ReceivedComparison> {
         self.comparison.as_ref()
+    }
+
+    /// The events as a report writes them, at most `limit` one by one: all of them when they
+    /// are that few, otherwise the first and the last `limit / 2` with what is between
+    /// merged and counted (which a reader of a long trace needs: how it started, how it
+    /// ended, and how much happened in between).
+    pub fn reported(&self, limit: usize) -> ReportedEvents<'_> {
+        let events = &self.events;
+        if events.len() <= limit {
+            return ReportedEvents {
+                first: events,
+                merged: None,
+                last: &[],
+            };
+        }
+        let half = limit / 2;
+        let (first, rest) = events.split_at(half);
+        let (between, last) = rest.split_at(rest.len() - half);
+        let mut merged = MergedEvents {
+            from: between.first().map_or(Duration::ZERO, |e| e.at),
+            to: between.last().map_or(Duration::ZERO, |e| e.at),
+            events: 0,
+            data_bytes: 0,
+            counts: Vec::new(),
+        };
+        let range = half..half + between.len();
+        for timed in between {
+            let word = timed.event.word().unwrap_or(match timed.event {
+                Event::Timer => "timer-fired",
+                Event::CallbackFailed(_) => "callback-failed",
+                _ => "asked-close",
+            });
+            merged.events += 1;
+            if let Event::Data(bytes) = timed.event {
+                merged.data_bytes += bytes as u64;
+            }
+            match merged.counts.iter_mut().find(|(w, _)| *w == word) {
+                Some((_, count)) => *count += 1,
+                None => merged.counts.push((word, 1)),
+            }
+        }
+        // Chunks merged into one event while the side ran count as what they were.
+        let more: u64 = self
+            .merged
+            .iter()
+            .filter(|(index, _)| range.contains(index))
+            .map(|(_, more)| more)
+            .sum();
+        if more > 0 {
+            merged.events += more;
+            if let Some((_, count)) = merged.counts.iter_mut().find(|(w, _)| *w == "data") {
+                *count += more;
+            }
+        }
+        ReportedEvents {
+            first,
+            merged: Some(merged),
+            last,
+        }
     }
 
     /// The matched event words, consecutive `data` merged into one: what `events = [...]`
@@ -578,6 +669,82 @@ mod tests {
             lines[3].ends_with("data 500000 bytes in 500000 chunks"),
             "{lines:?}"
         );
+    }
+
+    /// Rows: a trace (built by pushing `made`, `data_chunks` one-byte chunks, `pairs` x (a
+    /// timer, 2 bytes of data), then `lost`) and the limit; then how many events are reported
+    /// one by one (first, last) and what is merged (events, data bytes, counts by word).
+    #[test]
+    fn a_report_keeps_the_first_and_last_events_and_counts_the_rest() {
+        type Merged = (u64, u64, &'static [(&'static str, u64)]);
+        /// Data chunks, pairs, limit; first and last reported; what is merged.
+        type Row = (usize, usize, usize, (usize, usize), Option<Merged>);
+        let rows: &[Row] = &[
+            // Few enough: everything, nothing merged.
+            (0, 3, 8, (8, 0), None),
+            (0, 0, 2, (2, 0), None),
+            // 202 events, limit 8: made t1 d1 t2 | d2 .. t99 | d99 t100 d100 lost.
+            (
+                0,
+                100,
+                8,
+                (4, 4),
+                Some((194, 194, &[("data", 97), ("timer-fired", 97)])),
+            ),
+            // 1,001 chunks merged into one event while the side ran (past EVENTS_KEPT) are
+            // counted one by one.
+            (
+                EVENTS_KEPT + 1000,
+                100,
+                8,
+                (4, 4),
+                Some((66_730, 66_729, &[("data", 66_631), ("timer-fired", 99)])),
+            ),
+        ];
+        for &(data_chunks, pairs, limit, (first, last), expected) in rows {
+            let mut trace = Trace::default();
+            trace.push(Duration::ZERO, Event::Made);
+            for _ in 0..data_chunks {
+                trace.push(Duration::from_millis(1), Event::Data(1));
+            }
+            for i in 0..pairs as u64 {
+                trace.push(Duration::from_millis(i + 2), Event::Timer);
+                trace.push(Duration::from_millis(i + 2), Event::Data(2));
+            }
+            trace.push(Duration::from_secs(2), Event::Lost(ReasonKind::Done));
+            let context = format!("chunks {data_chunks}, pairs {pairs}, limit {limit}");
+            let reported = trace.reported(limit);
+            assert_eq!(
+                (reported.first.len(), reported.last.len()),
+                (first, last),
+                "{context}"
+            );
+            assert_eq!(reported.first[0].event, Event::Made, "{context}");
+            let end = reported.last.last().or(reported.first.last());
+            assert_eq!(
+                end.map(|e| &e.event),
+                Some(&Event::Lost(ReasonKind::Done)),
+                "{context}"
+            );
+            let merged = reported
+                .merged
+                .as_ref()
+                .map(|m| (m.events, m.data_bytes, m.counts.as_slice()));
+            assert_eq!(merged, expected, "{context}");
+            if let Some(merged) = &reported.merged {
+                // Every chunk is reported one by one or merged: none twice, none lost.
+                let chunks = 2 + 2 * pairs as u64 + data_chunks as u64;
+                let shown_chunks: u64 = (first + last) as u64
+                    + trace
+                        .merged
+                        .iter()
+                        .filter(|(i, _)| *i < first || *i >= trace.events().len() - last)
+                        .map(|(_, more)| more)
+                        .sum::<u64>();
+                assert_eq!(shown_chunks + merged.events, chunks, "{context}");
+                assert!(merged.from <= merged.to, "{context}");
+            }
+        }
     }
 
     #[test]

@@ -85,6 +85,13 @@ struct EventTrace {
     reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    /// A `merged` entry: how many events it stands for, and how many of each kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<std::collections::BTreeMap<&'static str, u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_ms: Option<f64>,
 }
 
 impl SideTrace {
@@ -100,7 +107,7 @@ impl SideTrace {
                     }),
                     received_total: trace.received_total(),
                     received: describe(trace.received()),
-                    events: trace.events().iter().map(EventTrace::of).collect(),
+                    events: EventTrace::reported(&trace),
                 }
             }
             Side::External(record) => Self::External {
@@ -116,14 +123,42 @@ impl SideTrace {
     }
 }
 
+fn millis(at: std::time::Duration) -> f64 {
+    (at.as_secs_f64() * 1e6).round() / 1e3
+}
+
 impl EventTrace {
+    /// A side's events, bounded (`Trace::reported`): the first and last one by one, and
+    /// between them one `merged` entry with its counts.
+    fn reported(trace: &connectable::Trace) -> Vec<Self> {
+        let reported = trace.reported(connectable::EVENTS_REPORTED);
+        let mut events: Vec<Self> = reported.first.iter().map(Self::of).collect();
+        if let Some(merged) = reported.merged {
+            events.push(Self {
+                at_ms: millis(merged.from),
+                event: "merged",
+                bytes: Some(usize::try_from(merged.data_bytes).unwrap_or(usize::MAX)),
+                reason: None,
+                message: None,
+                events: Some(merged.events),
+                counts: Some(merged.counts.into_iter().collect()),
+                to_ms: Some(millis(merged.to)),
+            });
+        }
+        events.extend(reported.last.iter().map(Self::of));
+        events
+    }
+
     fn of(timed: &TimedEvent) -> Self {
         let mut event = Self {
-            at_ms: (timed.at.as_secs_f64() * 1e6).round() / 1e3,
+            at_ms: millis(timed.at),
             event: timed.event.word().unwrap_or("timer-fired"),
             bytes: None,
             reason: None,
             message: None,
+            events: None,
+            counts: None,
+            to_ms: None,
         };
         match &timed.event {
             Event::Data(n) => event.bytes = Some(*n),

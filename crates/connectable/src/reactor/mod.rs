@@ -6,6 +6,7 @@
 //! trait and can then be certified against the whole catalogue.
 
 mod conversation;
+mod listeners;
 mod pool;
 mod stream;
 mod threads;

@@ -46,7 +46,7 @@
 //! not the in-memory pipe, which is a tokio duplex and only a tokio reactor can drive.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +56,7 @@ use std::time::{Duration, Instant};
 use crate::buffers::ReadBuffer;
 use crate::{Action, Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
+use super::listeners;
 use super::{
     CLIENT_HELD, Held, Ledger, Role, SERVER_HELD, UnixPath, WRITE_SLICES, forget_left_behind,
     note_left_behind, take_left_behind,
@@ -205,18 +206,7 @@ fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Er
     };
     match network {
         Network::Tcp | Network::Tcp6 => {
-            let loopback: SocketAddr = match network {
-                Network::Tcp6 => (Ipv6Addr::LOCALHOST, 0).into(),
-                _ => (Ipv4Addr::LOCALHOST, 0).into(),
-            };
-            let listener =
-                TcpListener::bind(loopback).map_err(Error::io("binding a loopback port"))?;
-            let address = listener
-                .local_addr()
-                .map_err(Error::io("reading the listener's address"))?;
-            listener
-                .set_nonblocking(true)
-                .map_err(Error::io("making the listener non-blocking"))?;
+            let (listener, address) = listeners::take(network)?;
             // The kernel completes a loopback connection without waiting for accept(), so
             // connecting first and accepting next needs no second thread.
             let wait = deadline
@@ -224,9 +214,22 @@ fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Er
                 .max(Duration::from_millis(1));
             let client =
                 TcpStream::connect_timeout(&address, wait).map_err(Error::io("connecting"))?;
-            let server = accept_until(deadline, || listener.accept().map(|(s, _)| s))
-                .map_err(|e| accepting(Some(e)))?
-                .ok_or_else(|| accepting(None))?;
+            let client_address = client
+                .local_addr()
+                .map_err(Error::io("reading the client's address"))?;
+            // Only this pairing's connection: a late one of an earlier trial on the kept
+            // listener is closed unread.
+            let server = accept_until(deadline, || {
+                loop {
+                    let (accepted, from) = listener.accept()?;
+                    if listeners::is_ours(client_address, from) {
+                        return Ok(accepted);
+                    }
+                }
+            })
+            .map_err(|e| accepting(Some(e)))?
+            .ok_or_else(|| accepting(None))?;
+            listeners::give_back((listener, address));
             Ok((Stream::Tcp(server), Stream::Tcp(client)))
         }
         Network::Unix => {

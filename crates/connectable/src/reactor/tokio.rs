@@ -12,7 +12,7 @@
 //! stream of your own.
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -21,6 +21,7 @@ use crate::memory::{self, MemoryStream};
 use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
 use super::conversation::side_over;
+use super::listeners;
 use super::pool::{Flavor, SHUTDOWN_GRACE};
 use super::{CLIENT_HELD, Held, Role, SERVER_HELD, UnixPath, take_left_behind};
 
@@ -249,27 +250,38 @@ fn connect_to(
 }
 
 /// A connected pair of streams over `network`: (server's, client's), each with its
-/// addresses (this end's, the peer's) where connecting told them already. The listener (and a
-/// UNIX socket's path) is gone once the client is connected.
+/// addresses (this end's, the peer's) where connecting told them already. A TCP listener is
+/// lent for the connecting and kept for a later pairing (`listeners.rs`); a UNIX socket's path
+/// is gone once the client is connected.
 async fn connected(network: Network) -> Result<(Connected, Connected), Error> {
     match network {
         Network::Tcp | Network::Tcp6 => {
-            let loopback: SocketAddr = match network {
-                Network::Tcp6 => (Ipv6Addr::LOCALHOST, 0).into(),
-                _ => (Ipv4Addr::LOCALHOST, 0).into(),
-            };
-            let listener = TcpListener::bind(loopback)
+            let (listener, address) = listeners::take(network)?;
+            let listener =
+                TcpListener::from_std(listener).map_err(Error::io("registering the listener"))?;
+            // The client first: the kernel completes a loopback connection into the
+            // listener's queue without waiting for accept(), and its address tells this
+            // pairing's connection from a late one of an earlier trial.
+            let client = TcpStream::connect(address)
                 .await
-                .map_err(Error::io("binding a loopback port"))?;
-            let address = listener
+                .map_err(Error::io("connecting"))?;
+            let client_address = client
                 .local_addr()
-                .map_err(Error::io("reading the listener's address"))?;
-            let (accepted, connected) =
-                tokio::join!(listener.accept(), TcpStream::connect(address));
-            let (server, client_address) = accepted.map_err(Error::io("accepting"))?;
-            let client = connected.map_err(Error::io("connecting"))?;
-            // The listener's address and the one accept() reported are both ends of this
-            // connection: asking the sockets again would cost four system calls.
+                .map_err(Error::io("reading the client's address"))?;
+            let server = loop {
+                let (accepted, from) = listener
+                    .accept()
+                    .await
+                    .map_err(|e| listeners::not_accepted(Some(e)))?;
+                if listeners::is_ours(client_address, from) {
+                    break accepted;
+                }
+            };
+            if let Ok(listener) = listener.into_std() {
+                listeners::give_back((listener, address));
+            }
+            // The listener's address and the client's are both ends of this connection:
+            // asking the server's socket again would cost two system calls.
             let (server_address, client_address) =
                 (Address::Ip(address), Address::Ip(client_address));
             for stream in [&server, &client] {
