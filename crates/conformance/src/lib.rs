@@ -585,8 +585,12 @@ mod parity_table_is_true {
     fn every_case_named_in_twisted_md_exists() {
         let dir = crate::cli::default_suites();
         let table = std::fs::read_to_string(dir.join("TWISTED.md")).expect("TWISTED.md");
-        let names: Vec<&str> = connectable::reactor::builtin().iter().map(|r| r.name()).collect();
-        let suites = crate::load::load_dir(&dir, &protocols::catalogue(), &names).expect("the suites load");
+        let names: Vec<&str> = connectable::reactor::builtin()
+            .iter()
+            .map(|r| r.name())
+            .collect();
+        let suites =
+            crate::load::load_dir(&dir, &protocols::catalogue(), &names).expect("the suites load");
         let exists = |name: &str| {
             let Some((suite, case)) = name.split_once("::") else {
                 return false;

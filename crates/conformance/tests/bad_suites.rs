@@ -114,7 +114,12 @@ fn lists() -> [(&'static str, String); 4] {
         ),
         (
             "{reactors}",
-            join(connectable::reactor::builtin().iter().map(|r| r.name()).collect()),
+            join(
+                connectable::reactor::builtin()
+                    .iter()
+                    .map(|r| r.name())
+                    .collect(),
+            ),
         ),
         (
             "{delivery}",
@@ -151,7 +156,8 @@ const LOADED_AS: &str = "suites/t.toml";
 fn load_and_plan(text: &str) -> Result<(), Vec<conformance::load::Diagnostic>> {
     let reactors = connectable::reactor::builtin();
     let names: Vec<&str> = reactors.iter().map(|r| r.name()).collect();
-    let suite = conformance::load::load_str(Path::new(LOADED_AS), text, &protocols::catalogue(), &names)?;
+    let suite =
+        conformance::load::load_str(Path::new(LOADED_AS), text, &protocols::catalogue(), &names)?;
     conformance::plan::plan(&[suite], reactors, 0).map(drop)
 }
 

@@ -322,9 +322,16 @@ fn misplaced(diagnostic: &Diagnostic, path: &Path, text: &str) -> Option<String>
 /// Loads a variant as the program does: the loader, then the plan, whose problems (a case
 /// whose matrix is empty) must be placed in the file as the loader's are.
 fn load_and_plan(path: &Path, text: &str) -> Result<Suite, Vec<Diagnostic>> {
-    let reactor_names: Vec<&str> = connectable::reactor::builtin().iter().map(|r| r.name()).collect();
+    let reactor_names: Vec<&str> = connectable::reactor::builtin()
+        .iter()
+        .map(|r| r.name())
+        .collect();
     let suite = load_str(path, text, &protocols::catalogue(), &reactor_names)?;
-    plan(std::slice::from_ref(&suite), connectable::reactor::builtin(), 7)?;
+    plan(
+        std::slice::from_ref(&suite),
+        connectable::reactor::builtin(),
+        7,
+    )?;
     Ok(suite)
 }
 

@@ -287,16 +287,20 @@ fn main() -> ExitCode {
 #[allow(clippy::print_stdout)] // this is the program's report
 fn soak() -> anyhow::Result<bool> {
     let options = parse(std::env::args().skip(1))?;
-    let reactor_names: Vec<&str> = connectable::reactor::builtin().iter().map(|r| r.name()).collect();
+    let reactor_names: Vec<&str> = connectable::reactor::builtin()
+        .iter()
+        .map(|r| r.name())
+        .collect();
     let suites =
-        conformance::load::load_dir(&options.suites, &protocols::catalogue(), &reactor_names).map_err(|diagnostics| {
-            let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!(
-                "the suites in {} could not be loaded:\n{}",
-                options.suites.display(),
-                lines.join("\n")
-            )
-        })?;
+        conformance::load::load_dir(&options.suites, &protocols::catalogue(), &reactor_names)
+            .map_err(|diagnostics| {
+                let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+                anyhow::anyhow!(
+                    "the suites in {} could not be loaded:\n{}",
+                    options.suites.display(),
+                    lines.join("\n")
+                )
+            })?;
     let mut catalogue = Vec::new();
     let mut left_out = BTreeMap::<&str, usize>::new();
     for suite in &suites {

@@ -507,7 +507,10 @@ mod tests {
     const PATH: &str = "suites/t.toml";
 
     fn reactor_names() -> Vec<&'static str> {
-        connectable::reactor::builtin().iter().map(|r| r.name()).collect()
+        connectable::reactor::builtin()
+            .iter()
+            .map(|r| r.name())
+            .collect()
     }
 
     /// A probe built the way the registry documents, for comparing with what was loaded.
@@ -546,17 +549,22 @@ received_len = 0
 
     #[test]
     fn a_valid_suite_loads_with_defaults_and_overrides() {
-        let suite =
-            load_str(Path::new(PATH), VALID, &protocols::catalogue(), &reactor_names()).unwrap_or_else(|diagnostics| {
-                panic!(
-                    "{}",
-                    diagnostics
-                        .iter()
-                        .map(|d| d.to_string())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            });
+        let suite = load_str(
+            Path::new(PATH),
+            VALID,
+            &protocols::catalogue(),
+            &reactor_names(),
+        )
+        .unwrap_or_else(|diagnostics| {
+            panic!(
+                "{}",
+                diagnostics
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
         assert_eq!(suite.name, "t");
         assert_eq!(suite.path, Path::new(PATH));
         let [first, second] = suite.cases.as_slice() else {
@@ -572,7 +580,10 @@ received_len = 0
         assert_eq!(first.server, probe("closing-later", "{}"));
         assert_eq!(first.client, probe("send", r#"{ data = "x" }"#));
         assert_eq!(first.transports, [TransportKind::Tcp]);
-        let every_reactor: Vec<&str> = connectable::reactor::builtin().iter().map(|r| r.name()).collect();
+        let every_reactor: Vec<&str> = connectable::reactor::builtin()
+            .iter()
+            .map(|r| r.name())
+            .collect();
         assert_eq!(first.reactors, every_reactor);
         assert_eq!(first.delivery, Delivery::ALL);
         assert_eq!(first.timeout, Duration::from_millis(250));
@@ -627,7 +638,13 @@ received_len = 0
     #[test]
     fn without_defaults_every_transport_and_delivery_mode_is_used() {
         let text = "[[case]]\nname = \"a\"\nabout = \"a\"\nserver = \"idle\"\nclient = \"idle\"\n";
-        let suite = load_str(Path::new(PATH), text, &protocols::catalogue(), &reactor_names()).expect("a valid suite");
+        let suite = load_str(
+            Path::new(PATH),
+            text,
+            &protocols::catalogue(),
+            &reactor_names(),
+        )
+        .expect("a valid suite");
         let case = &suite.cases[0];
         assert_eq!(case.transports, TransportKind::ALL);
         assert_eq!(case.reactors.len(), connectable::reactor::builtin().len());
@@ -644,7 +661,12 @@ received_len = 0
         let texts = [VALID, "\u{feff}é = \"\u{1F600}"];
         for text in texts {
             for (end, _) in text.char_indices() {
-                let _ = load_str(Path::new(PATH), &text[..end], &protocols::catalogue(), &reactor_names());
+                let _ = load_str(
+                    Path::new(PATH),
+                    &text[..end],
+                    &protocols::catalogue(),
+                    &reactor_names(),
+                );
             }
         }
     }
@@ -689,7 +711,8 @@ received_len = 0
     #[test]
     fn directories_are_checked() {
         let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-directory");
-        let diagnostics = load_dir(&missing, &protocols::catalogue(), &reactor_names()).expect_err("a missing directory");
+        let diagnostics = load_dir(&missing, &protocols::catalogue(), &reactor_names())
+            .expect_err("a missing directory");
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].position, None);
         assert!(
@@ -702,7 +725,8 @@ received_len = 0
 
         // This crate's sources: a directory without a single *.toml file.
         let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let diagnostics = load_dir(&sources, &protocols::catalogue(), &reactor_names()).expect_err("no suite files");
+        let diagnostics = load_dir(&sources, &protocols::catalogue(), &reactor_names())
+            .expect_err("no suite files");
         let shown: Vec<String> = diagnostics.iter().map(|d| d.message.clone()).collect();
         assert_eq!(shown, ["no suite files (*.toml) in this directory"]);
     }

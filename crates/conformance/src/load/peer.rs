@@ -367,7 +367,12 @@ impl<'a> Checker<'a> {
         }))
     }
 
-    pub(super) fn probe_name(&mut self, ctx: &str, name: &str, span: Span) -> Option<&'a ProbeEntry> {
+    pub(super) fn probe_name(
+        &mut self,
+        ctx: &str,
+        name: &str,
+        span: Span,
+    ) -> Option<&'a ProbeEntry> {
         let entry = self.probes.find(name);
         if entry.is_none() {
             let valid = self.probes.names();
@@ -376,7 +381,13 @@ impl<'a> Checker<'a> {
         entry
     }
 
-    pub(super) fn unknown_argument(&mut self, ctx: &str, entry: &ProbeEntry, argument: &str, span: Span) {
+    pub(super) fn unknown_argument(
+        &mut self,
+        ctx: &str,
+        entry: &ProbeEntry,
+        argument: &str,
+        span: Span,
+    ) {
         let probe = quote(entry.name);
         let names: Vec<&str> = entry.arguments.iter().map(|a| a.name).collect();
         let message = if names.is_empty() {
