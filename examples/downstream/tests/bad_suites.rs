@@ -11,11 +11,15 @@ fn check(server: &str, expected: &[&str]) {
         format!("[[case]]\nname = \"x\"\nabout = \"a\"\nserver = {server}\nclient = \"idle\"\n");
     let mut catalogue = protocols::catalogue();
     catalogue.add(downstream::ENTRY);
-    let found: Vec<String> = match conformance::load::load_str_with(
+    let reactors: Vec<&str> = connectable::reactor::builtin()
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    let found: Vec<String> = match conformance::load::load_str(
         Path::new("kv.toml"),
         &text,
         &catalogue,
-        connectable::reactor::builtin(),
+        &reactors,
     ) {
         Ok(_) => Vec::new(),
         Err(diagnostics) => diagnostics.iter().map(ToString::to_string).collect(),
