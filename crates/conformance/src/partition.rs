@@ -127,7 +127,11 @@ mod tests {
             let got = Partition::parse("--partition", text);
             match (got, expected) {
                 (Ok(p), Ok((scheme, shard, total))) => {
-                    assert_eq!((p.scheme, p.shard, p.total), (scheme, shard, total), "{text}");
+                    assert_eq!(
+                        (p.scheme, p.shard, p.total),
+                        (scheme, shard, total),
+                        "{text}"
+                    );
                     assert_eq!(p.to_string(), text);
                 }
                 (Err(message), Err(())) => assert_eq!(
