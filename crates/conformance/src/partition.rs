@@ -107,9 +107,12 @@ impl Partition {
 mod tests {
     use super::*;
 
+    /// The text, and the scheme, shard and total it parses to (`Err` when it is refused).
+    type Row = (&'static str, Result<(Scheme, u64, u64), ()>);
+
     #[test]
     fn parse_takes_nextest_syntax() {
-        let rows: [(&str, Result<(Scheme, u64, u64), ()>); 12] = [
+        let rows: [Row; 12] = [
             ("count:1/2", Ok((Scheme::Count, 1, 2))),
             ("count:2/2", Ok((Scheme::Count, 2, 2))),
             ("hash:3/3", Ok((Scheme::Hash, 3, 3))),
