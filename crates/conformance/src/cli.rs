@@ -1,12 +1,14 @@
 //! The runner's command line: its own options first, then libtest's.
 //!
 //! Runner options (`--suites DIR`, `--check`, `--seed N`, `--repeat N`, `--junit PATH`,
-//! `--report DIR`) are taken out of the arguments before the rest
+//! `--report DIR`, `--partition count:K/N`) are taken out of the arguments before the rest
 //! goes to libtest-mimic, and can also be given as `CONFORMANCE_*` environment variables, for
 //! cargo-nextest, which passes only libtest's arguments.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+
+use crate::partition::Partition;
 
 /// The runner's own options.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub struct Options {
     pub junit: Option<PathBuf>,
     /// Where to write traces, `results.json` and `index.html` (`--report DIR`).
     pub report: Option<PathBuf>,
+    /// The shard of the trials this run takes (`--partition`, `CONFORMANCE_PARTITION`).
+    pub partition: Option<crate::partition::Partition>,
 }
 
 /// The suites folder of this workspace, for runs started by cargo.
@@ -50,6 +54,13 @@ pub fn parse(
         },
         junit: None,
         report: None,
+        partition: match env("CONFORMANCE_PARTITION") {
+            Some(text) => Some(Partition::parse(
+                "CONFORMANCE_PARTITION",
+                &text.to_string_lossy(),
+            )?),
+            None => None,
+        },
     };
     let mut rest = Vec::new();
     let mut args = args.into_iter();
@@ -73,6 +84,8 @@ pub fn parse(
             options.junit = Some(path);
         } else if let Some(dir) = path_valued(&text, &mut args, "--report")? {
             options.report = Some(dir);
+        } else if let Some(value) = valued(&text, &mut args, "--partition")? {
+            options.partition = Some(Partition::parse("--partition", &value)?);
         } else if text == "--check" {
             options.check_only = true;
         } else {
@@ -91,6 +104,7 @@ fn wanted(name: &str) -> &'static str {
         "--repeat" => "a number of runs: --repeat N",
         "--junit" => "a file: --junit PATH",
         "--suites" => "a folder: --suites DIR",
+        "--partition" => "a shard: --partition count:K/N or hash:K/N",
         _ => "a folder: --report DIR",
     }
 }
@@ -307,11 +321,33 @@ mod tests {
         assert_eq!(options.junit, Some(PathBuf::from("j.xml")));
         assert_eq!(options.report, Some(PathBuf::from("out")));
         assert_eq!(rest, ["r", "tls"]);
+        let rows: [(&[&str], Option<&str>); 3] = [
+            (&["r", "--partition", "count:1/2"], Some("count:1/2")),
+            (&["r", "--partition=hash:3/3", "tls"], Some("hash:3/3")),
+            (&["r", "tls"], None),
+        ];
+        for (args, partition) in rows {
+            let (options, _) = split(args, None).unwrap();
+            assert_eq!(
+                options.partition.map(|p| p.to_string()).as_deref(),
+                partition,
+                "{args:?}"
+            );
+        }
     }
 
     #[test]
     fn bad_values_say_what_is_wanted() {
-        let cases: [(&[&str], &str); 10] = [
+        let cases: [(&[&str], &str); 13] = [
+            (
+                &["r", "--partition"],
+                "--partition needs a shard: --partition count:K/N or hash:K/N",
+            ),
+            (
+                &["r", "--partition", "count:3/2"],
+                "--partition takes count:K/N or hash:K/N, with K from 1 to N, not \"count:3/2\"",
+            ),
+            (&["r", "--partition=slice:1/2"], "not \"slice:1/2\""),
             (
                 &["r", "--repeat", "0"],
                 "--repeat takes a number of runs from 1",
@@ -350,6 +386,11 @@ mod tests {
     #[test]
     fn bad_variables_are_named() {
         let rows = [
+            (
+                "CONFORMANCE_PARTITION",
+                "hash:0/3",
+                "CONFORMANCE_PARTITION takes count:K/N or hash:K/N, with K from 1 to N, not \"hash:0/3\"",
+            ),
             (
                 "CONFORMANCE_SEED",
                 "x",

@@ -18,6 +18,7 @@ pub mod external;
 pub mod interrupt;
 pub mod load;
 pub mod outcome;
+pub mod partition;
 pub mod plan;
 pub mod record;
 pub mod report;
@@ -229,6 +230,7 @@ fn run(runner: &Runner) -> ExitCode {
         eprintln!("error: {}", no_match(&args, &trials));
         return ExitCode::from(EXIT_USAGE);
     }
+    let trials = in_shard(options.partition, &args, trials);
     if args.list {
         return libtest_mimic::run(&args, trials).exit_code();
     }
@@ -249,7 +251,7 @@ fn run(runner: &Runner) -> ExitCode {
         }),
         None => session,
     };
-    let trials = trials::trials(&plan, &session);
+    let trials = in_shard(options.partition, &args, trials::trials(&plan, &session));
     report_skips(&plan, &args, &trials);
     let selected: Vec<(String, bool)> = trials
         .iter()
@@ -282,6 +284,33 @@ fn run(runner: &Runner) -> ExitCode {
         (Ok(conclusion), None) => conclusion.exit_code(),
         (Err(interrupted), None) => ExitCode::from(interrupted.exit_status()),
     }
+}
+
+/// The trials of this run's shard, when `--partition` asks for one: the others are not part
+/// of the run at all (see `partition`). Trials the name filters leave out stay, for libtest
+/// to leave out and count as it always does.
+fn in_shard(
+    partition: Option<partition::Partition>,
+    args: &Arguments,
+    trials: Vec<Trial>,
+) -> Vec<Trial> {
+    let Some(partition) = partition else {
+        return trials;
+    };
+    let kept: HashSet<String> = partition
+        .select(
+            trials
+                .iter()
+                .filter(|t| !args.is_filtered_out(t))
+                .map(|t| (t.name(), !args.is_ignored(t))),
+        )
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    trials
+        .into_iter()
+        .filter(|t| args.is_filtered_out(t) || kept.contains(t.name()))
+        .collect()
 }
 
 /// The records of every selected trial: those that ran, and a skipped record for each one

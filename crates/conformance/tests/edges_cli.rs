@@ -339,6 +339,27 @@ fn rows() -> Vec<Row> {
             ..ROW
         },
         Row {
+            what: "--partition takes nextest's syntax only",
+            args: &["--partition", "count:3/2"],
+            status: 1,
+            says: "--partition takes count:K/N or hash:K/N, with K from 1 to N, not \"count:3/2\"",
+            ..ROW
+        },
+        Row {
+            what: "a bad CONFORMANCE_PARTITION is a usage error naming the variable",
+            env: &[("CONFORMANCE_PARTITION", "slice:1/2")],
+            status: 1,
+            says: "CONFORMANCE_PARTITION takes count:K/N or hash:K/N, with K from 1 to N, not \"slice:1/2\"",
+            ..ROW
+        },
+        Row {
+            what: "a shard runs and records only its own trials (count:1/2 of two: the first by name)",
+            args: &["--partition", "count:1/2", "--report", "{s}/report"],
+            says: "stdout:conformance: 1 passed, 0 failed",
+            then: Some(only_echo_ping),
+            ..ROW
+        },
+        Row {
             what: "a suite file name that is not a suite name is refused",
             suites: &[("a b.toml", SUITE)],
             status: 2,
@@ -420,6 +441,15 @@ fn junit_has_both(scratch: &Path) -> Result<(), String> {
         return Err(format!("the JUnit file is not the second run's: {junit}"));
     }
     no_leftovers(scratch)
+}
+
+/// The report of shard count:1/2 holds the first trial by name and nothing of the other.
+fn only_echo_ping(scratch: &Path) -> Result<(), String> {
+    let results = read(&scratch.join("report/results.json"))?;
+    match (results.contains("echo_ping"), results.contains("one_byte")) {
+        (true, false) => Ok(()),
+        seen => Err(format!("results.json has (echo_ping, one_byte) = {seen:?}")),
+    }
 }
 
 fn nothing_ran(scratch: &Path) -> Result<(), String> {

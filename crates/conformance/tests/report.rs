@@ -343,6 +343,8 @@ fn the_report_renders_in_a_real_browser_with_the_counts_of_results_json() {
         );
     }
 
+    catalogue_page_opens(&browser, &scratch);
+
     // A screenshot, for people (and README.md) to look at.
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report.png");
     let _ = std::fs::remove_file(&shot);
@@ -357,5 +359,107 @@ fn the_report_renders_in_a_real_browser_with_the_counts_of_results_json() {
         "no screenshot at {}: {}",
         shot.display(),
         String::from_utf8_lossy(&taken.stderr)
+    );
+}
+
+/// How long the page of the whole catalogue takes to open in headless Chromium: printed
+/// (the bar is 2 s), not asserted, since the machine's load decides it. The page is made by
+/// the runner's own page writer from a record for every trial the catalogue lists (running
+/// the catalogue here would take minutes), with one trial in 40 failed so that some cells
+/// open; the browser's own start is timed on an empty page and taken off.
+#[allow(clippy::print_stdout)] // the measurement is this part's output
+fn catalogue_page_opens(browser: &Path, scratch: &Scratch) {
+    use conformance::outcome::{Outcome, RunRecord, TrialRecord};
+    use conformance::suite::TransportKind;
+    let listed = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(["--list", "--format", "terse"])
+        .output()
+        .expect("the runner lists the catalogue");
+    let names: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect();
+    assert!(names.len() > 1000, "{} trials listed", names.len());
+    let records: Vec<TrialRecord> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let parts: Vec<&str> = name.split("::").collect();
+            let outcome = if i % 40 == 0 {
+                Outcome::Failed
+            } else {
+                Outcome::Passed
+            };
+            TrialRecord {
+                trial: name.clone(),
+                suite: parts[0].into(),
+                case: parts[1].into(),
+                transport: TransportKind::from_word(parts[2]).expect("a transport"),
+                reactor: parts[3].into(),
+                delivery: connectable::Delivery::from_word(parts[4]).expect("a delivery"),
+                location: conformance::suite::Location {
+                    path: format!("suites/{}.toml", parts[0]).into(),
+                    line: i,
+                    column: 1,
+                },
+                outcome,
+                duration_ms: 1.0,
+                seed: None,
+                runs_passed: u32::from(outcome == Outcome::Passed),
+                runs: vec![RunRecord {
+                    run: 1,
+                    seed: None,
+                    outcome,
+                    duration_ms: 1.0,
+                    problems: Vec::new(),
+                }],
+                note: None,
+                unverified: false,
+                message: (outcome == Outcome::Failed)
+                    .then(|| "server reason: expected done".into()),
+                trace: Some(format!("traces/{name}.json")),
+            }
+        })
+        .collect();
+    let page = conformance::report::html::page(&conformance::report::Run {
+        seed: 1,
+        repeat: 1,
+        records: &records,
+        reactors: &["tokio-ct", "tokio-mt", "threads"],
+    });
+    let catalogue = scratch.0.join("catalogue.html");
+    let empty = scratch.0.join("empty.html");
+    std::fs::write(&catalogue, &page).expect("page written");
+    std::fs::write(&empty, "<!doctype html><title>empty</title><p>empty").expect("page written");
+    let open = |path: &Path, profile: &str| {
+        let started = std::time::Instant::now();
+        let dumped = headless(browser, &scratch.0.join(profile))
+            .args(["--dump-dom", &format!("file://{}", path.display())])
+            .output()
+            .expect("chromium runs");
+        let took = started.elapsed();
+        assert!(
+            String::from_utf8_lossy(&dumped.stdout).contains("</html>"),
+            "chromium did not open {}",
+            path.display()
+        );
+        took
+    };
+    // Each once to warm the disk cache and the profile, then timed.
+    let _ = (
+        open(&empty, "profile-empty"),
+        open(&catalogue, "profile-catalogue"),
+    );
+    let baseline = open(&empty, "profile-empty");
+    let whole = open(&catalogue, "profile-catalogue");
+    println!(
+        "the catalogue's page ({} trials, {} KiB) opens in {:.0} ms ({:.0} ms with the browser's \
+         start, {:.0} ms for an empty page); the bar is 2000 ms",
+        records.len(),
+        page.len() / 1024,
+        whole.saturating_sub(baseline).as_secs_f64() * 1000.0,
+        whole.as_secs_f64() * 1000.0,
+        baseline.as_secs_f64() * 1000.0
     );
 }

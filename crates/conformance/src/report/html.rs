@@ -1,11 +1,18 @@
 //! `--report DIR/index.html`: the matrix at a glance, after quic-interop-runner's result grid
-//! and Autobahn's report. One table per suite, a row per case and a column per transport x
-//! reactor x delivery, each cell coloured by outcome and linking to its trace file; what did
-//! not pass comes first, with its failure message one click away.
+//! and Autobahn's report. The page opens on a summary of reactors x transports (pass counts,
+//! coloured by the worst outcome under them); then one table per suite, a row per case and a
+//! column per reactor, whose cell aggregates that reactor's transports and deliveries and
+//! opens on click to the full cells, one per trial, coloured by outcome and linking to its
+//! trace file. What did not pass comes first, with its failure message one click away.
+//!
+//! A column per transport x reactor x delivery (54 for the catalogue) fits no screen, and a
+//! page of every cell laid out opened slowly; folded cells (`details`, not rendered until
+//! opened) keep a suite's row whole on screen and the page quick to open.
 //!
 //! The page is self-contained (styles and script inline, no network), so it can be opened
-//! from a CI artifact or a laptop alike, and reads without its script: the script only adds
-//! the "show only what did not pass" switch and counts the cells it shows.
+//! from a CI artifact or a laptop alike, and reads without its script (`details` opens
+//! without one): the script only adds the "show only what did not pass" switch and counts
+//! the cells it shows.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -76,6 +83,7 @@ pub fn page(run: &super::Run<'_>) -> String {
         "<p><label><input type=\"checkbox\" id=\"only-problems\"> show only cases that did not \
          pass</label> <span class=\"counted\" id=\"counted\"></span></p>\n",
     );
+    summary_matrix(&mut out, trials, run.reactors);
     problems(&mut out, trials);
 
     let mut suites: BTreeMap<&str, Vec<&TrialRecord>> = BTreeMap::new();
@@ -166,11 +174,87 @@ fn column<'a>(trial: &'a TrialRecord, reactors: &[&str]) -> Column<'a> {
     )
 }
 
+/// The outcome an aggregate is coloured by: the worst among its trials, so that a failure
+/// anywhere under it shows.
+fn worst<'a>(trials: impl IntoIterator<Item = &'a TrialRecord>) -> Outcome {
+    const ORDER: [Outcome; 5] = [
+        Outcome::Failed,
+        Outcome::UnexpectedPass,
+        Outcome::ExpectedFailure,
+        Outcome::Passed,
+        Outcome::Skipped,
+    ];
+    let seen: Vec<Outcome> = trials.into_iter().map(|t| t.outcome).collect();
+    ORDER
+        .into_iter()
+        .find(|o| seen.contains(o))
+        .unwrap_or(Outcome::Skipped)
+}
+
+/// `passed/total` of some trials, and a title with every count.
+fn tally(trials: &[&TrialRecord]) -> (String, String) {
+    let summary = Summary::of(trials.iter().copied());
+    (
+        format!("{}/{}", summary.count(Outcome::Passed), trials.len()),
+        summary.to_string(),
+    )
+}
+
+/// The reactors among `trials`, in the order the run lists them (unknown ones last).
+fn reactors_of<'a>(trials: &[&'a TrialRecord], reactors: &[&str]) -> Vec<&'a str> {
+    let mut seen: Vec<&str> = trials.iter().map(|t| t.reactor.as_str()).collect();
+    seen.sort_by_key(|r| {
+        (
+            reactors.iter().position(|k| k == r).unwrap_or(usize::MAX),
+            *r,
+        )
+    });
+    seen.dedup();
+    seen
+}
+
+/// The summary the page opens on: a row per reactor, a column per transport, each cell the
+/// pass count of every trial under it, coloured by the worst of them.
+fn summary_matrix(out: &mut String, trials: &[TrialRecord], reactors: &[&str]) {
+    let all: Vec<&TrialRecord> = trials.iter().collect();
+    let transports: Vec<TransportKind> = TransportKind::ALL
+        .into_iter()
+        .filter(|k| all.iter().any(|t| t.transport == *k))
+        .collect();
+    out.push_str("<table class=\"matrix\" id=\"matrix\">\n<thead><tr><th>reactor</th>");
+    for transport in &transports {
+        let _ = write!(out, "<th>{}</th>", transport.word());
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for reactor in reactors_of(&all, reactors) {
+        let _ = write!(out, "<tr><th>{}</th>", escape(reactor));
+        for transport in &transports {
+            let under: Vec<&TrialRecord> = all
+                .iter()
+                .copied()
+                .filter(|t| t.reactor == reactor && t.transport == *transport)
+                .collect();
+            if under.is_empty() {
+                out.push_str("<td class=\"none\"></td>");
+                continue;
+            }
+            let (count, title) = tally(&under);
+            let _ = write!(
+                out,
+                "<td class=\"sum {}\" title=\"{reactor} over {}: {}\">{count}</td>",
+                worst(under.iter().copied()).word(),
+                transport.word(),
+                escape(&title)
+            );
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
 fn suite_table(out: &mut String, name: &str, trials: &[&TrialRecord], reactors: &[&str]) {
     let summary = Summary::of(trials.iter().copied());
-    let mut columns: Vec<Column<'_>> = trials.iter().map(|t| column(t, reactors)).collect();
-    columns.sort_unstable();
-    columns.dedup();
+    let reactors = reactors_of(trials, reactors);
 
     // Rows: cases that did not pass first, then in file order (their line in the file).
     let mut cases: BTreeMap<&str, Vec<&TrialRecord>> = BTreeMap::new();
@@ -190,37 +274,15 @@ fn suite_table(out: &mut String, name: &str, trials: &[&TrialRecord], reactors: 
         data_counts(&summary),
         escape(&summary.to_string())
     );
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "<table class=\"grid\" data-suite=\"{}\">\n<thead>",
+        "<table class=\"grid\" data-suite=\"{}\">\n<thead><tr><th class=\"case\">case</th>",
         escape(name)
     );
-    // Three header rows: transport, reactor, delivery, each spanning the columns under it.
-    for level in 0..3 {
-        out.push_str("<tr>");
-        if level == 0 {
-            out.push_str("<th rowspan=\"3\" class=\"case\">case</th>");
-        }
-        fn key<'a>(c: &Column<'a>, level: usize) -> Vec<&'a str> {
-            [c.0.1, c.1.1, c.2.1][..=level].to_vec()
-        }
-        let mut i = 0;
-        while i < columns.len() {
-            let span = columns[i..]
-                .iter()
-                .take_while(|c| key(c, level) == key(&columns[i], level))
-                .count();
-            let label = key(&columns[i], level).last().copied().unwrap_or_default();
-            let _ = write!(
-                out,
-                "<th colspan=\"{span}\" class=\"level{level}\">{}</th>",
-                escape(label)
-            );
-            i += span;
-        }
-        out.push_str("</tr>\n");
+    for reactor in &reactors {
+        let _ = write!(out, "<th class=\"level0\">{}</th>", escape(reactor));
     }
-    out.push_str("</thead>\n<tbody>\n");
+    out.push_str("</tr></thead>\n<tbody>\n");
     for (case, trials) in rows {
         let bad = trials.iter().any(|t| t.outcome.is_failure());
         let _ = write!(
@@ -230,43 +292,95 @@ fn suite_table(out: &mut String, name: &str, trials: &[&TrialRecord], reactors: 
             escape(&trials[0].location.to_string()),
             escape(case)
         );
-        for column_ in &columns {
-            match trials.iter().find(|t| column(t, reactors) == *column_) {
-                Some(trial) => {
-                    let runs = if trial.runs.len() > 1 {
-                        format!(" ({}/{} runs)", trial.runs_passed, trial.runs.len())
-                    } else {
-                        String::new()
-                    };
-                    let (unverified, mark) = if trial.unverified {
-                        (" (tls verify = false)", "<sup class=\"unverified\">u</sup>")
-                    } else {
-                        ("", "")
-                    };
-                    let title = format!(
-                        "{}: {}{runs}{unverified}",
-                        trial.trial,
-                        trial.outcome.word()
-                    );
-                    let inner = match &trial.trace {
-                        Some(path) => {
-                            format!("<a href=\"{}\">{}</a>", escape(path), symbol(trial.outcome))
-                        }
-                        None => symbol(trial.outcome).to_owned(),
-                    };
-                    let _ = write!(
-                        out,
-                        "<td class=\"cell {}\" title=\"{}\">{inner}{mark}</td>",
-                        trial.outcome.word(),
-                        escape(&title)
-                    );
-                }
-                None => out.push_str("<td class=\"none\"></td>"),
+        for reactor in &reactors {
+            let under: Vec<&TrialRecord> = trials
+                .iter()
+                .copied()
+                .filter(|t| t.reactor == *reactor)
+                .collect();
+            if under.is_empty() {
+                out.push_str("<td class=\"none\"></td>");
+            } else {
+                reactor_cell(out, &under, reactors.as_slice());
             }
         }
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
+}
+
+/// One case on one reactor: the pass count of its transports and deliveries, opening on
+/// click to a small grid of the full cells (a row per transport, a column per delivery).
+fn reactor_cell(out: &mut String, trials: &[&TrialRecord], reactors: &[&str]) {
+    let (count, title) = tally(trials);
+    let open = if trials.iter().any(|t| t.outcome.is_failure()) {
+        " open"
+    } else {
+        ""
+    };
+    let _ = write!(
+        out,
+        "<td class=\"agg\"><details{open}><summary class=\"{}\" title=\"{}\">{count}</summary>\
+         <table class=\"cells\"><tr><th></th>",
+        worst(trials.iter().copied()).word(),
+        escape(&title)
+    );
+    let mut columns: Vec<Column<'_>> = trials.iter().map(|t| column(t, reactors)).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    let mut deliveries: Vec<(usize, &str)> = columns.iter().map(|c| c.2).collect();
+    deliveries.sort_unstable();
+    deliveries.dedup();
+    let mut transports: Vec<(usize, &str)> = columns.iter().map(|c| c.0).collect();
+    transports.sort_unstable();
+    transports.dedup();
+    for (_, delivery) in &deliveries {
+        let _ = write!(out, "<th>{delivery}</th>");
+    }
+    out.push_str("</tr>");
+    for transport in &transports {
+        let _ = write!(out, "<tr><th>{}</th>", transport.1);
+        for delivery in &deliveries {
+            match trials.iter().find(|t| {
+                let c = column(t, reactors);
+                c.0 == *transport && c.2 == *delivery
+            }) {
+                Some(trial) => full_cell(out, trial),
+                None => out.push_str("<td class=\"none\"></td>"),
+            }
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table></details></td>");
+}
+
+/// One trial's cell: its outcome, linked to its trace.
+fn full_cell(out: &mut String, trial: &TrialRecord) {
+    let runs = if trial.runs.len() > 1 {
+        format!(" ({}/{} runs)", trial.runs_passed, trial.runs.len())
+    } else {
+        String::new()
+    };
+    let (unverified, mark) = if trial.unverified {
+        (" (tls verify = false)", "<sup class=\"unverified\">u</sup>")
+    } else {
+        ("", "")
+    };
+    let title = format!(
+        "{}: {}{runs}{unverified}",
+        trial.trial,
+        trial.outcome.word()
+    );
+    let inner = match &trial.trace {
+        Some(path) => format!("<a href=\"{}\">{}</a>", escape(path), symbol(trial.outcome)),
+        None => symbol(trial.outcome).to_owned(),
+    };
+    let _ = write!(
+        out,
+        "<td class=\"cell {}\" title=\"{}\">{inner}{mark}</td>",
+        trial.outcome.word(),
+        escape(&title)
+    );
 }
 
 /// Text made safe inside HTML elements and quoted attributes.
@@ -292,7 +406,9 @@ const LEGEND: &str = "<p class=\"legend\">\
 <span class=\"cell expected-failure\">x</span> expected failure (xfail) \
 <span class=\"cell skipped\">–</span> skipped; \
 <sup class=\"unverified\">u</sup> over TLS without certificate verification (tls verify = false). \
-Columns are transport, reactor and delivery; a cell links to its trace.</p>\n";
+The summary counts passes per reactor and transport; in a suite, a reactor's cell counts \
+the passes over its transports and deliveries, and opens on click to one cell per trial, \
+which links to its trace.</p>\n";
 
 const STYLE: &str = "
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -317,9 +433,17 @@ td.none { background: repeating-linear-gradient(45deg, #fff, #fff 3px, #f4f4f4 3
 details.problem { margin: 0.3em 0; } details.problem pre { background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }
 .tag { font-weight: bold; } .problem.failed .tag { color: #8b0000; } .problem.unexpected-pass .tag { color: #8a4b00; }
 body.only-problems tr.row:not(.bad) { display: none; }
+table.matrix { border-collapse: collapse; margin: 0.8em 0; }
+.matrix th, .matrix td { border: 1px solid #ccc; padding: 3px 10px; text-align: center; }
+.matrix td.sum { font-weight: bold; font-variant-numeric: tabular-nums; }
+td.agg { vertical-align: top; text-align: left; }
+td.agg summary { cursor: pointer; font-weight: bold; padding: 0 4px; font-variant-numeric: tabular-nums; }
+table.cells { border-collapse: collapse; margin: 2px 0; font-size: 0.85em; }
+.cells th, .cells td { border: 1px solid #ccc; padding: 0 3px; text-align: center; font-weight: normal; }
 ";
 
-/// Counts the cells it shows, so the page says what it displays, and toggles the filter.
+/// Counts the cells of the rows it shows (folded or not), so the page says what it
+/// displays, and toggles the filter.
 const SCRIPT: &str = "
 (function () {
   var words = ['passed', 'failed', 'skipped', 'expected-failure', 'unexpected-pass'];
@@ -327,7 +451,7 @@ const SCRIPT: &str = "
     var shown = {};
     words.forEach(function (w) {
       shown[w] = Array.prototype.filter.call(document.querySelectorAll('td.cell.' + w),
-        function (cell) { return cell.offsetParent !== null; }).length;
+        function (cell) { return cell.closest('tr.row').offsetParent !== null; }).length;
     });
     var counted = document.getElementById('counted');
     words.forEach(function (w) { counted.dataset[w.replace(/-(.)/g, function (m, c) { return c.toUpperCase(); })] = shown[w]; });
@@ -416,6 +540,37 @@ mod tests {
                 .count(),
             2
         );
+        // The summary matrix comes first: reactor x transport pass counts, coloured by the
+        // worst outcome under them; then one aggregate per case and reactor, folded unless
+        // something under it did not pass.
+        let rows: [(&str, bool); 7] = [
+            (
+                "<td class=\"sum failed\" title=\"tokio-ct over tcp: 1 passed, 1 failed",
+                true,
+            ),
+            (
+                "<td class=\"sum passed\" title=\"tokio-ct over tls: 1 passed, 0 failed",
+                true,
+            ),
+            (
+                "<td class=\"sum expected-failure\" title=\"threads over tcp",
+                true,
+            ),
+            ("<tr><th>tokio-mt</th>", false),
+            (
+                "<td class=\"agg\"><details open><summary class=\"failed\" title=\"0 passed, 1 failed, 1 skipped",
+                true,
+            ),
+            (
+                "<td class=\"agg\"><details><summary class=\"passed\" title=\"2 passed, 0 failed",
+                true,
+            ),
+            (">2/2</summary>", true),
+        ];
+        for (text, present) in rows {
+            assert_eq!(page.contains(text), present, "{text}");
+        }
+        assert!(at("id=\"matrix\"") < at("Did not pass (1)"));
         // Text from the run is escaped, never markup.
         assert!(page.contains("server &lt;reason&gt;: expected done"));
         assert!(!page.contains("<reason>"));
