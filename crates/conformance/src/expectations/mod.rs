@@ -1,8 +1,17 @@
 //! The expectation keys of a side (`expect.server`, `expect.client`) as a table: one module
-//! per key family (reason, received, events, error, exit, output), each saying its keys,
-//! which sides it applies to and how each key reads in the reference. The loader's key lists
-//! and the reference table of suites/README.md derive from [`FAMILIES`]; a new family is one
-//! file and one line here.
+//! per key family (reason, received, events, error, exit, output), each saying its keys, which
+//! sides it applies to, how its keys parse, how it checks a side's record and how it reads in
+//! a failure message. The loader's key lists, the checks, the failure message's "expected"
+//! lines and the reference table of suites/README.md all derive from the one list in
+//! [`families!`] below: a new family is its own file and one line there.
+
+use std::fmt;
+
+use connectable::{ConnectableProtocol, DisconnectReason};
+
+use crate::external::ExternalRecord;
+use crate::load::SideKeys;
+use crate::record::{Mismatch, Role};
 
 mod error;
 mod events;
@@ -10,6 +19,11 @@ mod exit;
 mod output;
 mod reason;
 mod received;
+
+pub use events::EVENT_WORDS;
+pub use exit::exit_word;
+pub use output::Printed;
+pub use received::{Received, expected_bytes};
 
 /// Which kind of side a family can be checked on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,9 +55,43 @@ pub struct Key {
     pub checks: &'static str,
 }
 
-/// A family of expectation keys checked together.
+/// A family of expectation keys checked together: what it is, how it parses, checks and
+/// describes itself. Its value is what the suite asked for, once parsed.
+pub trait Family {
+    /// What the keys ask for, once parsed.
+    type Value: Clone + fmt::Debug + PartialEq + Eq;
+    /// The family's name (`received`).
+    const NAME: &'static str;
+    /// The side it applies to.
+    const SIDES: Sides;
+    /// Whether at most one of its keys may be given.
+    const ONE_OF: bool = false;
+    /// Its keys, in the reference's order.
+    const KEYS: &'static [Key];
+
+    /// Reads the family's keys from a side's table, reporting every problem through `keys`;
+    /// `None` when none of its keys is given, or a given one is bad.
+    fn parse(keys: &mut SideKeys<'_, '_, '_>) -> Option<Self::Value>;
+
+    /// The mismatches of a probe or script side (only called when [`Self::SIDES`] is
+    /// [`Sides::Probe`]).
+    fn check_probe(_want: &Self::Value, _role: Role, _side: &ConnectableProtocol) -> Vec<Mismatch> {
+        Vec::new()
+    }
+
+    /// The mismatches of an external side (only called when [`Self::SIDES`] is
+    /// [`Sides::External`]).
+    fn check_external(_want: &Self::Value, _role: Role, _record: &ExternalRecord) -> Vec<Mismatch> {
+        Vec::new()
+    }
+
+    /// The family's part of the failure message's "expected" line (`reason done | lost`).
+    fn describe(want: &Self::Value) -> Vec<String>;
+}
+
+/// What the reference and the loader know of a family, without its value type.
 #[derive(Debug)]
-pub struct Family {
+pub struct Info {
     /// The family's name (`received`).
     pub name: &'static str,
     /// The side it applies to.
@@ -54,15 +102,92 @@ pub struct Family {
     pub one_of: bool,
 }
 
-/// Every family, in the order the keys are listed.
-pub const FAMILIES: &[&Family] = &[
-    &reason::FAMILY,
-    &received::FAMILY,
-    &events::FAMILY,
-    &error::FAMILY,
-    &exit::FAMILY,
-    &output::FAMILY,
-];
+const fn info<F: Family>() -> Info {
+    Info {
+        name: F::NAME,
+        sides: F::SIDES,
+        keys: F::KEYS,
+        one_of: F::ONE_OF,
+    }
+}
+
+/// The one list of families: `field: module::Type,` each. It makes [`Expectation`] (a field
+/// per family), [`FAMILIES`], and the parse, check and describe passes over every family.
+macro_rules! families {
+    ($($field:ident: $family:ty,)*) => {
+        /// What one side must show when its pairing ends: a field per family, each left
+        /// `None` when the suite gives none of its keys (and then not checked).
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct Expectation {
+            $(
+                #[doc = concat!("The `", stringify!($field), "` family's keys: [`", stringify!($family), "`].")]
+                pub $field: Option<<$family as Family>::Value>,
+            )*
+        }
+
+        /// Every family, in the order the keys are listed.
+        pub const FAMILIES: &[&Info] = &[$(&info::<$family>()),*];
+
+        impl Expectation {
+            /// Reads every family's keys from a side's table (the loader has checked that
+            /// every key is known and, for one-of families, that only one is given).
+            pub fn parse(keys: &mut SideKeys<'_, '_, '_>) -> Self {
+                Self {
+                    $($field: <$family as Family>::parse(keys),)*
+                }
+            }
+
+            /// The mismatches between what a probe or script side shows and this
+            /// expectation; empty when it holds. Every family set is checked, so a failure
+            /// says everything that went wrong at once.
+            pub fn check_probe(&self, role: Role, side: &ConnectableProtocol) -> Vec<Mismatch> {
+                let mut found = Vec::new();
+                $(
+                    if let Some(want) = &self.$field {
+                        found.extend(<$family as Family>::check_probe(want, role, side));
+                    }
+                )*
+                found
+            }
+
+            /// The mismatches between what an external program did and this expectation.
+            pub fn check_external(&self, role: Role, record: &ExternalRecord) -> Vec<Mismatch> {
+                let mut found = Vec::new();
+                $(
+                    if let Some(want) = &self.$field {
+                        found.extend(<$family as Family>::check_external(want, role, record));
+                    }
+                )*
+                found
+            }
+
+            /// The expectation in words, as the failure message shows it (`anything` when
+            /// nothing is checked).
+            pub fn describe(&self) -> String {
+                let mut parts: Vec<String> = Vec::new();
+                $(
+                    if let Some(want) = &self.$field {
+                        parts.extend(<$family as Family>::describe(want));
+                    }
+                )*
+                if parts.is_empty() {
+                    "anything".into()
+                } else {
+                    parts.join(", ")
+                }
+            }
+        }
+    };
+}
+
+families! {
+    reason: reason::Reason,
+    received: received::ReceivedFamily,
+    events: events::Events,
+    error: error::Error,
+    exit: exit::Exit,
+    output: output::Output,
+}
 
 /// Every key a side may have.
 pub fn keys() -> Vec<&'static str> {
@@ -81,8 +206,8 @@ pub fn keys_for(sides: Sides) -> Vec<&'static str> {
         .collect()
 }
 
-/// The family whose keys are given at most one at a time, with those keys (`received*`).
-pub fn one_of_families() -> impl Iterator<Item = &'static Family> {
+/// The families whose keys are given at most one at a time (`received*`).
+pub fn one_of_families() -> impl Iterator<Item = &'static Info> {
     FAMILIES.iter().copied().filter(|f| f.one_of)
 }
 
@@ -103,6 +228,21 @@ pub fn reference_table() -> String {
         }
     }
     table
+}
+
+/// `done`, `done or lost`, `done, lost or tls`.
+fn words<'a>(words: impl Iterator<Item = &'a str>) -> String {
+    let words: Vec<&str> = words.collect();
+    match words.as_slice() {
+        [] => "nothing".into(),
+        [one] => (*one).into(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// How a reason reads in a mismatch: its word and detail, or `still open`.
+fn shown_reason(reason: Option<&DisconnectReason>) -> String {
+    reason.map_or_else(|| "still open".into(), ToString::to_string)
 }
 
 #[cfg(test)]
@@ -141,5 +281,17 @@ mod tests {
         let probe = keys_for(Sides::Probe).len();
         let external = keys_for(Sides::External).len();
         assert_eq!(probe + external, all.len());
+    }
+
+    #[test]
+    fn word_lists_read_as_english() {
+        let cases: [(&[&str], &str); 3] = [
+            (&["done"], "done"),
+            (&["done", "lost"], "done or lost"),
+            (&["aborted", "lost", "tls"], "aborted, lost or tls"),
+        ];
+        for (list, shown) in cases {
+            assert_eq!(words(list.iter().copied()), shown);
+        }
     }
 }

@@ -19,8 +19,8 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
+use connectable::Delivery;
 use connectable::pki::{ClientCert, ServerCert, TlsProfile};
-use connectable::{Delivery, ReasonKind};
 use protocols::{ArgKind, Argument, Catalogue, ProbeEntry};
 use serde::Deserialize as _;
 use serde::de::IntoDeserializer as _;
@@ -32,15 +32,15 @@ mod diagnostics;
 mod peer;
 mod tls;
 
+pub use case::SideKeys;
 pub use diagnostics::Diagnostic;
-pub(crate) use diagnostics::quote;
 use diagnostics::{
-    Words, bad_hex, did_you_mean, erased_message, found, io_message, trim_message, unknown_word,
+    Words, bad_hex, did_you_mean, erased_message, io_message, trim_message, unknown_word,
 };
+pub(crate) use diagnostics::{found, quote};
 
 use crate::suite::{
-    AddressSpec, Case, CommandSpec, EVENT_WORDS, Expectation, Location, PLACEHOLDERS, PeerSpec,
-    Received, Suite, TransportKind,
+    AddressSpec, Case, CommandSpec, Location, PLACEHOLDERS, PeerSpec, Suite, TransportKind,
 };
 
 /// Loads every `*.toml` file directly in `dir` (not in subdirectories), sorted by file name.
@@ -503,6 +503,8 @@ fn parse_hex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suite::{Expectation, Received};
+    use connectable::ReasonKind;
 
     const PATH: &str = "suites/t.toml";
 
