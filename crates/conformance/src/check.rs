@@ -5,13 +5,14 @@
 use connectable::ConnectableProtocol;
 
 pub use crate::expectations::expected_bytes;
+use crate::expectations::{ExternalSeen, Found};
 use crate::external::ExternalRecord;
 use crate::record::{Mismatch, Role};
 use crate::suite::Expectation;
 
 /// The mismatches between what `side` shows and `expect`; empty when it holds.
 pub fn mismatches(role: Role, expect: &Expectation, side: &ConnectableProtocol) -> Vec<Mismatch> {
-    expect.check_probe(role, side)
+    sided(role, expect.check_probe(side))
 }
 
 /// The mismatches between what an external program did and `expect` (its exit status and
@@ -21,5 +22,26 @@ pub fn external_mismatches(
     expect: &Expectation,
     record: &ExternalRecord,
 ) -> Vec<Mismatch> {
-    expect.check_external(role, record)
+    let summary = record.summary();
+    let seen = ExternalSeen {
+        exit: record.exit,
+        killed: record.killed,
+        stdout: &record.stdout,
+        stderr: &record.stderr,
+        summary: &summary,
+    };
+    sided(role, expect.check_external(&seen))
+}
+
+/// The families' findings as the records carry them: on this side.
+fn sided(role: Role, found: Vec<Found>) -> Vec<Mismatch> {
+    found
+        .into_iter()
+        .map(|found| Mismatch {
+            side: role,
+            key: found.key,
+            expected: found.expected,
+            got: found.got,
+        })
+        .collect()
 }

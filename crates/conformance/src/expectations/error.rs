@@ -2,9 +2,7 @@
 
 use connectable::{ConnectableProtocol, DisconnectReason};
 
-use super::{Family, Key, Sides, shown_reason};
-use crate::load::SideKeys;
-use crate::record::{Mismatch, Role};
+use super::{Family, Found, Key, Keys, Sides, shown_reason};
 
 /// `error = "reset"`: the reason's detail contains this text.
 pub struct Error;
@@ -19,18 +17,17 @@ impl Family for Error {
         checks: "a substring of the reason's detail (the error text, the TLS alert)",
     }];
 
-    fn parse(keys: &mut SideKeys<'_, '_, '_>) -> Option<Self::Value> {
+    fn parse(keys: &mut dyn Keys<'_>) -> Option<Self::Value> {
         keys.text("error")
     }
 
-    fn check_probe(want: &Self::Value, role: Role, side: &ConnectableProtocol) -> Vec<Mismatch> {
+    fn check_probe(want: &Self::Value, side: &ConnectableProtocol) -> Vec<Found> {
         let reason = side.disconnect_reason();
         let detail = reason.as_ref().map_or("", DisconnectReason::detail);
         if detail.contains(want.as_str()) {
             return Vec::new();
         }
-        vec![Mismatch {
-            side: role,
+        vec![Found {
             key: "error",
             expected: format!("the reason's detail to contain {want:?}"),
             got: Some(shown_reason(reason.as_ref())),

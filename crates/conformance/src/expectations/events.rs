@@ -2,9 +2,7 @@
 
 use connectable::ConnectableProtocol;
 
-use super::{Family, Key, Sides};
-use crate::load::SideKeys;
-use crate::record::{Mismatch, Role};
+use super::{Family, Found, Key, Keys, Sides};
 
 /// The words an `events` expectation may use.
 pub const EVENT_WORDS: &[&str] = connectable::Event::WORDS;
@@ -22,19 +20,18 @@ impl Family for Events {
         checks: "the side's callbacks, in order, consecutive `data` merged into one",
     }];
 
-    fn parse(keys: &mut SideKeys<'_, '_, '_>) -> Option<Self::Value> {
+    fn parse(keys: &mut dyn Keys<'_>) -> Option<Self::Value> {
         let words = keys.word_list("events", "event", EVENT_WORDS, false)?;
         Some(words.into_iter().map(str::to_owned).collect())
     }
 
-    fn check_probe(want: &Self::Value, role: Role, side: &ConnectableProtocol) -> Vec<Mismatch> {
+    fn check_probe(want: &Self::Value, side: &ConnectableProtocol) -> Vec<Found> {
         let trace = side.trace();
         let got = trace.words();
         if got.iter().copied().eq(want.iter().map(String::as_str)) {
             return Vec::new();
         }
-        vec![Mismatch {
-            side: role,
+        vec![Found {
             key: "events",
             expected: format!("[{}]", want.join(", ")),
             got: Some(format!("[{}]", got.join(", "))),

@@ -2,10 +2,7 @@
 
 use toml::de::DeValue;
 
-use super::{Family, Key, Sides, words};
-use crate::external::ExternalRecord;
-use crate::load::{SideKeys, found};
-use crate::record::{Mismatch, Role};
+use super::{ExternalSeen, Family, Found, Key, Keys, Sides, words};
 
 /// `exit = 0`, `exit = [0, 1]`, `exit = "killed"`, `exit = [0, "killed"]`: the program's
 /// exit status must be one of these (`None`: it was still running at the end and was killed).
@@ -21,7 +18,7 @@ impl Family for Exit {
         checks: "how the program ended",
     }];
 
-    fn parse(keys: &mut SideKeys<'_, '_, '_>) -> Option<Self::Value> {
+    fn parse(keys: &mut dyn Keys<'_>) -> Option<Self::Value> {
         let value = keys.get("exit")?;
         let items: Vec<_> = match value.get_ref() {
             DeValue::Array(items) if items.is_empty() => {
@@ -46,34 +43,26 @@ impl Family for Exit {
                     }
                 }
                 DeValue::String(word) if word == "killed" => codes.push(None),
-                other => keys.problem(
-                    "exit",
-                    item.span(),
-                    &format!(
-                        "expected an exit status or \"killed\", found {}",
-                        found(other)
-                    ),
-                ),
+                _ => keys.wrong_type("exit", item, "an exit status or \"killed\""),
             }
         }
         Some(codes)
     }
 
-    fn check_external(want: &Self::Value, role: Role, record: &ExternalRecord) -> Vec<Mismatch> {
-        let got = if record.killed {
+    fn check_external(want: &Self::Value, seen: &ExternalSeen<'_>) -> Vec<Found> {
+        let got = if seen.killed {
             None
         } else {
-            record.exit.flatten()
+            seen.exit.flatten()
         };
-        if want.contains(&got) && (got.is_some() || record.killed) {
+        if want.contains(&got) && (got.is_some() || seen.killed) {
             return Vec::new();
         }
         let shown: Vec<String> = want.iter().map(|e| exit_word(*e)).collect();
-        vec![Mismatch {
-            side: role,
+        vec![Found {
             key: "exit",
             expected: words(shown.iter().map(String::as_str)),
-            got: Some(record.summary()),
+            got: Some(seen.summary.to_owned()),
         }]
     }
 

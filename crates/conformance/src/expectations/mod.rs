@@ -6,24 +6,16 @@
 //! [`families!`] below: a new family is its own file and one line there.
 
 use std::fmt;
+use std::ops::Range;
 
 use connectable::{ConnectableProtocol, DisconnectReason};
-
-use crate::external::ExternalRecord;
-use crate::load::SideKeys;
-use crate::record::{Mismatch, Role};
-
-mod error;
-mod events;
-mod exit;
-mod output;
-mod reason;
-mod received;
+use toml::Spanned;
+use toml::de::DeValue;
 
 pub use events::EVENT_WORDS;
 pub use exit::exit_word;
 pub use output::Printed;
-pub use received::{Received, expected_bytes};
+pub use received::{MAX_RECEIVED, Received, expected_bytes};
 
 /// Which kind of side a family can be checked on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +47,70 @@ pub struct Key {
     pub checks: &'static str,
 }
 
+/// A side's expectation table (`expect.server`) as a family reads it. The loader implements
+/// it: each reader looks its key up, reads the value with the loader's checks and reports
+/// every problem at its line and column, prefixed with the case and the key's path
+/// (`case "a": expect.server.reason: ...`). Every reader gives `None` when the key is absent
+/// or its value is bad (the problem is then reported).
+pub trait Keys<'t> {
+    /// The value of `key`, if the side gives it.
+    fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'t>>>;
+    /// Reports a problem with `key`'s value (or a part of it, at `span`).
+    fn problem(&mut self, key: &str, span: Range<usize>, message: &str);
+    /// Reports that `value` (of `key`, or an item of it) is not `expected` (`an exit status`).
+    fn wrong_type(&mut self, key: &str, value: &Spanned<DeValue<'_>>, expected: &str);
+    /// `key = "text"`.
+    fn text(&mut self, key: &str) -> Option<String>;
+    /// `key = "0d0a"`: pairs of hex digits.
+    fn hex(&mut self, key: &str) -> Option<Vec<u8>>;
+    /// `key = N`: a non-negative integer, at most `max` (`max_shown` says it in words).
+    fn count(&mut self, key: &str, max: u64, max_shown: &str) -> Option<u64>;
+    /// `key = ["w", ...]`: a list of words from `valid`; a `set` is not empty and repeats no
+    /// word, otherwise the list is a sequence.
+    fn word_list<'w>(
+        &mut self,
+        key: &str,
+        noun: &str,
+        valid: &[&'w str],
+        set: bool,
+    ) -> Option<Vec<&'w str>>;
+    /// `key = "w"` or `key = ["w", ...]`: one word from `valid`, or a set of them.
+    fn word_or_words<'w>(
+        &mut self,
+        key: &str,
+        noun: &str,
+        valid: &[&'w str],
+    ) -> Option<Vec<&'w str>>;
+}
+
+/// A key that did not hold on a side: the key, what it asked for and what was seen (when the
+/// message names it). The runner adds the side and makes it a `record::Mismatch`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The expectation key (`reason`, `received`, `exit`, ...).
+    pub key: &'static str,
+    /// What the key asked for.
+    pub expected: String,
+    /// What was seen, when the message names it.
+    pub got: Option<String>,
+}
+
+/// What an external side shows its expectations: how the program ended and what it printed.
+#[derive(Clone, Copy, Debug)]
+pub struct ExternalSeen<'a> {
+    /// Its exit status: `Some(code)`, `None` if it was killed or died by a signal; `None`
+    /// outside when it never ended (a server at an address).
+    pub exit: Option<Option<i32>>,
+    /// Whether the runner had to end it: it was still running at the end of the trial.
+    pub killed: bool,
+    /// Its stdout, as kept.
+    pub stdout: &'a str,
+    /// Its stderr, as kept.
+    pub stderr: &'a str,
+    /// How it ended, in words (`exited with status 1`), for a mismatch's "got".
+    pub summary: &'a str,
+}
+
 /// A family of expectation keys checked together: what it is, how it parses, checks and
 /// describes itself. Its value is what the suite asked for, once parsed.
 pub trait Family {
@@ -71,17 +127,17 @@ pub trait Family {
 
     /// Reads the family's keys from a side's table, reporting every problem through `keys`;
     /// `None` when none of its keys is given, or a given one is bad.
-    fn parse(keys: &mut SideKeys<'_, '_, '_>) -> Option<Self::Value>;
+    fn parse(keys: &mut dyn Keys<'_>) -> Option<Self::Value>;
 
     /// The mismatches of a probe or script side (only called when [`Self::SIDES`] is
     /// [`Sides::Probe`]).
-    fn check_probe(_want: &Self::Value, _role: Role, _side: &ConnectableProtocol) -> Vec<Mismatch> {
+    fn check_probe(_want: &Self::Value, _side: &ConnectableProtocol) -> Vec<Found> {
         Vec::new()
     }
 
     /// The mismatches of an external side (only called when [`Self::SIDES`] is
     /// [`Sides::External`]).
-    fn check_external(_want: &Self::Value, _role: Role, _record: &ExternalRecord) -> Vec<Mismatch> {
+    fn check_external(_want: &Self::Value, _seen: &ExternalSeen<'_>) -> Vec<Found> {
         Vec::new()
     }
 
@@ -111,51 +167,54 @@ const fn info<F: Family>() -> Info {
     }
 }
 
-/// The one list of families: `field: module::Type,` each. It makes [`Expectation`] (a field
-/// per family), [`FAMILIES`], and the parse, check and describe passes over every family.
+/// The one list of families: `module::Type,` each, the module being the family's file and its
+/// field in [`Expectation`]. It declares the modules and makes [`Expectation`], [`FAMILIES`],
+/// and the parse, check and describe passes over every family.
 macro_rules! families {
-    ($($field:ident: $family:ty,)*) => {
+    ($($field:ident :: $family:ident,)*) => {
+        $(mod $field;)*
+
         /// What one side must show when its pairing ends: a field per family, each left
         /// `None` when the suite gives none of its keys (and then not checked).
         #[derive(Clone, Debug, Default, PartialEq, Eq)]
         pub struct Expectation {
             $(
-                #[doc = concat!("The `", stringify!($field), "` family's keys: [`", stringify!($family), "`].")]
-                pub $field: Option<<$family as Family>::Value>,
+                #[doc = concat!("The `", stringify!($field), "` family's keys.")]
+                pub $field: Option<<$field::$family as Family>::Value>,
             )*
         }
 
         /// Every family, in the order the keys are listed.
-        pub const FAMILIES: &[&Info] = &[$(&info::<$family>()),*];
+        pub const FAMILIES: &[&Info] = &[$(&info::<$field::$family>()),*];
 
         impl Expectation {
             /// Reads every family's keys from a side's table (the loader has checked that
             /// every key is known and, for one-of families, that only one is given).
-            pub fn parse(keys: &mut SideKeys<'_, '_, '_>) -> Self {
+            pub fn parse(keys: &mut dyn Keys<'_>) -> Self {
                 Self {
-                    $($field: <$family as Family>::parse(keys),)*
+                    $($field: <$field::$family as Family>::parse(keys),)*
                 }
             }
 
             /// The mismatches between what a probe or script side shows and this
             /// expectation; empty when it holds. Every family set is checked, so a failure
             /// says everything that went wrong at once.
-            pub fn check_probe(&self, role: Role, side: &ConnectableProtocol) -> Vec<Mismatch> {
+            pub fn check_probe(&self, side: &ConnectableProtocol) -> Vec<Found> {
                 let mut found = Vec::new();
                 $(
                     if let Some(want) = &self.$field {
-                        found.extend(<$family as Family>::check_probe(want, role, side));
+                        found.extend(<$field::$family as Family>::check_probe(want, side));
                     }
                 )*
                 found
             }
 
             /// The mismatches between what an external program did and this expectation.
-            pub fn check_external(&self, role: Role, record: &ExternalRecord) -> Vec<Mismatch> {
+            pub fn check_external(&self, seen: &ExternalSeen<'_>) -> Vec<Found> {
                 let mut found = Vec::new();
                 $(
                     if let Some(want) = &self.$field {
-                        found.extend(<$family as Family>::check_external(want, role, record));
+                        found.extend(<$field::$family as Family>::check_external(want, seen));
                     }
                 )*
                 found
@@ -167,7 +226,7 @@ macro_rules! families {
                 let mut parts: Vec<String> = Vec::new();
                 $(
                     if let Some(want) = &self.$field {
-                        parts.extend(<$family as Family>::describe(want));
+                        parts.extend(<$field::$family as Family>::describe(want));
                     }
                 )*
                 if parts.is_empty() {
@@ -181,12 +240,12 @@ macro_rules! families {
 }
 
 families! {
-    reason: reason::Reason,
-    received: received::ReceivedFamily,
-    events: events::Events,
-    error: error::Error,
-    exit: exit::Exit,
-    output: output::Output,
+    reason::Reason,
+    received::ReceivedFamily,
+    events::Events,
+    error::Error,
+    exit::Exit,
+    output::Output,
 }
 
 /// Every key a side may have.

@@ -1,9 +1,6 @@
 //! `stdout`, `stderr`: what an external program printed.
 
-use super::{Family, Key, Sides};
-use crate::external::ExternalRecord;
-use crate::load::SideKeys;
-use crate::record::{Mismatch, Role};
+use super::{ExternalSeen, Family, Found, Key, Keys, Sides};
 
 /// `stdout = "..."`, `stderr = "..."`: substrings of what an external program printed.
 pub struct Output;
@@ -34,7 +31,7 @@ impl Family for Output {
         },
     ];
 
-    fn parse(keys: &mut SideKeys<'_, '_, '_>) -> Option<Self::Value> {
+    fn parse(keys: &mut dyn Keys<'_>) -> Option<Self::Value> {
         let printed = Printed {
             stdout: keys.text("stdout"),
             stderr: keys.text("stderr"),
@@ -42,17 +39,16 @@ impl Family for Output {
         (printed != Printed::default()).then_some(printed)
     }
 
-    fn check_external(want: &Self::Value, role: Role, record: &ExternalRecord) -> Vec<Mismatch> {
+    fn check_external(want: &Self::Value, seen: &ExternalSeen<'_>) -> Vec<Found> {
         let mut found = Vec::new();
         for (stream, wanted, got) in [
-            ("stdout", &want.stdout, &record.stdout),
-            ("stderr", &want.stderr, &record.stderr),
+            ("stdout", &want.stdout, seen.stdout),
+            ("stderr", &want.stderr, seen.stderr),
         ] {
             if let Some(wanted) = wanted
                 && !got.contains(wanted.as_str())
             {
-                found.push(Mismatch {
-                    side: role,
+                found.push(Found {
                     key: stream,
                     expected: format!("it to contain {wanted:?}"),
                     got: None,

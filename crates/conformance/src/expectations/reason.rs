@@ -2,9 +2,7 @@
 
 use connectable::{ConnectableProtocol, ReasonKind};
 
-use super::{Family, Key, Sides, shown_reason, words};
-use crate::load::SideKeys;
-use crate::record::{Mismatch, Role};
+use super::{Family, Found, Key, Keys, Sides, shown_reason, words};
 
 /// `reason = "done"` or `reason = ["done", "lost"]`: any one of these.
 pub struct Reason;
@@ -19,7 +17,7 @@ impl Family for Reason {
         checks: "how the side's connection ended",
     }];
 
-    fn parse(keys: &mut SideKeys<'_, '_, '_>) -> Option<Self::Value> {
+    fn parse(keys: &mut dyn Keys<'_>) -> Option<Self::Value> {
         let valid: Vec<&'static str> = ReasonKind::ALL.iter().map(|r| r.word()).collect();
         let words = keys.word_or_words("reason", "reason", &valid)?;
         Some(
@@ -30,11 +28,10 @@ impl Family for Reason {
         )
     }
 
-    fn check_probe(want: &Self::Value, role: Role, side: &ConnectableProtocol) -> Vec<Mismatch> {
+    fn check_probe(want: &Self::Value, side: &ConnectableProtocol) -> Vec<Found> {
         match side.disconnect_reason() {
             Some(r) if want.contains(&r.kind()) => Vec::new(),
-            got => vec![Mismatch {
-                side: role,
+            got => vec![Found {
                 key: "reason",
                 expected: words(want.iter().map(|k| k.word())),
                 got: Some(shown_reason(got.as_ref())),

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use connectable::{ConnectableProtocol, ExpectedBytes, ReceivedComparison, Trace};
 use protocols::bytes::{describe, shown as shown_bytes};
 
-use super::{Family, Key, Sides};
-use crate::load::{MAX_RECEIVED, SideKeys};
-use crate::record::{Mismatch, Role};
+use super::{Family, Found, Key, Keys, Sides};
+
+/// The most bytes `received_len` and `received_generated` may expect: 4 GiB, more than any
+/// four probes can send ([`protocols::MAX_SIZE`] each).
+pub const MAX_RECEIVED: u64 = 4 << 30;
 
 /// An expectation on the bytes a side received.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +57,7 @@ impl Family for ReceivedFamily {
         },
     ];
 
-    fn parse(keys: &mut SideKeys<'_, '_, '_>) -> Option<Self::Value> {
+    fn parse(keys: &mut dyn Keys<'_>) -> Option<Self::Value> {
         // The loader has already said when more than one is given; each is still read, so
         // each one's own problems are reported too, and the last good one is kept.
         let mut received = keys.text("received").map(Received::Text);
@@ -73,10 +75,9 @@ impl Family for ReceivedFamily {
         received
     }
 
-    fn check_probe(want: &Self::Value, role: Role, side: &ConnectableProtocol) -> Vec<Mismatch> {
+    fn check_probe(want: &Self::Value, side: &ConnectableProtocol) -> Vec<Found> {
         mismatch(want, &side.trace())
-            .map(|(expected, got)| Mismatch {
-                side: role,
+            .map(|(expected, got)| Found {
                 key: "received",
                 expected,
                 got: Some(got),

@@ -338,39 +338,38 @@ impl Checker<'_> {
     }
 }
 
-/// The keys of one side's expectation (`expect.server`), as a family reads them: each
-/// helper looks its key up, reads the value with the loader's checks and reports every
-/// problem at its line and column, prefixed with the case and the key's path
-/// (`case "a": expect.server.reason: ...`).
-pub struct SideKeys<'c, 'a, 't> {
+/// The keys of one side's expectation (`expect.server`), as a key family reads them
+/// ([`expectations::Keys`]), with the case's context and the side's path for messages.
+struct SideKeys<'c, 'a, 't> {
     checker: &'c mut Checker<'a>,
     ctx: &'c str,
     side: &'c str,
     table: &'t DeTable<'t>,
 }
 
-impl<'t> SideKeys<'_, '_, 't> {
-    /// The value of `key`, if the side gives it.
-    pub fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'t>>> {
+impl<'t> expectations::Keys<'t> for SideKeys<'_, '_, 't> {
+    fn get(&self, key: &str) -> Option<&'t Value<'t>> {
         self.table.get(key)
     }
 
-    /// Reports a problem with `key`'s value (or a part of it, at `span`).
-    pub fn problem(&mut self, key: &str, span: Range<usize>, message: &str) {
+    fn problem(&mut self, key: &str, span: Span, message: &str) {
         let (ctx, side) = (self.ctx, self.side);
         self.checker
             .at(span, format!("{ctx}{side}.{key}: {message}"));
     }
 
-    /// `key = "text"`.
-    pub fn text(&mut self, key: &str) -> Option<String> {
+    fn wrong_type(&mut self, key: &str, value: &Value<'_>, expected: &str) {
+        let message = format!("expected {expected}, found {}", found(value.get_ref()));
+        self.problem(key, value.span(), &message);
+    }
+
+    fn text(&mut self, key: &str) -> Option<String> {
         let value = self.get(key)?;
         let path = format!("{}.{key}", self.side);
         self.checker.text(self.ctx, &path, value)
     }
 
-    /// `key = "0d0a"`: pairs of hex digits.
-    pub fn hex(&mut self, key: &str) -> Option<Vec<u8>> {
+    fn hex(&mut self, key: &str) -> Option<Vec<u8>> {
         let value = self.get(key)?;
         let path = format!("{}.{key}", self.side);
         let text = self.checker.text(self.ctx, &path, value)?;
@@ -382,25 +381,19 @@ impl<'t> SideKeys<'_, '_, 't> {
         bytes
     }
 
-    /// `key = N`: a non-negative integer, at most `max` (`max_shown` says it in words).
-    pub fn count(&mut self, key: &str, max: u64, max_shown: &str) -> Option<u64> {
+    fn count(&mut self, key: &str, max: u64, max_shown: &str) -> Option<u64> {
         let value = self.get(key)?;
         let path = format!("{}.{key}", self.side);
         let n = self.checker.count(self.ctx, &path, value)?;
         if n > max {
-            self.problem(
-                key,
-                value.span(),
-                &format!("at most {max} ({max_shown}), not {n}"),
-            );
+            let message = format!("at most {max} ({max_shown}), not {n}");
+            self.problem(key, value.span(), &message);
             return None;
         }
         Some(n)
     }
 
-    /// `key = ["w", ...]`: a list of words from `valid`; a `set` is not empty and repeats
-    /// no word, otherwise the list is a sequence.
-    pub fn word_list<'w>(
+    fn word_list<'w>(
         &mut self,
         key: &str,
         noun: &str,
@@ -418,30 +411,29 @@ impl<'t> SideKeys<'_, '_, 't> {
         self.checker.word_list(self.ctx, &words, value)
     }
 
-    /// `key = "w"` or `key = ["w", ...]`: one word from `valid`, or a set of them.
-    pub fn word_or_words<'w>(
+    fn word_or_words<'w>(
         &mut self,
         key: &str,
         noun: &str,
         valid: &[&'w str],
     ) -> Option<Vec<&'w str>> {
         let value = self.get(key)?;
-        let path = format!("{}.{key}", self.side);
-        let words = Words {
-            key: &path,
-            noun,
-            valid,
-            set: true,
-        };
         match value.get_ref() {
-            DeValue::String(word) => self
-                .checker
-                .word(self.ctx, &words, word, value.span())
-                .map(|w| vec![w]),
-            DeValue::Array(_) => self.checker.word_list(self.ctx, &words, value),
-            other => {
-                let message = format!("expected a word or a list of words, found {}", found(other));
-                self.problem(key, value.span(), &message);
+            DeValue::String(word) => {
+                let path = format!("{}.{key}", self.side);
+                let words = Words {
+                    key: &path,
+                    noun,
+                    valid,
+                    set: true,
+                };
+                self.checker
+                    .word(self.ctx, &words, word, value.span())
+                    .map(|w| vec![w])
+            }
+            DeValue::Array(_) => self.word_list(key, noun, valid, true),
+            _ => {
+                self.wrong_type(key, value, "a word or a list of words");
                 None
             }
         }

@@ -241,7 +241,7 @@ pub(crate) fn quote(text: &str) -> String {
 }
 
 /// What a value is, for "expected X, found Y".
-pub(crate) fn found(value: &DeValue<'_>) -> &'static str {
+pub(super) fn found(value: &DeValue<'_>) -> &'static str {
     match value {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",

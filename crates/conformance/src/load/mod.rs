@@ -32,12 +32,11 @@ mod diagnostics;
 mod peer;
 mod tls;
 
-pub use case::SideKeys;
 pub use diagnostics::Diagnostic;
+pub(crate) use diagnostics::quote;
 use diagnostics::{
-    Words, bad_hex, did_you_mean, erased_message, io_message, trim_message, unknown_word,
+    Words, bad_hex, did_you_mean, erased_message, found, io_message, trim_message, unknown_word,
 };
-pub(crate) use diagnostics::{found, quote};
 
 use crate::suite::{
     AddressSpec, Case, CommandSpec, Location, PLACEHOLDERS, PeerSpec, Suite, TransportKind,
@@ -225,9 +224,9 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// bounded, so no deadline computed from one (`Instant + Duration`) can overflow.
 pub const MAX_DURATION: Duration = Duration::from_millis(protocols::MAX_WAIT_MS);
 
-/// The most bytes `received_len` and `received_generated` may expect: 4 GiB, more than any
-/// four probes can send ([`protocols::MAX_SIZE`] each).
-pub const MAX_RECEIVED: u64 = 4 << 30;
+/// The most bytes `received_len` and `received_generated` may expect (the `received` family's
+/// bound, named here as before).
+pub use crate::expectations::MAX_RECEIVED;
 
 /// The longest case name, in characters: it is part of every trial name and trace file name.
 pub const MAX_NAME: usize = 100;
