@@ -3,7 +3,7 @@
 //! sides it applies to, how its keys parse, how it checks a side's record and how it reads in
 //! a failure message. The loader's key lists, the checks, the failure message's "expected"
 //! lines and the reference table of suites/README.md all derive from the one list in
-//! [`families!`] below: a new family is its own file and one line there.
+//! `families!` below: a new family is its own file and one line there.
 
 use std::fmt;
 use std::ops::Range;
