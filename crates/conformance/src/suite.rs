@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use connectable::pki::TlsProfile;
-use connectable::{Delivery, Network, ReasonKind};
+use connectable::{Delivery, Network};
 use protocols::{ProbeSpec, Script};
 
 /// One suite file: its stem is the suite's name.
@@ -206,39 +206,6 @@ impl TransportKind {
     }
 }
 
-/// What one side must show when its pairing ends. Every field left out is not checked.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Expectation {
-    /// The reason must be one of these (a single word in the file is a list of one).
-    pub reason: Option<Vec<ReasonKind>>,
-    /// What the side must have received, in all.
-    pub received: Option<Received>,
-    /// The callback sequence, consecutive `data` merged: words from [`EVENT_WORDS`].
-    pub events: Option<Vec<String>>,
-    /// A substring of the reason's detail.
-    pub error: Option<String>,
-    /// An external program's exit status must be one of these (`None` in the list: it was
-    /// still running at the end and was killed).
-    pub exit: Option<Vec<Option<i32>>>,
-    /// A substring of an external program's stdout.
-    pub stdout: Option<String>,
-    /// A substring of an external program's stderr.
-    pub stderr: Option<String>,
-}
-
-/// The words an `events` expectation may use.
-pub const EVENT_WORDS: &[&str] = connectable::Event::WORDS;
-
-/// An expectation on the bytes a side received.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Received {
-    /// `received = "..."`: exactly this UTF-8 text.
-    Text(String),
-    /// `received_hex = "..."`: exactly these bytes.
-    Hex(Vec<u8>),
-    /// `received_len = N`: exactly this many bytes.
-    Len(u64),
-    /// `received_generated = N`: exactly the first N bytes of the generated pattern
-    /// (`protocols::generated`), which `send { size }` and `producer` write.
-    Generated(u64),
-}
+// What one side must show, its fields the key families of `expectations` (which own their
+// value types); named here too, as part of the model.
+pub use crate::expectations::{EVENT_WORDS, Expectation, Received};

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::expectations::{self, Sides};
+use crate::suite::Expectation;
 
 impl Checker<'_> {
     pub(super) fn case(
@@ -217,46 +218,13 @@ impl Checker<'_> {
         (server, client)
     }
 
+    /// One side's expectation (`expect.server`): its keys are checked against the families'
+    /// keys, then every family reads its own ([`Expectation::parse`]).
     pub(super) fn side(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Expectation {
-        let mut expectation = Expectation::default();
         let Some(table) = self.table(ctx, key, value) else {
-            return expectation;
+            return Expectation::default();
         };
         self.unknown_keys(&format!("{ctx}{key}: "), table, &expectations::keys());
-
-        if let Some(value) = table.get("reason") {
-            let path = format!("{key}.reason");
-            let valid: Vec<&'static str> = ReasonKind::ALL.iter().map(|r| r.word()).collect();
-            let words = Words {
-                key: &path,
-                noun: "reason",
-                valid: &valid,
-                set: true,
-            };
-            let reasons = match value.get_ref() {
-                DeValue::String(word) => {
-                    self.word(ctx, &words, word, value.span()).map(|w| vec![w])
-                }
-                DeValue::Array(_) => self.word_list(ctx, &words, value),
-                other => {
-                    self.at(
-                        value.span(),
-                        format!(
-                            "{ctx}{path}: expected a word or a list of words, found {}",
-                            found(other)
-                        ),
-                    );
-                    None
-                }
-            };
-            expectation.reason = reasons.map(|words| {
-                words
-                    .into_iter()
-                    .filter_map(ReasonKind::from_word)
-                    .collect()
-            });
-        }
-
         for family in expectations::one_of_families() {
             let names: Vec<&str> = family.keys.iter().map(|k| k.name).collect();
             let mut given: Vec<(&str, Span)> = sorted(table)
@@ -278,64 +246,12 @@ impl Checker<'_> {
                 );
             }
         }
-        if let Some(value) = table.get("received")
-            && let Some(text) = self.text(ctx, &format!("{key}.received"), value)
-        {
-            expectation.received = Some(Received::Text(text));
-        }
-        if let Some(value) = table.get("received_hex") {
-            let path = format!("{key}.received_hex");
-            if let Some(text) = self.text(ctx, &path, value) {
-                match parse_hex(&text) {
-                    Some(bytes) => expectation.received = Some(Received::Hex(bytes)),
-                    None => self.at(value.span(), bad_hex(ctx, &path, &text)),
-                }
-            }
-        }
-        for (name, make) in [
-            ("received_len", Received::Len as fn(u64) -> Received),
-            ("received_generated", Received::Generated),
-        ] {
-            if let Some(value) = table.get(name) {
-                let path = format!("{key}.{name}");
-                if let Some(n) = self.count(ctx, &path, value) {
-                    if n > MAX_RECEIVED {
-                        self.at(
-                            value.span(),
-                            format!("{ctx}{path}: at most {MAX_RECEIVED} (4 GiB), not {n}"),
-                        );
-                    } else {
-                        expectation.received = Some(make(n));
-                    }
-                }
-            }
-        }
-
-        if let Some(value) = table.get("events") {
-            let path = format!("{key}.events");
-            let words = Words {
-                key: &path,
-                noun: "event",
-                valid: EVENT_WORDS,
-                set: false,
-            };
-            expectation.events = self
-                .word_list(ctx, &words, value)
-                .map(|words| words.into_iter().map(str::to_owned).collect());
-        }
-        if let Some(value) = table.get("error") {
-            expectation.error = self.text(ctx, &format!("{key}.error"), value);
-        }
-        if let Some(value) = table.get("exit") {
-            expectation.exit = self.exit(ctx, &format!("{key}.exit"), value);
-        }
-        if let Some(value) = table.get("stdout") {
-            expectation.stdout = self.text(ctx, &format!("{key}.stdout"), value);
-        }
-        if let Some(value) = table.get("stderr") {
-            expectation.stderr = self.text(ctx, &format!("{key}.stderr"), value);
-        }
-        expectation
+        Expectation::parse(&mut SideKeys {
+            checker: self,
+            ctx,
+            side: key,
+            table,
+        })
     }
 
     /// An external side can only be checked on its exit status and output; a probe side on
@@ -373,49 +289,6 @@ impl Checker<'_> {
                 );
             }
         }
-    }
-
-    /// `exit = 0`, `exit = [0, 1]`, `exit = "killed"`, `exit = [0, "killed"]`.
-    pub(super) fn exit(
-        &mut self,
-        ctx: &str,
-        path: &str,
-        value: &Value<'_>,
-    ) -> Option<Vec<Option<i32>>> {
-        let items: Vec<&Value<'_>> = match value.get_ref() {
-            DeValue::Array(items) if items.is_empty() => {
-                self.at(
-                    value.span(),
-                    format!("{ctx}{path}: empty list; give at least one exit status"),
-                );
-                return None;
-            }
-            DeValue::Array(items) => items.iter().collect(),
-            _ => vec![value],
-        };
-        let mut codes = Vec::new();
-        for item in items {
-            match item.get_ref() {
-                DeValue::Integer(integer) => {
-                    match i32::from_str_radix(integer.as_str(), integer.radix()) {
-                        Ok(code) => codes.push(Some(code)),
-                        Err(_) => self.at(
-                            item.span(),
-                            format!("{ctx}{path}: {} is not an exit status", integer.as_str()),
-                        ),
-                    }
-                }
-                DeValue::String(word) if word == "killed" => codes.push(None),
-                other => self.at(
-                    item.span(),
-                    format!(
-                        "{ctx}{path}: expected an exit status or \"killed\", found {}",
-                        found(other)
-                    ),
-                ),
-            }
-        }
-        Some(codes)
     }
 
     // -- Values -------------------------------------------------------------------------
@@ -462,5 +335,107 @@ impl Checker<'_> {
         };
         let words = self.word_list(ctx, &words, value)?;
         Some(words.into_iter().filter_map(Delivery::from_word).collect())
+    }
+}
+
+/// The keys of one side's expectation (`expect.server`), as a key family reads them
+/// ([`expectations::Keys`]), with the case's context and the side's path for messages.
+struct SideKeys<'c, 'a, 't> {
+    checker: &'c mut Checker<'a>,
+    ctx: &'c str,
+    side: &'c str,
+    table: &'t DeTable<'t>,
+}
+
+impl<'t> expectations::Keys<'t> for SideKeys<'_, '_, 't> {
+    fn get(&self, key: &str) -> Option<&'t Value<'t>> {
+        self.table.get(key)
+    }
+
+    fn problem(&mut self, key: &str, span: Span, message: &str) {
+        let (ctx, side) = (self.ctx, self.side);
+        self.checker
+            .at(span, format!("{ctx}{side}.{key}: {message}"));
+    }
+
+    fn wrong_type(&mut self, key: &str, value: &Value<'_>, expected: &str) {
+        let message = format!("expected {expected}, found {}", found(value.get_ref()));
+        self.problem(key, value.span(), &message);
+    }
+
+    fn text(&mut self, key: &str) -> Option<String> {
+        let value = self.get(key)?;
+        let path = format!("{}.{key}", self.side);
+        self.checker.text(self.ctx, &path, value)
+    }
+
+    fn hex(&mut self, key: &str) -> Option<Vec<u8>> {
+        let value = self.get(key)?;
+        let path = format!("{}.{key}", self.side);
+        let text = self.checker.text(self.ctx, &path, value)?;
+        let bytes = parse_hex(&text);
+        if bytes.is_none() {
+            self.checker
+                .at(value.span(), bad_hex(self.ctx, &path, &text));
+        }
+        bytes
+    }
+
+    fn count(&mut self, key: &str, max: u64, max_shown: &str) -> Option<u64> {
+        let value = self.get(key)?;
+        let path = format!("{}.{key}", self.side);
+        let n = self.checker.count(self.ctx, &path, value)?;
+        if n > max {
+            let message = format!("at most {max} ({max_shown}), not {n}");
+            self.problem(key, value.span(), &message);
+            return None;
+        }
+        Some(n)
+    }
+
+    fn word_list<'w>(
+        &mut self,
+        key: &str,
+        noun: &str,
+        valid: &[&'w str],
+        set: bool,
+    ) -> Option<Vec<&'w str>> {
+        let value = self.get(key)?;
+        let path = format!("{}.{key}", self.side);
+        let words = Words {
+            key: &path,
+            noun,
+            valid,
+            set,
+        };
+        self.checker.word_list(self.ctx, &words, value)
+    }
+
+    fn word_or_words<'w>(
+        &mut self,
+        key: &str,
+        noun: &str,
+        valid: &[&'w str],
+    ) -> Option<Vec<&'w str>> {
+        let value = self.get(key)?;
+        match value.get_ref() {
+            DeValue::String(word) => {
+                let path = format!("{}.{key}", self.side);
+                let words = Words {
+                    key: &path,
+                    noun,
+                    valid,
+                    set: true,
+                };
+                self.checker
+                    .word(self.ctx, &words, word, value.span())
+                    .map(|w| vec![w])
+            }
+            DeValue::Array(_) => self.word_list(key, noun, valid, true),
+            _ => {
+                self.wrong_type(key, value, "a word or a list of words");
+                None
+            }
+        }
     }
 }

@@ -19,8 +19,8 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
+use connectable::Delivery;
 use connectable::pki::{ClientCert, ServerCert, TlsProfile};
-use connectable::{Delivery, ReasonKind};
 use protocols::{ArgKind, Argument, Catalogue, ProbeEntry};
 use serde::Deserialize as _;
 use serde::de::IntoDeserializer as _;
@@ -39,8 +39,7 @@ use diagnostics::{
 };
 
 use crate::suite::{
-    AddressSpec, Case, CommandSpec, EVENT_WORDS, Expectation, Location, PLACEHOLDERS, PeerSpec,
-    Received, Suite, TransportKind,
+    AddressSpec, Case, CommandSpec, Location, PLACEHOLDERS, PeerSpec, Suite, TransportKind,
 };
 
 /// Loads every `*.toml` file directly in `dir` (not in subdirectories), sorted by file name.
@@ -225,9 +224,9 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// bounded, so no deadline computed from one (`Instant + Duration`) can overflow.
 pub const MAX_DURATION: Duration = Duration::from_millis(protocols::MAX_WAIT_MS);
 
-/// The most bytes `received_len` and `received_generated` may expect: 4 GiB, more than any
-/// four probes can send ([`protocols::MAX_SIZE`] each).
-pub const MAX_RECEIVED: u64 = 4 << 30;
+/// The most bytes `received_len` and `received_generated` may expect (the `received` family's
+/// bound, named here as before).
+pub use crate::expectations::MAX_RECEIVED;
 
 /// The longest case name, in characters: it is part of every trial name and trace file name.
 pub const MAX_NAME: usize = 100;
@@ -503,6 +502,8 @@ fn parse_hex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suite::{Expectation, Received};
+    use connectable::ReasonKind;
 
     const PATH: &str = "suites/t.toml";
 
