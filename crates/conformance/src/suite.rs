@@ -150,7 +150,7 @@ impl PeerSpec {
 pub enum TransportKind {
     /// TCP on 127.0.0.1.
     Tcp,
-    /// TCP on [::1] (skipped where the machine has no IPv6 loopback).
+    /// TCP on `[::1]` (skipped where the machine has no IPv6 loopback).
     Tcp6,
     /// TLS over TCP on 127.0.0.1, with the generated test PKI.
     Tls,
