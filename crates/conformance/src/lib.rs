@@ -243,15 +243,9 @@ fn run(runner: &Runner) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let session = match &report_folder {
-        Some(folder) => Arc::new(trials::Session {
-            repeat: options.repeat,
-            report_dir: Some(folder.staging.clone()),
-            ..trials::Session::default()
-        }),
-        None => session,
-    };
-    let trials = in_shard(options.partition, &args, trials::trials(&plan, &session));
+    if let Some(folder) = &report_folder {
+        let _ = session.report_dir.set(folder.staging.clone());
+    }
     report_skips(&plan, &args, &trials);
     let selected: Vec<(String, bool)> = trials
         .iter()

@@ -29,8 +29,10 @@ use crate::suite::{Case, Expectation, PeerSpec};
 pub struct Session {
     /// Runs per trial (`--repeat N`); at least 1.
     pub repeat: u32,
-    /// Where per-trial traces are written (`--report DIR`), under `traces/`.
-    pub report_dir: Option<PathBuf>,
+    /// Where per-trial traces are written (`--report DIR`), under `traces/`: the report's
+    /// staging folder, set once the output paths are checked, before any trial runs (the
+    /// trials are built before that, for `--list` and `--check`, and not built again).
+    pub report_dir: OnceLock<PathBuf>,
     /// The records of the trials that ran.
     pub recorder: Recorder,
     /// Runs done and left, shown during `--repeat` runs; set once the selection is known.
@@ -210,7 +212,7 @@ pub fn execute(suite: &str, case: &Case, cell: Cell, session: &Session) -> Trial
         }
         // Traces are kept for the runs worth reading: every one that did not pass, and the
         // last one.
-        if session.report_dir.is_some() && (outcome.is_failure() || run == repeat) {
+        if session.report_dir.get().is_some() && (outcome.is_failure() || run == repeat) {
             traced.push(report::json::RunTrace::new(&run_record, &attempt));
         }
         record.duration_ms += run_record.duration_ms;
@@ -229,7 +231,7 @@ pub fn execute(suite: &str, case: &Case, cell: Cell, session: &Session) -> Trial
             )
         });
     }
-    if let Some(dir) = &session.report_dir {
+    if let Some(dir) = session.report_dir.get() {
         record.trace = Some(report::json::trace_path(&record.trial));
         if !report::json::write_trace(dir, case, &record, &traced) {
             record.trace = None;
