@@ -64,7 +64,18 @@ macro_rules! tokio_reactor {
                 server: Connection,
                 timeout: Duration,
             ) -> Result<(), Error> {
-                accept($flavor, endpoint, listener, server, timeout)
+                listener
+                    .set_nonblocking(true)
+                    .map_err(Error::io("making the listener non-blocking"))?;
+                one_side($flavor, endpoint, server, Role::Server, timeout, async {
+                    let listener = TcpListener::from_std(listener)
+                        .map_err(Error::io("registering the listener"))?;
+                    // The listener is dropped once it has accepted, before the side runs.
+                    let accepted = listener.accept().await;
+                    Ok(accepted
+                        .map(|(stream, _)| stream)
+                        .map_err(|e| format!("accept failed: {e}")))
+                })
             }
 
             fn connect(
@@ -74,7 +85,11 @@ macro_rules! tokio_reactor {
                 client: Connection,
                 timeout: Duration,
             ) -> Result<(), Error> {
-                connect_to($flavor, endpoint, address, client, timeout)
+                let connected = async move {
+                    let connected = TcpStream::connect(address).await;
+                    Ok(connected.map_err(|e| format!("connecting to {address}: {e}")))
+                };
+                one_side($flavor, endpoint, client, Role::Client, timeout, connected)
             }
         }
     };
@@ -173,80 +188,37 @@ fn drive(
     })?
 }
 
-fn accept(
+/// One side against a program in another process, until its end or `timeout`: `open` makes
+/// its TCP stream, or says why it could not, which ends the side `refused`.
+fn one_side(
     flavor: Flavor,
     endpoint: &Endpoint,
-    listener: std::net::TcpListener,
-    mut server: Connection,
+    mut connection: Connection,
+    role: Role,
     timeout: Duration,
+    open: impl Future<Output = Result<Result<TcpStream, String>, Error>>,
 ) -> Result<(), Error> {
+    let held = match role {
+        Role::Server => SERVER_HELD,
+        Role::Client => CLIENT_HELD,
+    };
     flavor.pool().run(|runtime, ledger| {
         runtime.block_on(async {
-            if let Err(e) = listener.set_nonblocking(true) {
-                return (Err(Error::io("making the listener non-blocking")(e)), true);
-            }
-            let listener = match TcpListener::from_std(listener) {
-                Ok(listener) => listener,
-                Err(e) => return (Err(Error::io("registering the listener")(e)), true),
-            };
-            let finished = tokio::time::timeout(timeout, async {
-                match listener.accept().await {
-                    Ok((stream, _)) => {
-                        drop(listener);
-                        let stream = (Stream::Tcp(stream), None);
-                        side(
-                            endpoint.clone(),
-                            stream,
-                            server,
-                            Role::Server,
-                            ledger.hold(SERVER_HELD),
-                        )
-                        .await;
+            let opened = tokio::time::timeout(timeout, async {
+                match open.await? {
+                    Ok(stream) => {
+                        let (stream, held) = ((Stream::Tcp(stream), None), ledger.hold(held));
+                        side(endpoint.clone(), stream, connection, role, held).await;
                     }
-                    Err(e) => {
-                        server.finish(DisconnectReason::Refused(format!("accept failed: {e}")));
-                    }
+                    Err(why) => connection.finish(DisconnectReason::Refused(why)),
                 }
+                Ok(())
             })
-            .await
-            .is_ok();
-            (Ok(()), finished)
+            .await;
+            // A timeout leaves the side unfinished, which is how the caller learns of it.
+            opened.map_or((Ok(()), false), |result| (result, true))
         })
     })?
-}
-
-fn connect_to(
-    flavor: Flavor,
-    endpoint: &Endpoint,
-    address: SocketAddr,
-    mut client: Connection,
-    timeout: Duration,
-) -> Result<(), Error> {
-    flavor.pool().run(|runtime, ledger| {
-        let finished = runtime.block_on(async {
-            tokio::time::timeout(timeout, async {
-                match TcpStream::connect(address).await {
-                    Ok(stream) => {
-                        let stream = (Stream::Tcp(stream), None);
-                        side(
-                            endpoint.clone(),
-                            stream,
-                            client,
-                            Role::Client,
-                            ledger.hold(CLIENT_HELD),
-                        )
-                        .await;
-                    }
-                    Err(e) => client.finish(DisconnectReason::Refused(format!(
-                        "connecting to {address}: {e}"
-                    ))),
-                }
-            })
-            .await
-            .is_ok()
-        });
-        ((), finished)
-    })
 }
 
 /// A connected pair of streams over `network`: (server's, client's), each with its
