@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::{Connection, Endpoint, Error};
+use crate::{Address, Connection, Endpoint, Error};
 
 pub use self::tokio::{TokioCurrentThread, TokioMultiThread};
 pub use pool::release_idle_runtimes;
@@ -68,6 +68,17 @@ impl Drop for UnixPath {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// An IP socket's address as its connection reports it: unspecified if the socket cannot
+/// say. Shared by the built-in streams of every reactor.
+pub(crate) fn ip_address(address: std::io::Result<std::net::SocketAddr>) -> Address {
+    Address::Ip(address.unwrap_or_else(|_| (std::net::Ipv4Addr::UNSPECIFIED, 0).into()))
+}
+
+/// A UNIX socket's path: empty for the unnamed connecting side, or if the socket cannot say.
+pub(crate) fn unix_address(path: Option<&std::path::Path>) -> Address {
+    Address::Unix(path.map(std::path::PathBuf::from).unwrap_or_default())
 }
 
 /// Which end of a pairing a side is: it decides who runs the TLS server handshake.
