@@ -30,31 +30,13 @@ pub fn drive_streams<S: ByteStream>(
 ) -> Result<(), Error> {
     let ((server_stream, mut server), (client_stream, mut client)) = (server, client);
     Flavor::CurrentThread.pool().run(|runtime, ledger| {
-        let finished = runtime.block_on(async {
-            tokio::time::timeout(timeout, async {
-                tokio::join!(
-                    side_over(
-                        endpoint,
-                        server_stream,
-                        None,
-                        &mut server,
-                        Role::Server,
-                        ledger.hold(SERVER_HELD),
-                    ),
-                    side_over(
-                        endpoint,
-                        client_stream,
-                        None,
-                        &mut client,
-                        Role::Client,
-                        ledger.hold(CLIENT_HELD),
-                    ),
-                )
-            })
-            .await
-            .is_ok()
-        });
-        ((), finished)
+        let (server_held, client_held) = (ledger.hold(SERVER_HELD), ledger.hold(CLIENT_HELD));
+        let (s, c) = (&mut server, &mut client);
+        let server = side_over(endpoint, server_stream, None, s, Role::Server, server_held);
+        let client = side_over(endpoint, client_stream, None, c, Role::Client, client_held);
+        let both = async { tokio::join!(server, client) };
+        let finished = runtime.block_on(async { tokio::time::timeout(timeout, both).await });
+        ((), finished.is_ok())
     })
 }
 
