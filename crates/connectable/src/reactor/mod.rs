@@ -167,7 +167,7 @@ thread_local! {
 }
 
 /// Starts the account of a new pairing on this thread.
-pub(crate) fn forget_left_behind() {
+fn forget_left_behind() {
     LEFT_BEHIND.with(|left| left.borrow_mut().clear());
 }
 
@@ -204,12 +204,17 @@ impl Ledger {
         }
     }
 
-    /// What is still held.
-    pub(crate) fn held(&self) -> Vec<&'static str> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// Accounts for one pairing on this thread: `pairing` registers what it holds in a fresh
+    /// ledger, and whatever is still registered once it has returned is noted as left behind.
+    pub(crate) fn account<T>(pairing: impl FnOnce(&Arc<Self>) -> T) -> T {
+        forget_left_behind();
+        let ledger = Arc::new(Self::default());
+        let result = pairing(&ledger);
+        let held = ledger.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for what in held.iter() {
+            note_left_behind(format!("{what} outlived the pairing"));
+        }
+        result
     }
 }
 

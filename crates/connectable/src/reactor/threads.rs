@@ -48,7 +48,6 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -57,8 +56,8 @@ use crate::{Action, Address, Connection, DisconnectReason, Endpoint, Error, Netw
 
 use super::listeners;
 use super::{
-    CLIENT_HELD, Held, Ledger, Role, SERVER_HELD, UnixPath, WRITE_SLICES, forget_left_behind,
-    ip_address, note_left_behind, take_left_behind, unix_address,
+    CLIENT_HELD, Ledger, Role, SERVER_HELD, UnixPath, WRITE_SLICES, ip_address, take_left_behind,
+    unix_address,
 };
 
 /// The most handed to one `write` on a plain socket, so one call cannot keep a side from
@@ -102,44 +101,29 @@ impl Reactor for Threads {
         client: Connection,
         timeout: Duration,
     ) -> Result<(), Error> {
-        forget_left_behind();
         let deadline = Instant::now() + timeout;
-        let (server_stream, client_stream) = connected(endpoint.network, deadline)?;
-        let ledger = Arc::new(Ledger::default());
-        let client_held = ledger.hold(CLIENT_HELD);
-        let driven = thread::scope(|scope| {
-            let client_thread = thread::Builder::new()
-                .name("threads-client".into())
-                .spawn_scoped(scope, move || {
-                    run(
-                        endpoint,
-                        client_stream,
-                        client,
-                        Role::Client,
-                        deadline,
-                        client_held,
-                    )
-                })
-                .map_err(Error::io("spawning the client's thread"))?;
-            let server_kept = run(
-                endpoint,
-                server_stream,
-                server,
-                Role::Server,
-                deadline,
-                ledger.hold(SERVER_HELD),
-            );
-            let client_kept = client_thread
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            // Sides still open at the deadline are closed only now that neither thread runs.
-            drop((server_kept, client_kept));
-            Ok(())
-        });
-        for what in ledger.held() {
-            note_left_behind(format!("{what} outlived the pairing"));
-        }
-        driven
+        Ledger::account(|ledger| {
+            let (server_stream, client_stream) = connected(endpoint.network, deadline)?;
+            let (client_held, server_held) = (ledger.hold(CLIENT_HELD), ledger.hold(SERVER_HELD));
+            thread::scope(|scope| {
+                let client_side = move || {
+                    let kept = run(endpoint, client_stream, client, Role::Client, deadline);
+                    (kept, client_held)
+                };
+                let client_thread = thread::Builder::new()
+                    .name("threads-client".into())
+                    .spawn_scoped(scope, client_side)
+                    .map_err(Error::io("spawning the client's thread"))?;
+                let server_kept = run(endpoint, server_stream, server, Role::Server, deadline);
+                let client_kept = client_thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                // Sides still open at the deadline, and the ledger's entries that go with their
+                // sockets, are dropped only now that neither thread runs.
+                drop((server_kept, server_held, client_kept));
+                Ok(())
+            })
+        })
     }
 
     /// What the last pairing on this thread left behind: its sides run in a
@@ -276,14 +260,11 @@ fn run(
     mut connection: Connection,
     role: Role,
     deadline: Instant,
-    held: Held,
-) -> (Option<Stream>, Held) {
-    let kept = match stream {
+) -> Option<Stream> {
+    match stream {
         Stream::Tcp(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Tcp),
         Stream::Unix(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Unix),
-    };
-    // The ledger's entry goes with the socket, if it is kept open past the deadline.
-    (kept, held)
+    }
 }
 
 /// What this reactor needs of a blocking socket.
@@ -508,33 +489,18 @@ fn side<S: Raw>(
         Action::Finished => return None,
         Action::Handshake | Action::Exchange | Action::ShutDownWriting { .. } => {}
     }
-    let wire = match Wire::new(stream) {
-        Ok(wire) => wire,
-        Err(e) => {
+    let tls = endpoint.tls.as_ref().map(|configs| match role {
+        Role::Server => rustls::ServerConnection::new(configs.server.clone()).map(Into::into),
+        Role::Client => {
+            let (config, name) = (configs.client.clone(), configs.server_name.clone());
+            rustls::ClientConnection::new(config, name).map(Into::into)
+        }
+    });
+    let (wire, tls) = match (Wire::new(stream), tls.transpose().map_err(tls_error)) {
+        (Ok(wire), Ok(tls)) => (wire, tls),
+        (Err(e), _) | (_, Err(e)) => {
             connection.failed(&e);
             return None;
-        }
-    };
-    let tls = match &endpoint.tls {
-        None => None,
-        Some(configs) => {
-            let made = match role {
-                Role::Server => {
-                    rustls::ServerConnection::new(configs.server.clone()).map(Into::into)
-                }
-                Role::Client => rustls::ClientConnection::new(
-                    configs.client.clone(),
-                    configs.server_name.clone(),
-                )
-                .map(Into::into),
-            };
-            match made {
-                Ok(tls) => Some(tls),
-                Err(e) => {
-                    connection.failed(&tls_error(e));
-                    return None;
-                }
-            }
         }
     };
     let mut side = Side {
