@@ -13,6 +13,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -23,7 +24,7 @@ use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Rea
 use super::conversation::side_over;
 use super::listeners;
 use super::pool::{Flavor, SHUTDOWN_GRACE};
-use super::{CLIENT_HELD, Held, Role, SERVER_HELD, UnixPath, take_left_behind};
+use super::{CLIENT_HELD, Ledger, Role, SERVER_HELD, UnixPath, take_left_behind};
 
 /// The `tokio-ct` reactor: each pairing runs on a current-thread runtime of its own while it
 /// runs; the runtime is kept for a later pairing when nothing is left on it.
@@ -115,20 +116,8 @@ fn drive(
             // Boxed: a side's future holds every stream and TLS state it may need (tens of
             // KiB); moved by value into the join, the timeout and block_on, it was copied
             // whole each time, which cost more instructions than the rest of a pairing.
-            let server_side = Box::pin(side(
-                endpoint.clone(),
-                server_stream,
-                server,
-                Role::Server,
-                ledger.hold(SERVER_HELD),
-            ));
-            let client_side = Box::pin(side(
-                endpoint.clone(),
-                client_stream,
-                client,
-                Role::Client,
-                ledger.hold(CLIENT_HELD),
-            ));
+            let server_side = Box::pin(side(endpoint, server_stream, server, Role::Server, ledger));
+            let client_side = Box::pin(side(endpoint, client_stream, client, Role::Client, ledger));
             // A timeout leaves the unfinished side's record open, which is how the caller
             // learns of it.
             let finished = match flavor {
@@ -198,17 +187,13 @@ fn one_side(
     timeout: Duration,
     open: impl Future<Output = Result<Result<TcpStream, String>, Error>>,
 ) -> Result<(), Error> {
-    let held = match role {
-        Role::Server => SERVER_HELD,
-        Role::Client => CLIENT_HELD,
-    };
     flavor.pool().run(|runtime, ledger| {
         runtime.block_on(async {
             let opened = tokio::time::timeout(timeout, async {
                 match open.await? {
                     Ok(stream) => {
-                        let (stream, held) = ((Stream::Tcp(stream), None), ledger.hold(held));
-                        side(endpoint.clone(), stream, connection, role, held).await;
+                        let stream = (Stream::Tcp(stream), None);
+                        side(endpoint, stream, connection, role, ledger).await;
                     }
                     Err(why) => connection.finish(DisconnectReason::Refused(why)),
                 }
@@ -295,20 +280,26 @@ async fn connected(network: Network) -> Result<(Connected, Connected), Error> {
 }
 
 /// One side from connection to end: `connection_made`, the TLS handshake if any, then the
-/// conversation.
-async fn side(
-    endpoint: Endpoint,
+/// conversation; registered in `ledger` from now until the future returned is dropped.
+fn side(
+    endpoint: &Endpoint,
     stream: Connected,
     mut connection: Connection,
     role: Role,
-    held: Held,
-) {
-    let (stream, addresses) = stream;
-    let connection = &mut connection;
-    match stream {
-        Stream::Tcp(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
-        Stream::Unix(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
-        Stream::Memory(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+    ledger: &Arc<Ledger>,
+) -> impl Future<Output = ()> + use<> {
+    let held = ledger.hold(match role {
+        Role::Server => SERVER_HELD,
+        Role::Client => CLIENT_HELD,
+    });
+    let endpoint = endpoint.clone();
+    async move {
+        let ((stream, addresses), connection) = (stream, &mut connection);
+        match stream {
+            Stream::Tcp(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+            Stream::Unix(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+            Stream::Memory(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+        }
     }
 }
 
