@@ -558,20 +558,14 @@ impl<S: Raw> Side<S> {
                         send_alert(wire, tls);
                         return Ok(Some(tls_error(e)));
                     }
-                    Ok(state) => {
-                        if tls.is_handshaking() && (n == 0 || state.peer_has_closed()) {
-                            return Ok(Some(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "tls handshake eof",
-                            )));
-                        }
+                    Ok(state) if tls.is_handshaking() && (n == 0 || state.peer_has_closed()) => {
+                        let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof");
+                        return Ok(Some(eof));
                     }
+                    Ok(_) => {}
                 },
-                Err(e) if quiet(&e) => {
-                    if Instant::now() >= deadline {
-                        return Err(Expired);
-                    }
-                }
+                Err(e) if quiet(&e) && Instant::now() < deadline => {}
+                Err(e) if quiet(&e) => return Err(Expired),
                 Err(e) => return Ok(Some(e)),
             }
         }
