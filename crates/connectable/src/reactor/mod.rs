@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::{Connection, Endpoint, Error};
+use crate::{Address, Connection, Endpoint, Error};
 
 pub use self::tokio::{TokioCurrentThread, TokioMultiThread};
 pub use pool::release_idle_runtimes;
@@ -68,6 +68,17 @@ impl Drop for UnixPath {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// An IP socket's address as its connection reports it: unspecified if the socket cannot
+/// say. Shared by the built-in streams of every reactor.
+pub(crate) fn ip_address(address: std::io::Result<std::net::SocketAddr>) -> Address {
+    Address::Ip(address.unwrap_or_else(|_| (std::net::Ipv4Addr::UNSPECIFIED, 0).into()))
+}
+
+/// A UNIX socket's path: empty for the unnamed connecting side, or if the socket cannot say.
+pub(crate) fn unix_address(path: Option<&std::path::Path>) -> Address {
+    Address::Unix(path.map(std::path::PathBuf::from).unwrap_or_default())
 }
 
 /// Which end of a pairing a side is: it decides who runs the TLS server handshake.
@@ -156,7 +167,7 @@ thread_local! {
 }
 
 /// Starts the account of a new pairing on this thread.
-pub(crate) fn forget_left_behind() {
+fn forget_left_behind() {
     LEFT_BEHIND.with(|left| left.borrow_mut().clear());
 }
 
@@ -193,12 +204,17 @@ impl Ledger {
         }
     }
 
-    /// What is still held.
-    pub(crate) fn held(&self) -> Vec<&'static str> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// Accounts for one pairing on this thread: `pairing` registers what it holds in a fresh
+    /// ledger, and whatever is still registered once it has returned is noted as left behind.
+    pub(crate) fn account<T>(pairing: impl FnOnce(&Arc<Self>) -> T) -> T {
+        forget_left_behind();
+        let ledger = Arc::new(Self::default());
+        let result = pairing(&ledger);
+        let held = ledger.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for what in held.iter() {
+            note_left_behind(format!("{what} outlived the pairing"));
+        }
+        result
     }
 }
 

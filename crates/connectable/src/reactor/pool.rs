@@ -9,7 +9,7 @@ use tokio::runtime::Runtime;
 
 use crate::Error;
 
-use super::{Ledger, forget_left_behind, note_left_behind};
+use super::{Ledger, note_left_behind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Flavor {
@@ -113,25 +113,22 @@ impl RuntimePool {
         &self,
         pairing: impl FnOnce(&Runtime, &Arc<Ledger>) -> (T, bool),
     ) -> Result<T, Error> {
-        forget_left_behind();
-        let runtime = self.take()?;
-        let ledger = Arc::new(Ledger::default());
-        // If the pairing panics, the runtime is dropped with the unwinding, not given back.
-        let (result, clean) = pairing(&runtime, &ledger);
-        // On tokio-mt a task that ended can count as alive a moment longer; its side's entry
-        // in the ledger says whether it was dropped.
-        let alive = runtime.metrics().num_alive_tasks();
-        if self.flavor == Flavor::CurrentThread && alive > 0 {
-            note_left_behind(format!(
-                "{alive} task(s) still alive on the runtime when the pairing ended \
-                 (dropped with the runtime)"
-            ));
-        }
-        self.give_back(runtime, clean);
-        for what in ledger.held() {
-            note_left_behind(format!("{what} outlived the pairing"));
-        }
-        Ok(result)
+        Ledger::account(|ledger| {
+            let runtime = self.take()?;
+            // If the pairing panics, the runtime is dropped with the unwinding, not given back.
+            let (result, clean) = pairing(&runtime, ledger);
+            // On tokio-mt a task that ended can count as alive a moment longer; its side's
+            // entry in the ledger says whether it was dropped.
+            let alive = runtime.metrics().num_alive_tasks();
+            if self.flavor == Flavor::CurrentThread && alive > 0 {
+                note_left_behind(format!(
+                    "{alive} task(s) still alive on the runtime when the pairing ended \
+                     (dropped with the runtime)"
+                ));
+            }
+            self.give_back(runtime, clean);
+            Ok(result)
+        })
     }
 }
 

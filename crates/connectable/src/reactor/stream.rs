@@ -4,8 +4,7 @@
 //! streams (TCP, UNIX, the in-memory pipe) implement it the same way.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -16,7 +15,7 @@ use crate::{Address, Connection, Endpoint, Error, Network, Reactor};
 
 use super::conversation::side_over;
 use super::pool::Flavor;
-use super::{CLIENT_HELD, Role, SERVER_HELD, take_left_behind};
+use super::{CLIENT_HELD, Role, SERVER_HELD, ip_address, take_left_behind, unix_address};
 
 /// Drives a pairing over two connected streams of a transport of your own, the way the
 /// tokio reactors drive their built-in ones, on a current-thread runtime of its own: the
@@ -31,31 +30,13 @@ pub fn drive_streams<S: ByteStream>(
 ) -> Result<(), Error> {
     let ((server_stream, mut server), (client_stream, mut client)) = (server, client);
     Flavor::CurrentThread.pool().run(|runtime, ledger| {
-        let finished = runtime.block_on(async {
-            tokio::time::timeout(timeout, async {
-                tokio::join!(
-                    side_over(
-                        endpoint,
-                        server_stream,
-                        None,
-                        &mut server,
-                        Role::Server,
-                        ledger.hold(SERVER_HELD),
-                    ),
-                    side_over(
-                        endpoint,
-                        client_stream,
-                        None,
-                        &mut client,
-                        Role::Client,
-                        ledger.hold(CLIENT_HELD),
-                    ),
-                )
-            })
-            .await
-            .is_ok()
-        });
-        ((), finished)
+        let (server_held, client_held) = (ledger.hold(SERVER_HELD), ledger.hold(CLIENT_HELD));
+        let (s, c) = (&mut server, &mut client);
+        let server = side_over(endpoint, server_stream, None, s, Role::Server, server_held);
+        let client = side_over(endpoint, client_stream, None, c, Role::Client, client_held);
+        let both = async { tokio::join!(server, client) };
+        let finished = runtime.block_on(async { tokio::time::timeout(timeout, both).await });
+        ((), finished.is_ok())
     })
 }
 
@@ -177,10 +158,7 @@ impl ByteStream for TcpStream {
 
     fn addresses(&self) -> (Address, Address) {
         let _ = self.set_nodelay(true);
-        let address = |a: io::Result<SocketAddr>| {
-            Address::Ip(a.unwrap_or_else(|_| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))))
-        };
-        (address(self.local_addr()), address(self.peer_addr()))
+        (ip_address(self.local_addr()), ip_address(self.peer_addr()))
     }
 }
 
@@ -189,11 +167,7 @@ impl ByteStream for UnixStream {
 
     fn addresses(&self) -> (Address, Address) {
         let path = |a: io::Result<tokio::net::unix::SocketAddr>| {
-            Address::Unix(
-                a.ok()
-                    .and_then(|a| a.as_pathname().map(PathBuf::from))
-                    .unwrap_or_default(),
-            )
+            unix_address(a.ok().as_ref().and_then(|a| a.as_pathname()))
         };
         (path(self.local_addr()), path(self.peer_addr()))
     }

@@ -46,10 +46,8 @@
 //! not the in-memory pipe, which is a tokio duplex and only a tokio reactor can drive.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -58,8 +56,8 @@ use crate::{Action, Address, Connection, DisconnectReason, Endpoint, Error, Netw
 
 use super::listeners;
 use super::{
-    CLIENT_HELD, Held, Ledger, Role, SERVER_HELD, UnixPath, WRITE_SLICES, forget_left_behind,
-    note_left_behind, take_left_behind,
+    CLIENT_HELD, Ledger, Role, SERVER_HELD, UnixPath, WRITE_SLICES, ip_address, take_left_behind,
+    unix_address,
 };
 
 /// The most handed to one `write` on a plain socket, so one call cannot keep a side from
@@ -103,44 +101,29 @@ impl Reactor for Threads {
         client: Connection,
         timeout: Duration,
     ) -> Result<(), Error> {
-        forget_left_behind();
         let deadline = Instant::now() + timeout;
-        let (server_stream, client_stream) = connected(endpoint.network, deadline)?;
-        let ledger = Arc::new(Ledger::default());
-        let client_held = ledger.hold(CLIENT_HELD);
-        let driven = thread::scope(|scope| {
-            let client_thread = thread::Builder::new()
-                .name("threads-client".into())
-                .spawn_scoped(scope, move || {
-                    run(
-                        endpoint,
-                        client_stream,
-                        client,
-                        Role::Client,
-                        deadline,
-                        client_held,
-                    )
-                })
-                .map_err(Error::io("spawning the client's thread"))?;
-            let server_kept = run(
-                endpoint,
-                server_stream,
-                server,
-                Role::Server,
-                deadline,
-                ledger.hold(SERVER_HELD),
-            );
-            let client_kept = client_thread
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            // Sides still open at the deadline are closed only now that neither thread runs.
-            drop((server_kept, client_kept));
-            Ok(())
-        });
-        for what in ledger.held() {
-            note_left_behind(format!("{what} outlived the pairing"));
-        }
-        driven
+        Ledger::account(|ledger| {
+            let (server_stream, client_stream) = connected(endpoint.network, deadline)?;
+            let (client_held, server_held) = (ledger.hold(CLIENT_HELD), ledger.hold(SERVER_HELD));
+            thread::scope(|scope| {
+                let client_side = move || {
+                    let kept = run(endpoint, client_stream, client, Role::Client, deadline);
+                    (kept, client_held)
+                };
+                let client_thread = thread::Builder::new()
+                    .name("threads-client".into())
+                    .spawn_scoped(scope, client_side)
+                    .map_err(Error::io("spawning the client's thread"))?;
+                let server_kept = run(endpoint, server_stream, server, Role::Server, deadline);
+                let client_kept = client_thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                // Sides still open at the deadline, and the ledger's entries that go with their
+                // sockets, are dropped only now that neither thread runs.
+                drop((server_kept, server_held, client_kept));
+                Ok(())
+            })
+        })
     }
 
     /// What the last pairing on this thread left behind: its sides run in a
@@ -200,10 +183,6 @@ enum Stream {
 /// A connected pair of streams over `network`: (server's, client's). The listener (and a
 /// UNIX socket's path) is gone once both ends exist.
 fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Error> {
-    let accepting = |e: Option<io::Error>| Error::Io {
-        context: "accepting",
-        source: e.unwrap_or_else(|| io::ErrorKind::TimedOut.into()),
-    };
     match network {
         Network::Tcp | Network::Tcp6 => {
             let (listener, address) = listeners::take(network)?;
@@ -227,8 +206,8 @@ fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Er
                     }
                 }
             })
-            .map_err(|e| accepting(Some(e)))?
-            .ok_or_else(|| accepting(None))?;
+            .map_err(|e| listeners::not_accepted(Some(e)))?
+            .ok_or_else(|| listeners::not_accepted(None))?;
             listeners::give_back((listener, address));
             Ok((Stream::Tcp(server), Stream::Tcp(client)))
         }
@@ -241,8 +220,8 @@ fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Er
                 .map_err(Error::io("making the listener non-blocking"))?;
             let client = UnixStream::connect(&path.0).map_err(Error::io("connecting"))?;
             let server = accept_until(deadline, || listener.accept().map(|(s, _)| s))
-                .map_err(|e| accepting(Some(e)))?
-                .ok_or_else(|| accepting(None))?;
+                .map_err(|e| listeners::not_accepted(Some(e)))?
+                .ok_or_else(|| listeners::not_accepted(None))?;
             // The path is removed here; the connected sockets do not need it.
             drop(path);
             Ok((Stream::Unix(server), Stream::Unix(client)))
@@ -281,14 +260,11 @@ fn run(
     mut connection: Connection,
     role: Role,
     deadline: Instant,
-    held: Held,
-) -> (Option<Stream>, Held) {
-    let kept = match stream {
+) -> Option<Stream> {
+    match stream {
         Stream::Tcp(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Tcp),
         Stream::Unix(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Unix),
-    };
-    // The ledger's entry goes with the socket, if it is kept open past the deadline.
-    (kept, held)
+    }
 }
 
 /// What this reactor needs of a blocking socket.
@@ -305,29 +281,33 @@ trait Raw: Read + Write + Sized {
     fn reset(self);
 }
 
+/// The calls std's TCP and UNIX streams both have, under the same names.
+macro_rules! raw_calls {
+    ($stream:ty) => {
+        fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+            <$stream>::set_nonblocking(self, nonblocking)
+        }
+
+        fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+            <$stream>::set_read_timeout(self, timeout)
+        }
+
+        fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+            <$stream>::set_write_timeout(self, timeout)
+        }
+
+        fn shutdown_write(&self) -> io::Result<()> {
+            self.shutdown(Shutdown::Write)
+        }
+    };
+}
+
 impl Raw for TcpStream {
+    raw_calls!(TcpStream);
+
     fn addresses(&self) -> (Address, Address) {
         let _ = self.set_nodelay(true);
-        let address = |a: io::Result<SocketAddr>| {
-            Address::Ip(a.unwrap_or_else(|_| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))))
-        };
-        (address(self.local_addr()), address(self.peer_addr()))
-    }
-
-    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        TcpStream::set_nonblocking(self, nonblocking)
-    }
-
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, timeout)
-    }
-
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_write_timeout(self, timeout)
-    }
-
-    fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
+        (ip_address(self.local_addr()), ip_address(self.peer_addr()))
     }
 
     fn reset(self) {
@@ -339,31 +319,13 @@ impl Raw for TcpStream {
 }
 
 impl Raw for UnixStream {
+    raw_calls!(UnixStream);
+
     fn addresses(&self) -> (Address, Address) {
         let path = |a: io::Result<std::os::unix::net::SocketAddr>| {
-            Address::Unix(
-                a.ok()
-                    .and_then(|a| a.as_pathname().map(PathBuf::from))
-                    .unwrap_or_default(),
-            )
+            unix_address(a.ok().as_ref().and_then(|a| a.as_pathname()))
         };
         (path(self.local_addr()), path(self.peer_addr()))
-    }
-
-    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        UnixStream::set_nonblocking(self, nonblocking)
-    }
-
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_read_timeout(self, timeout)
-    }
-
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_write_timeout(self, timeout)
-    }
-
-    fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
     }
 
     fn reset(self) {}
@@ -452,6 +414,24 @@ impl<S: Raw> Wire<S> {
         self.prepare(wait, Direction::Write)?;
         tls.write_tls(&mut self.stream)
     }
+
+    /// Sends all rustls holds, trying at least once, unless `until` passes first; whether it
+    /// all went.
+    fn flush_tls(&mut self, tls: &mut rustls::Connection, until: Instant) -> io::Result<bool> {
+        let mut tried = false;
+        while tls.wants_write() {
+            if tried && Instant::now() >= until {
+                return Ok(false);
+            }
+            tried = true;
+            match self.write_tls(tls, Wait::Until(until)) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Err(e) if !quiet(&e) => return Err(e),
+                Ok(_) | Err(_) => {}
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// Whether an I/O error only means "not now": a timeout, a would-block, a signal.
@@ -509,33 +489,18 @@ fn side<S: Raw>(
         Action::Finished => return None,
         Action::Handshake | Action::Exchange | Action::ShutDownWriting { .. } => {}
     }
-    let wire = match Wire::new(stream) {
-        Ok(wire) => wire,
-        Err(e) => {
+    let tls = endpoint.tls.as_ref().map(|configs| match role {
+        Role::Server => rustls::ServerConnection::new(configs.server.clone()).map(Into::into),
+        Role::Client => {
+            let (config, name) = (configs.client.clone(), configs.server_name.clone());
+            rustls::ClientConnection::new(config, name).map(Into::into)
+        }
+    });
+    let (wire, tls) = match (Wire::new(stream), tls.transpose().map_err(tls_error)) {
+        (Ok(wire), Ok(tls)) => (wire, tls),
+        (Err(e), _) | (_, Err(e)) => {
             connection.failed(&e);
             return None;
-        }
-    };
-    let tls = match &endpoint.tls {
-        None => None,
-        Some(configs) => {
-            let made = match role {
-                Role::Server => {
-                    rustls::ServerConnection::new(configs.server.clone()).map(Into::into)
-                }
-                Role::Client => rustls::ClientConnection::new(
-                    configs.client.clone(),
-                    configs.server_name.clone(),
-                )
-                .map(Into::into),
-            };
-            match made {
-                Ok(tls) => Some(tls),
-                Err(e) => {
-                    connection.failed(&tls_error(e));
-                    return None;
-                }
-            }
         }
     };
     let mut side = Side {
@@ -579,17 +544,10 @@ impl<S: Raw> Side<S> {
         };
         let deadline = *deadline;
         loop {
-            while tls.wants_write() {
-                match wire.write_tls(tls, Wait::Until(deadline)) {
-                    Ok(0) => return Ok(Some(io::ErrorKind::WriteZero.into())),
-                    Ok(_) => {}
-                    Err(e) if quiet(&e) => {
-                        if Instant::now() >= deadline {
-                            return Err(Expired);
-                        }
-                    }
-                    Err(e) => return Ok(Some(e)),
-                }
+            match wire.flush_tls(tls, deadline) {
+                Ok(true) => {}
+                Ok(false) => return Err(Expired),
+                Err(e) => return Ok(Some(e)),
             }
             if !tls.is_handshaking() {
                 return Ok(None);
@@ -600,20 +558,14 @@ impl<S: Raw> Side<S> {
                         send_alert(wire, tls);
                         return Ok(Some(tls_error(e)));
                     }
-                    Ok(state) => {
-                        if tls.is_handshaking() && (n == 0 || state.peer_has_closed()) {
-                            return Ok(Some(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "tls handshake eof",
-                            )));
-                        }
+                    Ok(state) if tls.is_handshaking() && (n == 0 || state.peer_has_closed()) => {
+                        let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof");
+                        return Ok(Some(eof));
                     }
+                    Ok(_) => {}
                 },
-                Err(e) if quiet(&e) => {
-                    if Instant::now() >= deadline {
-                        return Err(Expired);
-                    }
-                }
+                Err(e) if quiet(&e) && Instant::now() < deadline => {}
+                Err(e) if quiet(&e) => return Err(Expired),
                 Err(e) => return Ok(Some(e)),
             }
         }
@@ -638,10 +590,7 @@ impl<S: Raw> Side<S> {
                 }
                 Action::ShutDownWriting { close_notify } => {
                     // The bound of the last flush starts now: ask again.
-                    let until = connection
-                        .poll_timeout()
-                        .map_or(self.deadline, |at| at.min(self.deadline));
-                    match self.shut_down_writing(close_notify, until) {
+                    match self.shut_down_writing(close_notify, self.wake(connection)) {
                         Ok(true) => connection.write_shut(Instant::now()),
                         Ok(false) => connection.handle_timeout(Instant::now()),
                         Err(e) => connection.failed(&e),
@@ -655,11 +604,8 @@ impl<S: Raw> Side<S> {
                         connection.handle_timeout(now);
                         continue;
                     }
-                    let wake = connection
-                        .poll_timeout()
-                        .map_or(self.deadline, |at| at.min(self.deadline));
                     let read = connection.wants_read();
-                    match self.step(connection, read, wake, slice) {
+                    match self.step(connection, read, self.wake(connection), slice) {
                         Step::Idle => slice = (slice * 2).min(MAX_SLICE),
                         Step::Progress => slice = MIN_SLICE,
                         Step::Read(n) => {
@@ -672,6 +618,13 @@ impl<S: Raw> Side<S> {
                 }
             }
         }
+    }
+
+    /// When the connection's next timer or the deadline is due, whichever comes first.
+    fn wake(&self, connection: &Connection) -> Instant {
+        connection
+            .poll_timeout()
+            .map_or(self.deadline, |at| at.min(self.deadline))
     }
 
     /// One turn: send what is pending and, if `read`, read; block at most until `wake` (see
@@ -806,18 +759,8 @@ impl<S: Raw> Side<S> {
             if close_notify {
                 tls.send_close_notify();
             }
-            let mut tried = false;
-            while tls.wants_write() {
-                if tried && Instant::now() >= until {
-                    return Ok(false);
-                }
-                tried = true;
-                match wire.write_tls(tls, Wait::Until(until)) {
-                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(_) => {}
-                    Err(e) if quiet(&e) => {}
-                    Err(e) => return Err(e),
-                }
+            if !wire.flush_tls(tls, until)? {
+                return Ok(false);
             }
         }
         match wire.stream.shutdown_write() {

@@ -2,7 +2,7 @@
 //! side runs when its connection asks for one, and what the conversation needs of a TLS
 //! stream (a reset of the stream under it, a FIN without close_notify).
 
-use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
 use crate::Connection;
 use crate::pki::TlsConfigs;
@@ -19,44 +19,33 @@ pub(super) async fn handshake_then_converse<S: ByteStream>(
     stream: S,
     connection: &mut Connection,
 ) {
-    match role {
-        Role::Server => match TlsAcceptor::from(tls.server.clone()).accept(stream).await {
-            Ok(stream) => {
-                connection.handshake_completed();
-                converse(stream, connection).await;
-            }
-            Err(e) => connection.failed(&e),
-        },
-        Role::Client => {
-            let connector = TlsConnector::from(tls.client.clone());
-            match connector.connect(tls.server_name.clone(), stream).await {
-                Ok(stream) => {
-                    connection.handshake_completed();
-                    converse(stream, connection).await;
-                }
-                Err(e) => connection.failed(&e),
-            }
+    let handshake: std::io::Result<TlsStream<S>> = match role {
+        Role::Server => TlsAcceptor::from(tls.server.clone())
+            .accept(stream)
+            .await
+            .map(Into::into),
+        Role::Client => TlsConnector::from(tls.client.clone())
+            .connect(tls.server_name.clone(), stream)
+            .await
+            .map(Into::into),
+    };
+    match handshake {
+        Ok(stream) => {
+            connection.handshake_completed();
+            converse(stream, connection).await;
         }
+        Err(e) => connection.failed(&e),
     }
 }
 
-impl<S: Socket> Socket for tokio_rustls::server::TlsStream<S> {
+impl<S: Socket> Socket for TlsStream<S> {
     type Raw = S;
 
     fn reset(self) {
-        self.into_inner().0.reset();
-    }
-
-    fn raw(&mut self) -> &mut S {
-        self.get_mut().0
-    }
-}
-
-impl<S: Socket> Socket for tokio_rustls::client::TlsStream<S> {
-    type Raw = S;
-
-    fn reset(self) {
-        self.into_inner().0.reset();
+        match self {
+            Self::Client(stream) => stream.into_inner().0.reset(),
+            Self::Server(stream) => stream.into_inner().0.reset(),
+        }
     }
 
     fn raw(&mut self) -> &mut S {

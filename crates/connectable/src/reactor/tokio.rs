@@ -13,6 +13,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -23,7 +24,7 @@ use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Rea
 use super::conversation::side_over;
 use super::listeners;
 use super::pool::{Flavor, SHUTDOWN_GRACE};
-use super::{CLIENT_HELD, Held, Role, SERVER_HELD, UnixPath, take_left_behind};
+use super::{CLIENT_HELD, Ledger, Role, SERVER_HELD, UnixPath, take_left_behind};
 
 /// The `tokio-ct` reactor: each pairing runs on a current-thread runtime of its own while it
 /// runs; the runtime is kept for a later pairing when nothing is left on it.
@@ -64,7 +65,18 @@ macro_rules! tokio_reactor {
                 server: Connection,
                 timeout: Duration,
             ) -> Result<(), Error> {
-                accept($flavor, endpoint, listener, server, timeout)
+                listener
+                    .set_nonblocking(true)
+                    .map_err(Error::io("making the listener non-blocking"))?;
+                one_side($flavor, endpoint, server, Role::Server, timeout, async {
+                    let listener = TcpListener::from_std(listener)
+                        .map_err(Error::io("registering the listener"))?;
+                    // The listener is dropped once it has accepted, before the side runs.
+                    let accepted = listener.accept().await;
+                    Ok(accepted
+                        .map(|(stream, _)| stream)
+                        .map_err(|e| format!("accept failed: {e}")))
+                })
             }
 
             fn connect(
@@ -74,7 +86,11 @@ macro_rules! tokio_reactor {
                 client: Connection,
                 timeout: Duration,
             ) -> Result<(), Error> {
-                connect_to($flavor, endpoint, address, client, timeout)
+                let connected = async move {
+                    let connected = TcpStream::connect(address).await;
+                    Ok(connected.map_err(|e| format!("connecting to {address}: {e}")))
+                };
+                one_side($flavor, endpoint, client, Role::Client, timeout, connected)
             }
         }
     };
@@ -100,20 +116,8 @@ fn drive(
             // Boxed: a side's future holds every stream and TLS state it may need (tens of
             // KiB); moved by value into the join, the timeout and block_on, it was copied
             // whole each time, which cost more instructions than the rest of a pairing.
-            let server_side = Box::pin(side(
-                endpoint.clone(),
-                server_stream,
-                server,
-                Role::Server,
-                ledger.hold(SERVER_HELD),
-            ));
-            let client_side = Box::pin(side(
-                endpoint.clone(),
-                client_stream,
-                client,
-                Role::Client,
-                ledger.hold(CLIENT_HELD),
-            ));
+            let server_side = Box::pin(side(endpoint, server_stream, server, Role::Server, ledger));
+            let client_side = Box::pin(side(endpoint, client_stream, client, Role::Client, ledger));
             // A timeout leaves the unfinished side's record open, which is how the caller
             // learns of it.
             let finished = match flavor {
@@ -173,80 +177,33 @@ fn drive(
     })?
 }
 
-fn accept(
+/// One side against a program in another process, until its end or `timeout`: `open` makes
+/// its TCP stream, or says why it could not, which ends the side `refused`.
+fn one_side(
     flavor: Flavor,
     endpoint: &Endpoint,
-    listener: std::net::TcpListener,
-    mut server: Connection,
+    mut connection: Connection,
+    role: Role,
     timeout: Duration,
+    open: impl Future<Output = Result<Result<TcpStream, String>, Error>>,
 ) -> Result<(), Error> {
     flavor.pool().run(|runtime, ledger| {
         runtime.block_on(async {
-            if let Err(e) = listener.set_nonblocking(true) {
-                return (Err(Error::io("making the listener non-blocking")(e)), true);
-            }
-            let listener = match TcpListener::from_std(listener) {
-                Ok(listener) => listener,
-                Err(e) => return (Err(Error::io("registering the listener")(e)), true),
-            };
-            let finished = tokio::time::timeout(timeout, async {
-                match listener.accept().await {
-                    Ok((stream, _)) => {
-                        drop(listener);
-                        let stream = (Stream::Tcp(stream), None);
-                        side(
-                            endpoint.clone(),
-                            stream,
-                            server,
-                            Role::Server,
-                            ledger.hold(SERVER_HELD),
-                        )
-                        .await;
-                    }
-                    Err(e) => {
-                        server.finish(DisconnectReason::Refused(format!("accept failed: {e}")));
-                    }
-                }
-            })
-            .await
-            .is_ok();
-            (Ok(()), finished)
-        })
-    })?
-}
-
-fn connect_to(
-    flavor: Flavor,
-    endpoint: &Endpoint,
-    address: SocketAddr,
-    mut client: Connection,
-    timeout: Duration,
-) -> Result<(), Error> {
-    flavor.pool().run(|runtime, ledger| {
-        let finished = runtime.block_on(async {
-            tokio::time::timeout(timeout, async {
-                match TcpStream::connect(address).await {
+            let opened = tokio::time::timeout(timeout, async {
+                match open.await? {
                     Ok(stream) => {
                         let stream = (Stream::Tcp(stream), None);
-                        side(
-                            endpoint.clone(),
-                            stream,
-                            client,
-                            Role::Client,
-                            ledger.hold(CLIENT_HELD),
-                        )
-                        .await;
+                        side(endpoint, stream, connection, role, ledger).await;
                     }
-                    Err(e) => client.finish(DisconnectReason::Refused(format!(
-                        "connecting to {address}: {e}"
-                    ))),
+                    Err(why) => connection.finish(DisconnectReason::Refused(why)),
                 }
+                Ok(())
             })
-            .await
-            .is_ok()
-        });
-        ((), finished)
-    })
+            .await;
+            // A timeout leaves the side unfinished, which is how the caller learns of it.
+            opened.map_or((Ok(()), false), |result| (result, true))
+        })
+    })?
 }
 
 /// A connected pair of streams over `network`: (server's, client's), each with its
@@ -323,20 +280,26 @@ async fn connected(network: Network) -> Result<(Connected, Connected), Error> {
 }
 
 /// One side from connection to end: `connection_made`, the TLS handshake if any, then the
-/// conversation.
-async fn side(
-    endpoint: Endpoint,
+/// conversation; registered in `ledger` from now until the future returned is dropped.
+fn side(
+    endpoint: &Endpoint,
     stream: Connected,
     mut connection: Connection,
     role: Role,
-    held: Held,
-) {
-    let (stream, addresses) = stream;
-    let connection = &mut connection;
-    match stream {
-        Stream::Tcp(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
-        Stream::Unix(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
-        Stream::Memory(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+    ledger: &Arc<Ledger>,
+) -> impl Future<Output = ()> + use<> {
+    let held = ledger.hold(match role {
+        Role::Server => SERVER_HELD,
+        Role::Client => CLIENT_HELD,
+    });
+    let endpoint = endpoint.clone();
+    async move {
+        let ((stream, addresses), connection) = (stream, &mut connection);
+        match stream {
+            Stream::Tcp(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+            Stream::Unix(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+            Stream::Memory(s) => side_over(&endpoint, s, addresses, connection, role, held).await,
+        }
     }
 }
 
