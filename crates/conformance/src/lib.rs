@@ -512,48 +512,24 @@ mod reference_is_complete {
         words.extend(ServerCert::ALL.iter().map(|c| c.word().to_owned()));
         words.extend(protocols::Step::WORDS.iter().map(|w| (*w).to_owned()));
         words.push("script".into());
-        for key in [
-            "command",
-            "ready",
-            "env",
-            "cwd",
-            "stop_grace",
-            "address",
-            "server_name",
-            "ca",
-            "requires",
-            "exit",
-            "stdout",
-            "stderr",
-        ] {
-            words.push(key.into());
-        }
+        words.push("requires".into());
         words.extend(
             crate::suite::PLACEHOLDERS
                 .iter()
                 .map(|p| format!("{{{p}}}")),
         );
         words.extend(ClientCert::ALL.iter().map(|c| c.word().to_owned()));
-        for key in [
-            "name",
-            "about",
-            "server",
-            "client",
-            "transports",
-            "reactors",
-            "delivery",
-            "timeout",
-            "skip",
-            "xfail",
-            "reason",
-            "received",
-            "received_hex",
-            "received_len",
-            "events",
-            "error",
+        // Every key the loader accepts, from its own lists, so a new one cannot go undocumented.
+        for keys in [
+            crate::load::DEFAULTS_KEYS,
+            crate::load::CASE_KEYS,
+            crate::load::COMMAND_KEYS,
+            crate::load::ADDRESS_KEYS,
+            crate::load::TLS_KEYS,
         ] {
-            words.push(key.into());
+            words.extend(keys.iter().map(|k| (*k).to_owned()));
         }
+        words.extend(crate::expectations::keys().iter().map(|k| (*k).to_owned()));
         let missing: Vec<&String> = words
             .iter()
             .filter(|w| !reference.contains(&format!("`{w}`")))

@@ -188,9 +188,9 @@ pub fn load_str(
 }
 
 /// The keys each table may have.
-const TOP_KEYS: &[&str] = &["defaults", "case"];
-const DEFAULTS_KEYS: &[&str] = &["transports", "reactors", "delivery", "timeout"];
-const CASE_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &["defaults", "case"];
+pub(crate) const DEFAULTS_KEYS: &[&str] = &["transports", "reactors", "delivery", "timeout"];
+pub(crate) const CASE_KEYS: &[&str] = &[
     "name",
     "about",
     "server",
@@ -205,9 +205,9 @@ const CASE_KEYS: &[&str] = &[
     "tls",
     "expect",
 ];
-const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd", "stop_grace"];
-const ADDRESS_KEYS: &[&str] = &["address", "server_name", "ca"];
-const TLS_KEYS: &[&str] = &[
+pub(crate) const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd", "stop_grace"];
+pub(crate) const ADDRESS_KEYS: &[&str] = &["address", "server_name", "ca"];
+pub(crate) const TLS_KEYS: &[&str] = &[
     "server_cert",
     "client_cert",
     "require_client_cert",
