@@ -364,7 +364,11 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
             } else {
                 (client, server, &case.expect_server)
             };
-            let ours = probe(ours, our_expect).ok_or("both sides are external")?;
+            // Against a program of someone else's, our writes are split as our reads are,
+            // so that what it reads is split too.
+            let ours = probe(ours, our_expect)
+                .ok_or("both sides are external")?
+                .split_writes();
             let setting = external::Setting {
                 reactor: cell.reactor,
                 transport: cell.transport,
