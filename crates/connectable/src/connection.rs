@@ -221,6 +221,16 @@ impl Connection {
         self.schedule_timers(now);
     }
 
+    /// The TLS handshake agreed on `state`'s version and ALPN protocol: recorded in the trace
+    /// ([`Trace::negotiated`](crate::Trace::negotiated)). A reactor calls it right before
+    /// [`handshake_completed`](Self::handshake_completed).
+    pub fn tls_negotiated(&mut self, state: &rustls::CommonState) {
+        self.record
+            .lock()
+            .trace
+            .set_negotiated(crate::Negotiated::of(state));
+    }
+
     /// The TLS handshake completed: runs `handshake_completed`.
     pub fn handshake_completed(&mut self) {
         if !self.is_open() {

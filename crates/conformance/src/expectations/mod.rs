@@ -1,5 +1,5 @@
 //! The expectation keys of a side (`expect.server`, `expect.client`) as a table: one module
-//! per key family (reason, received, events, error, exit, output), each saying its keys, which
+//! per key family (reason, received, events, error, tls, exit, output), each saying its keys, which
 //! sides it applies to, how its keys parse, how it checks a side's record and how it reads in
 //! a failure message. The loader's key lists, the checks, the failure message's "expected"
 //! lines and the reference table of suites/README.md all derive from the one list in
@@ -244,6 +244,7 @@ families! {
     received::ReceivedFamily,
     events::Events,
     error::Error,
+    tls::Tls,
     exit::Exit,
     output::Output,
 }
