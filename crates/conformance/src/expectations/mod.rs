@@ -16,6 +16,7 @@ pub use events::EVENT_WORDS;
 pub use exit::exit_word;
 pub use output::Printed;
 pub use received::{MAX_RECEIVED, REGEX_JUDGED, Received, expected_bytes, judged_on};
+pub use tls::Negotiation;
 
 /// Which kind of side a family can be checked on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
