@@ -56,6 +56,8 @@ enum SideTrace {
         received: String,
         events: Vec<EventTrace>,
     },
+    /// Several connections of ours, in order (a side given as a list).
+    Connections { connections: Vec<SideTrace> },
     /// A program or server someone else wrote.
     External {
         shown: String,
@@ -97,19 +99,10 @@ struct EventTrace {
 impl SideTrace {
     fn of(side: &Side) -> Self {
         match side {
-            Side::Probe(record) => {
-                let trace = record.trace();
-                Self::Probe {
-                    reactor: record.reactor(),
-                    reason: record.disconnect_reason().map(|r| ReasonTrace {
-                        kind: r.kind().word(),
-                        detail: r.detail().to_owned(),
-                    }),
-                    received_total: trace.received_total(),
-                    received: describe(trace.received()),
-                    events: EventTrace::reported(&trace),
-                }
-            }
+            Side::Connections(list) => Self::Connections {
+                connections: list.iter().map(Self::of_probe).collect(),
+            },
+            Side::Probe(record) => Self::of_probe(record),
             Side::External(record) => Self::External {
                 shown: record.shown.clone(),
                 exit: record.exit.flatten(),
@@ -119,6 +112,20 @@ impl SideTrace {
                 stderr: record.stderr.clone(),
                 output_truncated: record.truncated,
             },
+        }
+    }
+
+    fn of_probe(record: &connectable::ConnectableProtocol) -> Self {
+        let trace = record.trace();
+        Self::Probe {
+            reactor: record.reactor(),
+            reason: record.disconnect_reason().map(|r| ReasonTrace {
+                kind: r.kind().word(),
+                detail: r.detail().to_owned(),
+            }),
+            received_total: trace.received_total(),
+            received: describe(trace.received()),
+            events: EventTrace::reported(&trace),
         }
     }
 }
