@@ -4,8 +4,8 @@
 
 use connectable::ConnectableProtocol;
 
-pub use crate::expectations::expected_bytes;
 use crate::expectations::{ExternalSeen, Found};
+pub use crate::expectations::{expected_bytes, judged_on};
 use crate::external::ExternalRecord;
 use crate::record::{Mismatch, Role};
 use crate::suite::Expectation;

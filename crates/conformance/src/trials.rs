@@ -14,7 +14,7 @@ use std::time::Instant;
 use connectable::{ConnectableProtocol, Delivery, Endpoint, Error, run_protocols};
 use libtest_mimic::{Failed, Trial};
 
-use crate::check::{expected_bytes, external_mismatches, mismatches};
+use crate::check::{expected_bytes, external_mismatches, judged_on, mismatches};
 use crate::external;
 use crate::outcome::{Outcome, Progress, Recorder, RunRecord, TrialRecord};
 use crate::plan::{Cell, Plan, Planned};
@@ -350,7 +350,11 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
         };
         let side = ConnectableProtocol::from_box(protocol)
             .with_delivery(cell.delivery)
-            .keep_received(RECEIVED_SAMPLE);
+            .keep_received(
+                (expect.received.as_ref())
+                    .and_then(judged_on)
+                    .unwrap_or(RECEIVED_SAMPLE),
+            );
         // Every received byte is compared as it arrives, however many: the sample is only
         // what the reports show.
         Some(match expect.received.as_ref().and_then(expected_bytes) {

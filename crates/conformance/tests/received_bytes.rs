@@ -4,7 +4,8 @@
 //! Each row pairs, over real loopback TCP and TLS, a sender that writes the generated pattern
 //! (with one byte flipped, or cut short) and closes, with a receiver set up as the runner sets
 //! up a side (a 64 KiB sample kept, every byte compared as it arrives: `check::expected_bytes`),
-//! then runs the runner's own check (`check::mismatches`) on the receiver.
+//! then runs the runner's own check (`check::mismatches`) on the receiver. A `received_regex`
+//! keeps the first MiB for it (`check::judged_on`), and fails when more arrived.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use connectable::{
     CallbackResult, ConnectableProtocol, Endpoint, Network, Protocol, Transport, run_protocols,
 };
 
-use conformance::check::{expected_bytes, mismatches};
+use conformance::check::{expected_bytes, judged_on, mismatches};
 use conformance::record::Role;
 use conformance::suite::{Expectation, Received};
 
@@ -56,7 +57,8 @@ type Row = (u64, Option<u64>, Received, Option<&'static str>);
 
 #[test]
 fn a_corruption_anywhere_fails_the_check() {
-    let rows: [Row; 6] = [
+    let pattern = |text: &str| Received::Regex(protocols::Pattern::anywhere(text).unwrap());
+    let rows: [Row; 11] = [
         (8 * MIB, None, Received::Generated(8 * MIB), None),
         (
             8 * MIB,
@@ -92,6 +94,31 @@ fn a_corruption_anywhere_fails_the_check() {
             Received::Text("abcde".into()),
             Some("expected \"abcde\" (5 bytes), got hex 6162"),
         ),
+        // A regex is judged on the first 1 MiB, kept for it; the last byte is `v`.
+        (MIB, None, pattern("^abcde.*v$"), None),
+        (
+            MIB,
+            Some(MIB - 1),
+            pattern("v$"),
+            Some("expected bytes matching \"v$\", got \"abcdefghijklmnopqrstuvwxyz"),
+        ),
+        (
+            MIB + 1,
+            None,
+            pattern("^abc"),
+            Some(
+                "got 1048577 bytes, more than the 1048576 a regex is judged on (1 MiB), so it was not judged",
+            ),
+        ),
+        (5, None, pattern("^abcde$"), None),
+        (
+            5,
+            Some(4),
+            pattern("^abcde$"),
+            Some(
+                "expected bytes matching \"^abcde$\", got \"abcd\\x9a\" (5 bytes, hex 616263649a)",
+            ),
+        ),
     ];
     let reactor = connectable::reactor::builtin()[0];
     for tls in [false, true] {
@@ -107,8 +134,11 @@ fn a_corruption_anywhere_fails_the_check() {
                 ..Expectation::default()
             };
             let receiver = ConnectableProtocol::new(Sink)
-                .keep_received(64 * 1024)
-                .compare_received(expected_bytes(received).expect("a content expectation"));
+                .keep_received(judged_on(received).unwrap_or(64 * 1024));
+            let receiver = match expected_bytes(received) {
+                Some(expected) => receiver.compare_received(expected),
+                None => receiver,
+            };
             let sender = ConnectableProtocol::new(Sender {
                 len: *len,
                 flip: *flip,

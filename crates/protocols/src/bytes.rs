@@ -53,9 +53,50 @@ pub fn shown(bytes: &[u8]) -> String {
     }
 }
 
+/// Bytes and their count as text with every control character escaped, so a line end reads
+/// `\r\n`: `"HTTP/1.1 200 OK\r\n" (17 bytes)`; bytes that are not UTF-8 text are shown
+/// escaped and in hex too: `"\xff\x00" (2 bytes, hex ff00)`. Cut to a readable length.
+pub fn describe_escaped(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(SHOWN)];
+    let more = if bytes.len() > SHOWN { "..." } else { "" };
+    // Only the cut may split a character: text that is UTF-8 up to a cut character is text.
+    let text = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && bytes.len() > SHOWN,
+    };
+    let escaped = format!("\"{}\"{more}", head.escape_ascii());
+    if text {
+        format!("{escaped} ({} bytes)", bytes.len())
+    } else {
+        format!("{escaped} ({} bytes, hex {}{more})", bytes.len(), hex(head))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_bytes_show_line_ends_and_hex_only_for_binary() {
+        let long = "x".repeat(70);
+        let rows: &[(&[u8], String)] = &[
+            (
+                b"HTTP/1.1 200 OK\r\n",
+                r#""HTTP/1.1 200 OK\r\n" (17 bytes)"#.into(),
+            ),
+            (b"", r#""" (0 bytes)"#.into()),
+            (b"tab\there \"q\"", r#""tab\there \"q\"" (12 bytes)"#.into()),
+            (b"\xff\x00", r#""\xff\x00" (2 bytes, hex ff00)"#.into()),
+            ("caf\u{e9}".as_bytes(), r#""caf\xc3\xa9" (5 bytes)"#.into()),
+            (
+                long.as_bytes(),
+                format!("\"{}\"... (70 bytes)", &long[..64]),
+            ),
+        ];
+        for (bytes, shown) in rows {
+            assert_eq!(&describe_escaped(bytes), shown, "{bytes:?}");
+        }
+    }
 
     #[test]
     fn decodes_hex_or_says_why_not() {

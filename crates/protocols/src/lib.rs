@@ -12,6 +12,7 @@
 
 pub mod bytes;
 mod catalogue;
+mod pattern;
 mod script;
 #[cfg(test)]
 mod testing;
@@ -21,7 +22,8 @@ pub use catalogue::{
     ArgKind, Argument, Build, Built, Catalogue, MAX_SIZE, MAX_WAIT_MS, NoArguments, ProbeArguments,
     ProbeEntry, ProbeSpec, build, shown_bound,
 };
-pub use script::{Script, Step, parse_duration};
+pub use pattern::Pattern;
+pub use script::{MATCH_WINDOW, Script, Step, parse_duration};
 
 /// Declares each probe's module and lists its [`ProbeEntry`] in [`PROBES`], in documentation
 /// order: adding a probe is its file and one word here.

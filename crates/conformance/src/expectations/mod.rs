@@ -15,7 +15,7 @@ use toml::de::DeValue;
 pub use events::EVENT_WORDS;
 pub use exit::exit_word;
 pub use output::Printed;
-pub use received::{MAX_RECEIVED, Received, expected_bytes};
+pub use received::{MAX_RECEIVED, REGEX_JUDGED, Received, expected_bytes, judged_on};
 
 /// Which kind of side a family can be checked on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,6 +289,20 @@ pub fn reference_table() -> String {
     table
 }
 
+/// `key = "regex"`: a regex that may match anywhere (`received_regex`, `stdout_regex`),
+/// compiled once here; a bad one is reported at its value.
+fn regex(keys: &mut dyn Keys<'_>, key: &str) -> Option<protocols::Pattern> {
+    let text = keys.text(key)?;
+    match protocols::Pattern::anywhere(&text) {
+        Ok(pattern) => Some(pattern),
+        Err(why) => {
+            let span = keys.get(key).map(|value| value.span()).unwrap_or_default();
+            keys.problem(key, span, &format!("bad regex {text:?}: {why}"));
+            None
+        }
+    }
+}
+
 /// `done`, `done or lost`, `done, lost or tls`.
 fn words<'a>(words: impl Iterator<Item = &'a str>) -> String {
     let words: Vec<&str> = words.collect();
@@ -369,12 +383,13 @@ mod tests {
                 Expectation {
                     exit: Some(vec![Some(0), None]),
                     output: Some(Printed {
-                        stdout: None,
                         stderr: Some("bye".into()),
+                        stdout_regex: Some(protocols::Pattern::anywhere("^ready$").unwrap()),
+                        ..Printed::default()
                     }),
                     ..Expectation::default()
                 },
-                "exit 0 | killed, stderr containing \"bye\"",
+                "exit 0 | killed, stderr containing \"bye\", stdout matching \"^ready$\"",
             ),
         ];
         for (expectation, shown) in rows {
@@ -390,7 +405,7 @@ mod tests {
             exit: Some(exit),
             output: stdout.map(|text| Printed {
                 stdout: Some(text.to_owned()),
-                stderr: None,
+                ..Printed::default()
             }),
             ..Expectation::default()
         };

@@ -1,17 +1,25 @@
-//! `stdout`, `stderr`: what an external program printed.
+//! `stdout`, `stderr`, `stdout_regex`, `stderr_regex`: what an external program printed.
 
-use super::{ExternalSeen, Family, Found, Key, Keys, Sides};
+use protocols::Pattern;
 
-/// `stdout = "..."`, `stderr = "..."`: substrings of what an external program printed.
+use super::{ExternalSeen, Family, Found, Key, Keys, Sides, regex};
+
+/// `stdout = "..."`, `stderr = "..."`: substrings of what an external program printed;
+/// `stdout_regex`, `stderr_regex`: regexes that match somewhere in it.
 pub struct Output;
 
-/// The texts an external program's output must contain; at least one is set.
+/// The texts an external program's output must contain, and the regexes it must match; at
+/// least one is set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Printed {
     /// A substring of its stdout.
     pub stdout: Option<String>,
     /// A substring of its stderr.
     pub stderr: Option<String>,
+    /// A regex matching somewhere in its stdout.
+    pub stdout_regex: Option<Pattern>,
+    /// A regex matching somewhere in its stderr.
+    pub stderr_regex: Option<Pattern>,
 }
 
 impl Family for Output {
@@ -29,12 +37,24 @@ impl Family for Output {
             value: "text",
             checks: "a substring of its errors",
         },
+        Key {
+            name: "stdout_regex",
+            value: "regex",
+            checks: "a regex that matches somewhere in what it printed, as grep does (`(?m)^...$` anchors it to a line)",
+        },
+        Key {
+            name: "stderr_regex",
+            value: "regex",
+            checks: "a regex that matches somewhere in its errors",
+        },
     ];
 
     fn parse(keys: &mut dyn Keys<'_>) -> Option<Self::Value> {
         let printed = Printed {
             stdout: keys.text("stdout"),
             stderr: keys.text("stderr"),
+            stdout_regex: regex(keys, "stdout_regex"),
+            stderr_regex: regex(keys, "stderr_regex"),
         };
         (printed != Printed::default()).then_some(printed)
     }
@@ -55,6 +75,20 @@ impl Family for Output {
                 });
             }
         }
+        for (key, wanted, got) in [
+            ("stdout_regex", &want.stdout_regex, seen.stdout),
+            ("stderr_regex", &want.stderr_regex, seen.stderr),
+        ] {
+            if let Some(wanted) = wanted
+                && !wanted.is_match(got.as_bytes())
+            {
+                found.push(Found {
+                    key,
+                    expected: format!("it to match {:?}", wanted.text()),
+                    got: None,
+                });
+            }
+        }
         found
     }
 
@@ -64,6 +98,16 @@ impl Family for Output {
             .filter_map(|(stream, wanted)| {
                 Some(format!("{stream} containing {:?}", wanted.as_ref()?))
             })
+            .chain(
+                [
+                    ("stdout", &want.stdout_regex),
+                    ("stderr", &want.stderr_regex),
+                ]
+                .into_iter()
+                .filter_map(|(stream, wanted)| {
+                    Some(format!("{stream} matching {:?}", wanted.as_ref()?.text()))
+                }),
+            )
             .collect()
     }
 }

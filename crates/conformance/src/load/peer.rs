@@ -202,7 +202,7 @@ impl<'a> Checker<'a> {
     }
 
     /// The bounds of a script step's values: sizes up to [`protocols::MAX_SIZE`], waits up to
-    /// [`MAX_DURATION`]. Other mistakes are left to the script's own parser.
+    /// [`MAX_DURATION`]; and its regexes, which must compile. Other mistakes are left to the script's own parser.
     pub(super) fn step_bounds(&mut self, ctx: &str, table: &DeTable<'_>) {
         for (key, value) in sorted(table) {
             let key = key.get_ref().as_ref();
@@ -230,6 +230,21 @@ impl<'a> Checker<'a> {
                                 "{ctx}wait: bad duration {}: must be at most an hour (\"60m\", \"3600s\")",
                                 quote(text)
                             ),
+                        );
+                    }
+                }
+                ("expect_line" | "expect_regex", DeValue::String(text)) => {
+                    // Compiled here as well as by the script's parser, so that the message
+                    // names the step; the script keeps its own compiled copy.
+                    let compiled = if key == "expect_line" {
+                        protocols::Pattern::anywhere(text)
+                    } else {
+                        protocols::Pattern::at_start(text)
+                    };
+                    if let Err(why) = compiled {
+                        self.at(
+                            value.span(),
+                            format!("{ctx}{key}: bad regex {}: {why}", quote(text)),
                         );
                     }
                 }
