@@ -431,13 +431,13 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
     }
 }
 
-/// A script with `{host}` and `{port}` in its `send` and `expect` texts replaced by
-/// `address` (against an external peer), and `{{`, `}}` made braces; the script itself,
-/// shared, when no text step has a brace (the usual case: no copy).
+/// A script with `{host}` and `{port}` in its `send`, `expect` and `expect_until` texts
+/// replaced by `address` (against an external peer), and `{{`, `}}` made braces; the script
+/// itself, shared, when no text step has a brace (the usual case: no copy).
 fn with_placeholders(script: &Script, address: Option<(&str, u16)>) -> Script {
     let braces = |text: &str| text.contains(['{', '}']);
     let has_braces = script.steps().iter().any(|step| match step {
-        Step::Send(text) | Step::Expect(text) => braces(text),
+        Step::Send(text) | Step::Expect(text) | Step::ExpectUntil(text) => braces(text),
         _ => false,
     });
     if !has_braces {

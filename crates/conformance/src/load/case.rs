@@ -15,7 +15,9 @@ fn script_names_the_address(peer: &PeerSpec) -> bool {
         return false;
     };
     script.steps().iter().any(|step| match step {
-        protocols::Step::Send(text) | protocols::Step::Expect(text) => pieces(text)
+        protocols::Step::Send(text)
+        | protocols::Step::Expect(text)
+        | protocols::Step::ExpectUntil(text) => pieces(text)
             .iter()
             .any(|piece| matches!(piece, Piece::Placeholder(_))),
         _ => false,

@@ -180,7 +180,8 @@ impl<'a> Checker<'a> {
                 continue;
             };
             for (name, text) in sorted(table) {
-                if let ("send" | "expect", DeValue::String(text)) =
+                // Not in the regular expressions: their braces are repetitions.
+                if let ("send" | "expect" | "expect_until", DeValue::String(text)) =
                     (name.get_ref().as_ref(), text.get_ref())
                 {
                     let path = format!("{path}: step {}: {}", i + 1, name.get_ref());
