@@ -346,3 +346,35 @@ impl TransportKind {
 // What one side must show, its fields the key families of `expectations` (which own their
 // value types); named here too, as part of the model.
 pub use crate::expectations::{EVENT_WORDS, Expectation, Received};
+
+#[cfg(test)]
+mod tests {
+    use super::substitute;
+
+    /// `{name}` is a placeholder, `{{` and `}}` are braces, anything else is itself.
+    #[test]
+    fn placeholders_and_braces() {
+        let value = |name: &str| match name {
+            "port" => Some("8080".to_owned()),
+            "dir" => Some("/tmp/t".to_owned()),
+            _ => None,
+        };
+        let rows = [
+            ("{port}", "8080"),
+            ("listen {port}; root {dir};", "listen 8080; root /tmp/t;"),
+            ("events {{ }}", "events { }"),
+            ("{{port}}", "{port}"),
+            ("{{{port}}}", "{8080}"),
+            ("%{{http_code}}", "%{http_code}"),
+            ("a } b", "a } b"),
+            ("open { never closed", "open { never closed"),
+            // An unknown name (the loader refuses it first) is left as it was written.
+            ("{other}", "{other}"),
+            ("", ""),
+            ("no braces", "no braces"),
+        ];
+        for (text, expected) in rows {
+            assert_eq!(substitute(text, value), expected, "{text:?}");
+        }
+    }
+}

@@ -32,12 +32,17 @@ impl<'a> Checker<'a> {
                         );
                     }
                 }
-                let known: Vec<&str> = ADDRESS_KEYS
-                    .iter()
-                    .chain(PROGRAM_ONLY_KEYS)
-                    .copied()
-                    .collect();
-                self.unknown_keys(&format!("{ctx}{key}: "), table, &known);
+                for (name, _) in sorted(table) {
+                    let name_text = name.get_ref().as_ref();
+                    if !ADDRESS_KEYS.contains(&name_text) && !PROGRAM_ONLY_KEYS.contains(&name_text)
+                    {
+                        let ctx = format!("{ctx}{key}: ");
+                        self.at(
+                            name.span(),
+                            unknown_word(&ctx, "key", name_text, ADDRESS_KEYS),
+                        );
+                    }
+                }
                 if program_keys {
                     return None;
                 }
