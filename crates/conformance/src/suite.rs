@@ -198,9 +198,9 @@ pub fn pieces(text: &str) -> Vec<Piece<'_>> {
         if tail.starts_with("{{") || tail.starts_with("}}") {
             pieces.push(Piece::Text(&tail[..1]));
             rest = &tail[2..];
-        } else if tail.starts_with('}') {
+        } else if let Some(after) = tail.strip_prefix('}') {
             pieces.push(Piece::Text("}"));
-            rest = &tail[1..];
+            rest = after;
         } else if let Some(close) = tail.find('}') {
             pieces.push(Piece::Placeholder(&tail[1..close]));
             rest = &tail[close + 1..];
