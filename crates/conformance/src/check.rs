@@ -40,6 +40,7 @@ fn sided(role: Role, found: Vec<Found>) -> Vec<Mismatch> {
         .into_iter()
         .map(|found| Mismatch {
             side: role,
+            connection: None,
             key: found.key,
             expected: found.expected,
             got: found.got,

@@ -28,6 +28,25 @@ pub enum Side {
     Probe(ConnectableProtocol),
     /// A program or server someone else wrote.
     External(ExternalRecord),
+    /// Several connections of ours, one after another, against one external peer (a side
+    /// given as a list), in order.
+    Connections(Vec<ConnectableProtocol>),
+}
+
+impl Side {
+    /// Our records on this side, each with its connection number (from 1) when the side is
+    /// a list: one for a probe, none for an external side.
+    pub fn probes(&self) -> Vec<(Option<usize>, &ConnectableProtocol)> {
+        match self {
+            Self::Probe(record) => vec![(None, record)],
+            Self::External(_) => Vec::new(),
+            Self::Connections(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, record)| (Some(i + 1), record))
+                .collect(),
+        }
+    }
 }
 
 /// Which side of a pairing.
@@ -48,6 +67,14 @@ impl Role {
             Self::Client => "client",
         }
     }
+
+    /// The side, or one connection of it (`client#2`), as messages say it.
+    pub fn with(self, connection: Option<usize>) -> String {
+        match connection {
+            Some(n) => format!("{}#{n}", self.word()),
+            None => self.word().to_owned(),
+        }
+    }
 }
 
 /// An expectation that did not hold, as data: the side, the key, what was expected and what
@@ -56,6 +83,9 @@ impl Role {
 pub struct Mismatch {
     /// The side whose expectation it is.
     pub side: Role,
+    /// Which connection of a side given as a list (from 1); `None` for a side of one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<usize>,
     /// The expectation key (`reason`, `received`, `exit`, ...).
     pub key: &'static str,
     /// What the key asked for.
@@ -70,7 +100,7 @@ impl fmt::Display for Mismatch {
         write!(
             f,
             "{} {}: expected {}",
-            self.side.word(),
+            self.side.with(self.connection),
             self.key,
             self.expected
         )?;
@@ -117,6 +147,7 @@ mod tests {
         let mismatch = |side, key, expected: &str, got: Option<&str>| {
             Problem::Mismatch(Mismatch {
                 side,
+                connection: None,
                 key,
                 expected: expected.to_owned(),
                 got: got.map(str::to_owned),
@@ -130,6 +161,16 @@ mod tests {
             (
                 mismatch(Role::Client, "stdout", "it to contain \"ok\"", None),
                 "client stdout: expected it to contain \"ok\"",
+            ),
+            (
+                Problem::Mismatch(Mismatch {
+                    side: Role::Client,
+                    connection: Some(2),
+                    key: "reason",
+                    expected: "done".into(),
+                    got: Some("refused".into()),
+                }),
+                "client#2 reason: expected done, got refused",
             ),
             (
                 Problem::Other("timed out after 5s with the server still open".into()),

@@ -60,6 +60,25 @@ pub struct Case {
     pub expect_server: Expectation,
     /// What the client side must show.
     pub expect_client: Expectation,
+    /// What each connection of a server given as a list must show, when the suite gives a
+    /// list of tables (as long as the server's list); empty when `expect_server` applies to
+    /// each.
+    pub expect_server_each: Vec<Expectation>,
+    /// The same for a client given as a list.
+    pub expect_client_each: Vec<Expectation>,
+}
+
+impl Case {
+    /// What connection `i` (from 0) of a side must show: its own table when the suite gives
+    /// a list, else the side's one table.
+    pub fn expectation(&self, server: bool, i: usize) -> &Expectation {
+        let (one, each) = if server {
+            (&self.expect_server, &self.expect_server_each)
+        } else {
+            (&self.expect_client, &self.expect_client_each)
+        };
+        each.get(i).unwrap_or(one)
+    }
 }
 
 /// A place in a suite file, 1-based.
@@ -91,6 +110,9 @@ pub enum PeerSpec {
     Command(CommandSpec),
     /// A server that is already running (`{ address = "host:port" }`); server side only.
     Address(AddressSpec),
+    /// Several connections of ours, one after another, against one external peer
+    /// (`client = [ {...}, {...} ]`): each a probe or a script.
+    Connections(Vec<PeerSpec>),
 }
 
 /// An external program playing one side.
@@ -109,10 +131,109 @@ pub struct CommandSpec {
     /// How long the program may take to exit by itself once our side has ended, and again
     /// after SIGTERM before SIGKILL (`stop_grace`).
     pub stop_grace: std::time::Duration,
+    /// Files written into the trial's private folder (`{dir}`) before the program starts:
+    /// plain names and their contents, placeholders still to be substituted (`files`).
+    pub files: Vec<(String, String)>,
+    /// What is written to the program's standard input, which is then closed (`stdin`,
+    /// `stdin_hex`); without it, stdin is `/dev/null`.
+    pub stdin: Option<Stdin>,
 }
 
-/// The placeholders a command's arguments, environment and working directory may use.
-pub const PLACEHOLDERS: &[&str] = &["host", "port", "cert", "key", "ca"];
+/// What a program is given on its standard input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stdin {
+    /// `stdin = "text"`: placeholders substituted, then written.
+    Text(String),
+    /// `stdin_hex = "..."`: these bytes, as they are.
+    Bytes(Vec<u8>),
+}
+
+/// The placeholders a command's arguments, environment, working directory, files and stdin
+/// may use.
+pub const PLACEHOLDERS: &[&str] = &[
+    "host",
+    "port",
+    "cert",
+    "key",
+    "ca",
+    "dir",
+    "transport",
+    "client_cert",
+    "client_key",
+];
+
+/// The files the runner writes into a trial's folder itself (`{cert}`, `{key}`, `{ca}`,
+/// `{client_cert}`, `{client_key}`): a suite's `files` cannot use these names.
+pub const RUNNER_FILES: &[&str] = &[
+    "cert.pem",
+    "key.pem",
+    "ca.pem",
+    "client-cert.pem",
+    "client-key.pem",
+];
+
+/// The placeholders a script step's text may use (against an external peer: the address our
+/// side connects to or listens on).
+pub const SCRIPT_PLACEHOLDERS: &[&str] = &["host", "port"];
+
+/// One piece of a text with placeholders: `{name}` is a placeholder, `{{` and `}}` are literal
+/// braces, a `{` with no `}` after it is itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Piece<'t> {
+    /// Text as it is.
+    Text(&'t str),
+    /// A `{name}`: the name.
+    Placeholder(&'t str),
+}
+
+/// The pieces of `text`, in order.
+pub fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(['{', '}']) {
+        if at > 0 {
+            pieces.push(Piece::Text(&rest[..at]));
+        }
+        let tail = &rest[at..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            pieces.push(Piece::Text(&tail[..1]));
+            rest = &tail[2..];
+        } else if let Some(after) = tail.strip_prefix('}') {
+            pieces.push(Piece::Text("}"));
+            rest = after;
+        } else if let Some(close) = tail.find('}') {
+            pieces.push(Piece::Placeholder(&tail[1..close]));
+            rest = &tail[close + 1..];
+        } else {
+            pieces.push(Piece::Text(tail));
+            rest = "";
+        }
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest));
+    }
+    pieces
+}
+
+/// `text` with each placeholder replaced by `value(name)` (left as `{name}` where that is
+/// `None`: the loader has refused every unknown name already) and `{{`, `}}` made braces.
+pub fn substitute(text: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    for piece in pieces(text) {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Placeholder(name) => match value(name) {
+                Some(value) => out.push_str(&value),
+                None => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+            },
+        }
+    }
+    out
+}
 
 /// A server someone else runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,6 +262,22 @@ impl PeerSpec {
             Self::Script(script) => format!("script of {} steps", script.steps().len()),
             Self::Command(command) => format!("command {}", command.argv.join(" ")),
             Self::Address(address) => format!("server at {}", address.address),
+            Self::Connections(list) => format!(
+                "{} connections: {}",
+                list.len(),
+                list.iter()
+                    .map(Self::describe)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// The connections this side makes or accepts: the list's, or itself.
+    pub fn connections(&self) -> &[PeerSpec] {
+        match self {
+            Self::Connections(list) => list,
+            one => std::slice::from_ref(one),
         }
     }
 }
@@ -209,3 +346,35 @@ impl TransportKind {
 // What one side must show, its fields the key families of `expectations` (which own their
 // value types); named here too, as part of the model.
 pub use crate::expectations::{EVENT_WORDS, Expectation, Negotiation, Received};
+
+#[cfg(test)]
+mod tests {
+    use super::substitute;
+
+    /// `{name}` is a placeholder, `{{` and `}}` are braces, anything else is itself.
+    #[test]
+    fn placeholders_and_braces() {
+        let value = |name: &str| match name {
+            "port" => Some("8080".to_owned()),
+            "dir" => Some("/tmp/t".to_owned()),
+            _ => None,
+        };
+        let rows = [
+            ("{port}", "8080"),
+            ("listen {port}; root {dir};", "listen 8080; root /tmp/t;"),
+            ("events {{ }}", "events { }"),
+            ("{{port}}", "{port}"),
+            ("{{{port}}}", "{8080}"),
+            ("%{{http_code}}", "%{http_code}"),
+            ("a } b", "a } b"),
+            ("open { never closed", "open { never closed"),
+            // An unknown name (the loader refuses it first) is left as it was written.
+            ("{other}", "{other}"),
+            ("", ""),
+            ("no braces", "no braces"),
+        ];
+        for (text, expected) in rows {
+            assert_eq!(substitute(text, value), expected, "{text:?}");
+        }
+    }
+}

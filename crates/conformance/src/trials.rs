@@ -21,7 +21,8 @@ use crate::plan::{Cell, Plan, Planned};
 pub use crate::record::{Attempt, Side};
 use crate::record::{Problem, Role};
 use crate::report;
-use crate::suite::{Case, Expectation, PeerSpec};
+use crate::suite::{Case, Expectation, PeerSpec, substitute};
+use protocols::{Script, Step};
 
 /// What a run does beyond libtest, shared by every trial's closure: how many times each
 /// trial runs, where reports go, and the records they leave.
@@ -335,12 +336,17 @@ const RECEIVED_SAMPLE: usize = 64 * 1024;
 
 /// Runs the pairing of one cell: both sides' records, or why it could not run.
 fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
-    let probe = |peer: &PeerSpec, expect: &Expectation| {
+    // `address`: where our side connects or listens, against an external peer (a script's
+    // `{host}` and `{port}`).
+    let probe = |peer: &PeerSpec, expect: &Expectation, address: Option<(&str, u16)>| {
         let protocol = match peer {
             PeerSpec::Probe(spec) => spec.instantiate(),
-            PeerSpec::Script(script) => script.instantiate(),
-            // The loader lets at most one side be external, and never both.
-            PeerSpec::Command(_) | PeerSpec::Address(_) => return None,
+            PeerSpec::Script(script) => with_placeholders(script, address).instantiate(),
+            // The loader lets at most one side be external, never both, and a list only
+            // against an external peer.
+            PeerSpec::Command(_) | PeerSpec::Address(_) | PeerSpec::Connections(_) => {
+                return None;
+            }
         };
         let side = ConnectableProtocol::from_box(protocol)
             .with_delivery(cell.delivery)
@@ -359,24 +365,40 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
     match (&case.server, &case.client) {
         (server, client) if server.is_external() || client.is_external() => {
             let server_is_external = server.is_external();
-            let (theirs, ours, our_expect) = if server_is_external {
-                (server, client, &case.expect_client)
+            let (theirs, ours) = if server_is_external {
+                (server, client)
             } else {
-                (client, server, &case.expect_server)
+                (client, server)
             };
-            // Against a program of someone else's, our writes are split as our reads are,
-            // so that what it reads is split too.
-            let ours = probe(ours, our_expect)
-                .ok_or("both sides are external")?
-                .split_writes();
+            let connections = ours.connections();
+            if connections.iter().any(PeerSpec::is_external) {
+                return Err("both sides are external".into());
+            }
+            let build = |i: usize, host: &str, port: u16| {
+                let expect = case.expectation(!server_is_external, i);
+                // Against a program of someone else's, our writes are split as our reads
+                // are, so that what it reads is split too.
+                probe(&connections[i], expect, Some((host, port)))
+                    .expect("every connection of ours is a probe or a script")
+                    .split_writes()
+            };
             let setting = external::Setting {
                 reactor: cell.reactor,
                 transport: cell.transport,
                 profile: case.tls,
                 timeout: case.timeout,
             };
-            let (ours, record) = external::pair(theirs, server_is_external, ours, &setting)?;
-            let (ours, theirs) = (Side::Probe(ours), Side::External(record));
+            let ours_given = external::Ours {
+                count: connections.len(),
+                build: &build,
+            };
+            let (mut done, record) =
+                external::pair(theirs, server_is_external, &ours_given, &setting)?;
+            let ours = match ours {
+                PeerSpec::Connections(_) => Side::Connections(done),
+                _ => Side::Probe(done.pop().ok_or("our side made no connection")?),
+            };
+            let theirs = Side::External(record);
             Ok(if server_is_external {
                 (theirs, ours)
             } else {
@@ -385,10 +407,14 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
         }
         (server, client) => {
             let (Some(server), Some(client)) = (
-                probe(server, &case.expect_server),
-                probe(client, &case.expect_client),
+                probe(server, &case.expect_server, None),
+                probe(client, &case.expect_client, None),
             ) else {
-                return Err("an address can only play the server".into());
+                return Err(
+                    "an address can only play the server, and a list of connections needs an \
+                     external peer"
+                        .into(),
+                );
             };
             let endpoint = Endpoint::plain(cell.transport.network());
             let endpoint = if cell.transport.tls() {
@@ -408,28 +434,63 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
     }
 }
 
+/// A script with `{host}` and `{port}` in its `send`, `expect` and `expect_until` texts
+/// replaced by `address` (against an external peer), and `{{`, `}}` made braces; the script
+/// itself, shared, when no text step has a brace (the usual case: no copy).
+fn with_placeholders(script: &Script, address: Option<(&str, u16)>) -> Script {
+    let braces = |text: &str| text.contains(['{', '}']);
+    let has_braces = script.steps().iter().any(|step| match step {
+        Step::Send(text) | Step::Expect(text) | Step::ExpectUntil(text) => braces(text),
+        _ => false,
+    });
+    if !has_braces {
+        return script.clone();
+    }
+    script.map_texts(|text| {
+        braces(text).then(|| {
+            substitute(text, |name| match (name, address) {
+                ("host", Some((host, _))) => Some(host.to_owned()),
+                ("port", Some((_, port))) => Some(port.to_string()),
+                _ => None,
+            })
+        })
+    })
+}
+
 /// Every problem with how the pairing ended: each side still open (and what it waited
 /// for), and each side's mismatches.
 fn check_sides(case: &Case, cell: Cell, server: &Side, client: &Side) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for (name, side) in [("server", server), ("client", client)] {
-        if let Side::Probe(record) = side
-            && record.disconnect_reason().is_none()
-        {
-            problems.push(Problem::Other(format!(
-                "timed out after {:?} with the {name} still open: {}",
-                case.timeout,
-                report::waiting_for(&record.trace(), cell.transport.tls())
-            )));
+    for (role, side) in [(Role::Server, server), (Role::Client, client)] {
+        for (connection, record) in side.probes() {
+            if record.disconnect_reason().is_none() {
+                problems.push(Problem::Other(format!(
+                    "timed out after {:?} with the {} still open: {}",
+                    case.timeout,
+                    role.with(connection),
+                    report::waiting_for(&record.trace(), cell.transport.tls())
+                )));
+            }
         }
     }
-    for (role, expect, side) in [
-        (Role::Server, &case.expect_server, server),
-        (Role::Client, &case.expect_client, client),
-    ] {
+    for (role, side) in [(Role::Server, server), (Role::Client, client)] {
+        let server = role == Role::Server;
         let found = match side {
-            Side::Probe(record) => mismatches(role, expect, record),
-            Side::External(record) => external_mismatches(role, expect, record),
+            Side::External(record) => {
+                external_mismatches(role, case.expectation(server, 0), record)
+            }
+            _ => side
+                .probes()
+                .into_iter()
+                .flat_map(|(connection, record)| {
+                    let i = connection.map_or(0, |n| n - 1);
+                    let mut found = mismatches(role, case.expectation(server, i), record);
+                    for mismatch in &mut found {
+                        mismatch.connection = connection;
+                    }
+                    found
+                })
+                .collect(),
         };
         problems.extend(found.into_iter().map(Problem::Mismatch));
     }

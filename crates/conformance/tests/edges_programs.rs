@@ -104,6 +104,17 @@ elif mode == "hold":          # accepts and never answers
 elif mode == "sleep":
     started()
     forever()
+elif mode == "client-twice":  # two connections in turn to our server, a line each
+    for line in (b"one\n", b"two\n"):
+        conn = socket.create_connection(("127.0.0.1", int(args[0])))
+        conn.sendall(line)
+        conn.shutdown(socket.SHUT_WR)
+        got = b""
+        while chunk := conn.recv(100):
+            got += chunk
+        conn.close()
+        sys.stdout.write("echoed " + got.decode())
+    sys.stdout.flush()
 elif mode == "flood":         # a lot of output, no newline
     block = b"z" * 65536
     for _ in range(int(args[0])):
@@ -133,7 +144,8 @@ impl Signal {
     }
 }
 
-/// One situation: the suite (with `{peer}`, `{marker}` and `{dir}` filled in by the test),
+/// One situation: the suite (with `{peer}`, `{marker}`, `{test_dir}` and `{big}` filled in by
+/// the test; the runner's own placeholders, `{port}`, `{dir}`, ..., are left to it),
 /// the runner's extra arguments, the signals sent once a program has started (the second
 /// one shortly after the first), then the exit status, the time bound from the start (or
 /// from the first signal), what stdout and stderr must say, and what the report's trace
@@ -327,7 +339,7 @@ expect.server = { exit = "killed", stdout = "not in the output" }
     Row {
         name: "a missing cwd is named",
         suite: suite!(
-            r#"server = { command = ["python3", "{peer}", "echo", "{port}", "{marker}"], cwd = "{dir}/no-such-folder" }
+            r#"server = { command = ["python3", "{peer}", "echo", "{port}", "{marker}"], cwd = "{test_dir}/no-such-folder" }
 "#,
             echo_client!()
         ),
@@ -337,6 +349,75 @@ expect.server = { exit = "killed", stdout = "not in the output" }
         within: Duration::from_secs(5 + 3),
         says: &["no-such-folder does not exist"],
         traces_say: &[],
+    },
+    Row {
+        name: "files, stdin and placeholders reach the program; {{ and }} are braces",
+        suite: suite!(
+            r#"server = { command = ["sh", "-c", "cat {dir}/conf.txt; cat; test -s {client_cert} && test -s {client_key} && echo client-pem-ok; exec python3 {peer} echo {port} {marker}"], files = { "conf.txt" = "port={port} transport={transport} braces={{ok}} dir={dir}\n" }, stdin = "from stdin {host}\n" }
+expect.server = { exit = "killed", stdout_regex = "(?m)^port=[0-9]+ transport=tcp braces=\\{ok\\} dir=/.+/trial-[0-9]+\nfrom stdin 127\\.0\\.0\\.1\nclient-pem-ok$" }
+"#,
+            echo_client!()
+        ),
+        args: &[],
+        signals: &[],
+        exit: 0,
+        within: Duration::from_secs(5 + 3),
+        says: &["1 passed, 0 failed"],
+        traces_say: &["transport=tcp braces={ok}"],
+    },
+    Row {
+        name: "a program that never reads a stdin larger than a pipe does not hold the trial",
+        suite: suite!(
+            r#"server = { command = ["python3", "{peer}", "echo", "{port}", "{marker}"], stdin = "{big}" }
+expect.server = { exit = "killed" }
+"#,
+            echo_client!()
+        ),
+        args: &[],
+        signals: &[],
+        exit: 0,
+        within: Duration::from_secs(5 + 3),
+        says: &["1 passed, 0 failed"],
+        traces_say: &["stopped at the end of the trial"],
+    },
+    Row {
+        name: "several connections to one server: each checked, a failure names its connection",
+        suite: suite!(
+            r#"server = { command = ["python3", "{peer}", "echo", "{port}", "{marker}"] }
+client = [
+    { script = [ { send = "one\n" }, { expect = "one\n" }, { abort = true } ] },
+    { script = [ { send = "two\n" }, { expect = "two\n" }, { close = true } ] },
+]
+expect.server = { exit = "killed" }
+expect.client = [ { reason = "aborted", received = "one\n" }, { reason = "done", received = "not two\n" } ]
+"#
+        ),
+        args: &[],
+        signals: &[],
+        exit: 101,
+        within: Duration::from_secs(5 + 3),
+        says: &[
+            r#"client#2 received: expected "not two\n""#,
+            r#"client#1: aborted, received "one\n""#,
+            "client#2 trace (ms since that connection started)",
+        ],
+        traces_say: &["\"connection\": 2", "\"kind\": \"connections\""],
+    },
+    Row {
+        name: "our server as a list accepts an external client's connections in order",
+        suite: suite!(
+            r#"server = [ "echo", "echo" ]
+client = { command = ["python3", "{peer}", "client-twice", "{port}", "{marker}"] }
+expect.server = [ { received = "one\n" }, { received = "two\n" } ]
+expect.client = { exit = 0, stdout = "echoed one\necho" }
+"#
+        ),
+        args: &[],
+        signals: &[],
+        exit: 0,
+        within: Duration::from_secs(5 + 3),
+        says: &["1 passed, 0 failed"],
+        traces_say: &["echoed two"],
     },
     Row {
         name: "ready on a client is a load error, located",
@@ -445,7 +526,9 @@ fn check(index: usize, row: &Row) -> Result<(), String> {
         .suite
         .replace("{peer}", &peer.display().to_string())
         .replace("{marker}", &marker)
-        .replace("{dir}", &dir.display().to_string());
+        .replace("{test_dir}", &dir.display().to_string())
+        // A stdin larger than a pipe holds: written on a thread of its own.
+        .replace("{big}", &"x".repeat(256 * 1024));
     let suite_file = suites.join("edge.toml");
     std::fs::write(&suite_file, &suite).map_err(|e| e.to_string())?;
 

@@ -467,6 +467,36 @@ fn yes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
     }
 }
 
+/// The texts of a script's text steps, mapped: the runner substitutes `{host}` and `{port}`
+/// in them once it knows where our side connects or listens.
+impl Script {
+    /// The same script with each `send`, `expect` and `expect_until` text replaced by
+    /// `map(text)` where that is `Some` (not the regular expressions, whose braces are
+    /// repetitions); the script itself (shared, not copied) when `map` changes none.
+    pub fn map_texts(&self, mut map: impl FnMut(&str) -> Option<String>) -> Script {
+        let mut changed = false;
+        let steps: Vec<Step> = self
+            .0
+            .iter()
+            .map(|step| {
+                let mapped = match step {
+                    Step::Send(text) => map(text).map(Step::Send),
+                    Step::Expect(text) => map(text).map(Step::Expect),
+                    Step::ExpectUntil(text) => map(text).map(Step::ExpectUntil),
+                    _ => None,
+                };
+                changed |= mapped.is_some();
+                mapped.unwrap_or_else(|| step.clone())
+            })
+            .collect();
+        if changed {
+            Script(steps.into())
+        } else {
+            self.clone()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use connectable::harness::Harness;

@@ -1,4 +1,5 @@
-//! The run folder: one private temporary folder per run, holding every trial's PEM folder.
+//! The run folder: one private temporary folder per run, holding every trial's folder (the
+//! PEM files, and the files a suite gives a program).
 //!
 //! Its name is drawn from the clock, the process id and a counter, and it is created with
 //! create-new semantics (mode 0700), so a stale folder of an earlier run with the same
@@ -90,8 +91,8 @@ fn create_unique(parent: &Path) -> Result<PathBuf, String> {
     ))
 }
 
-/// A trial's private folder in the run folder, holding the PKI as PEM files; removed when
-/// dropped.
+/// A trial's private folder in the run folder (`{dir}`), holding the PKI as PEM files and
+/// the suite's `files`; removed when dropped.
 pub(crate) struct PemFolder {
     dir: PathBuf,
 }
@@ -104,10 +105,17 @@ impl PemFolder {
         create_private_dir(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let folder = PemFolder { dir };
         let leaf = pki.server(profile.server_cert);
+        // `{client_cert}` and `{client_key}`: the client certificate the trusted CA signed,
+        // whatever the case's own client presents.
+        let client = pki
+            .client(connectable::pki::ClientCert::Valid)
+            .ok_or("the test PKI has no client certificate")?;
         for (name, pem) in [
             ("cert.pem", &leaf.cert_pem),
             ("key.pem", &leaf.key_pem),
             ("ca.pem", &pki.ca.cert_pem),
+            ("client-cert.pem", &client.cert_pem),
+            ("client-key.pem", &client.key_pem),
         ] {
             write_private(&folder.dir.join(name), pem.as_bytes())
                 .map_err(|e| format!("writing {name}: {e}"))?;
@@ -117,6 +125,16 @@ impl PemFolder {
 
     pub(crate) fn path(&self, name: &str) -> String {
         self.dir.join(name).display().to_string()
+    }
+
+    /// The folder itself (`{dir}`).
+    pub(crate) fn dir(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    /// Writes one of a suite's `files` (a plain name, checked by the loader) into the folder.
+    pub(crate) fn write(&self, name: &str, contents: &[u8]) -> Result<(), String> {
+        write_private(&self.dir.join(name), contents).map_err(|e| format!("writing {name}: {e}"))
     }
 }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use connectable::pki::{TlsConfigs, TlsProfile};
 use connectable::{ConnectableProtocol, Endpoint, Reactor};
 
-use crate::suite::{AddressSpec, CommandSpec, PeerSpec, TransportKind};
+use crate::suite::{self, AddressSpec, CommandSpec, PeerSpec, Stdin, TransportKind};
 
 pub use files::{prepare_run_folder, remove_run_folder};
 pub use process::{DEFAULT_STOP_GRACE, MAX_STOP_GRACE, Stop, stop_all, sweep};
@@ -85,21 +85,40 @@ impl ExternalRecord {
     }
 }
 
-/// Starts the program of `spec` for a trial: placeholders substituted, its folder checked.
+/// Starts the program of `spec` for a trial: placeholders substituted, its files written,
+/// its folder checked, its stdin given.
 fn start(
     spec: &CommandSpec,
     port: u16,
-    profile: TlsProfile,
+    setting: &Setting,
     ready: Option<&str>,
 ) -> Result<(Program, PemFolder), String> {
-    let pem = PemFolder::create(profile)?;
+    let pem = PemFolder::create(setting.profile)?;
     let substitute = |text: &str| {
-        text.replace("{host}", "127.0.0.1")
-            .replace("{port}", &port.to_string())
-            .replace("{cert}", &pem.path("cert.pem"))
-            .replace("{key}", &pem.path("key.pem"))
-            .replace("{ca}", &pem.path("ca.pem"))
+        suite::substitute(text, |name| {
+            Some(match name {
+                "host" => "127.0.0.1".to_owned(),
+                "port" => port.to_string(),
+                "cert" => pem.path("cert.pem"),
+                "key" => pem.path("key.pem"),
+                "ca" => pem.path("ca.pem"),
+                "client_cert" => pem.path("client-cert.pem"),
+                "client_key" => pem.path("client-key.pem"),
+                "dir" => pem.dir(),
+                // Over tcp6 too the program is told 127.0.0.1: it is plain TCP to it.
+                "transport" => if setting.transport.tls() {
+                    "tls"
+                } else {
+                    "tcp"
+                }
+                .to_owned(),
+                _ => return None,
+            })
+        })
     };
+    for (name, contents) in &spec.files {
+        pem.write(name, substitute(contents).as_bytes())?;
+    }
     let argv: Vec<String> = spec.argv.iter().map(|a| substitute(a)).collect();
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]);
@@ -119,7 +138,11 @@ fn start(
         }
         command.current_dir(cwd);
     }
-    let program = Program::start(command, argv.join(" "), ready, spec.stop_grace)?;
+    let stdin = spec.stdin.as_ref().map(|stdin| match stdin {
+        Stdin::Text(text) => substitute(text).into_bytes(),
+        Stdin::Bytes(bytes) => bytes.clone(),
+    });
+    let program = Program::start(command, argv.join(" "), ready, spec.stop_grace, stdin)?;
     Ok((program, pem))
 }
 
@@ -180,14 +203,25 @@ pub struct Setting {
     pub timeout: Duration,
 }
 
-/// Pairs `ours` (a probe or script) with the external peer `theirs`, which plays the server
-/// if `theirs_serves`, and returns our side's record and the program's.
+/// Our side of a pairing with an external peer: `count` connections, one after another
+/// (one unless the case gives a list), each built by `build(i, host, port)` once the address
+/// is known (a script's `{host}` and `{port}` are substituted then).
+pub struct Ours<'a> {
+    /// How many connections our side makes or accepts, in order.
+    pub count: usize,
+    /// Builds the `i`th (from 0) for the address our side connects to or listens on.
+    pub build: &'a dyn Fn(usize, &str, u16) -> ConnectableProtocol,
+}
+
+/// Pairs `ours` (a probe or script, or several in turn) with the external peer `theirs`,
+/// which plays the server if `theirs_serves`, and returns our side's records, in order, and
+/// the program's.
 pub fn pair(
     theirs: &PeerSpec,
     theirs_serves: bool,
-    ours: ConnectableProtocol,
+    ours: &Ours<'_>,
     setting: &Setting,
-) -> Result<(ConnectableProtocol, ExternalRecord), String> {
+) -> Result<(Vec<ConnectableProtocol>, ExternalRecord), String> {
     match (theirs, theirs_serves) {
         (PeerSpec::Command(command), true) => against_server_command(command, ours, setting),
         (PeerSpec::Command(command), false) => against_client_command(command, ours, setting),
@@ -196,23 +230,40 @@ pub fn pair(
     }
 }
 
+/// Our connections as clients of `address`, one after another, all within `deadline`; the
+/// first error stops them.
+fn connect_each(
+    ours: &Ours<'_>,
+    reactor: &dyn Reactor,
+    endpoint: &Endpoint,
+    (host, address): (&str, SocketAddr),
+    deadline: Instant,
+) -> Result<Vec<ConnectableProtocol>, String> {
+    let mut done = Vec::with_capacity(ours.count);
+    for i in 0..ours.count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let client = (ours.build)(i, host, address.port());
+        let client = connectable::run_client(reactor, endpoint, address, client, left)
+            .map_err(|e| e.to_string())?;
+        done.push(client);
+    }
+    Ok(done)
+}
+
 /// Our probe as client, against a server program started for the trial.
 fn against_server_command(
     spec: &CommandSpec,
-    client: ConnectableProtocol,
-    &Setting {
-        reactor,
-        transport,
-        profile,
-        timeout,
-    }: &Setting,
-) -> Result<(ConnectableProtocol, ExternalRecord), String> {
-    let deadline = Instant::now() + timeout;
-    let endpoint = endpoint(transport, || TlsConfigs::for_profile(profile))?;
+    ours: &Ours<'_>,
+    setting: &Setting,
+) -> Result<(Vec<ConnectableProtocol>, ExternalRecord), String> {
+    let deadline = Instant::now() + setting.timeout;
+    let endpoint = endpoint(setting.transport, || {
+        TlsConfigs::for_profile(setting.profile)
+    })?;
     let mut attempt = 1;
     let (server, pem, port) = loop {
         let port = free_port()?;
-        let (mut server, pem) = start(spec, port, profile, spec.ready.as_deref())?;
+        let (mut server, pem) = start(spec, port, setting, spec.ready.as_deref())?;
         let Err(why) = server.wait_ready(port, spec.ready.is_some(), deadline) else {
             break (server, pem, port);
         };
@@ -231,56 +282,84 @@ fn against_server_command(
             record.stderr
         ));
     };
-    let left = deadline.saturating_duration_since(Instant::now());
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let client = connectable::run_client(reactor, &endpoint, address, client, left);
+    let clients = connect_each(
+        ours,
+        setting.reactor,
+        &endpoint,
+        ("127.0.0.1", address),
+        deadline,
+    );
     let record = finish(server, pem, deadline, spec.stop_grace);
-    Ok((client.map_err(|e| e.to_string())?, record))
+    Ok((clients?, record))
 }
 
-/// Our probe as server, against a client program started for the trial.
+/// Our probe as server, against a client program started for the trial: it accepts the
+/// program's connections on one listener, one after another.
 fn against_client_command(
     spec: &CommandSpec,
-    server: ConnectableProtocol,
-    &Setting {
-        reactor,
-        transport,
-        profile,
-        timeout,
-    }: &Setting,
-) -> Result<(ConnectableProtocol, ExternalRecord), String> {
+    ours: &Ours<'_>,
+    setting: &Setting,
+) -> Result<(Vec<ConnectableProtocol>, ExternalRecord), String> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| format!("binding 127.0.0.1:0: {e}"))?;
     let port = listener
         .local_addr()
         .map_err(|e| format!("reading the listener's address: {e}"))?
         .port();
-    let endpoint = endpoint(transport, || TlsConfigs::for_profile(profile))?;
-    let deadline = Instant::now() + timeout;
-    let (client, pem) = start(spec, port, profile, None)?;
-    let server = connectable::run_server(reactor, &endpoint, listener, server, timeout);
+    let endpoint = endpoint(setting.transport, || {
+        TlsConfigs::for_profile(setting.profile)
+    })?;
+    let deadline = Instant::now() + setting.timeout;
+    let (client, pem) = start(spec, port, setting, None)?;
+    let mut listener = Some(listener);
+    let mut servers = Ok(Vec::with_capacity(ours.count));
+    for i in 0..ours.count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // The last connection takes the listener itself, the others a copy of it: the
+        // program's next connection waits in the same backlog meanwhile.
+        let this_listener = match listener.take() {
+            Some(last) if i + 1 == ours.count => Ok(last),
+            Some(kept) => {
+                let copy = kept.try_clone();
+                listener = Some(kept);
+                copy.map_err(|e| format!("sharing the listener: {e}"))
+            }
+            None => Err("the listener is gone".to_owned()),
+        };
+        let server = (ours.build)(i, "127.0.0.1", port);
+        let accepted = this_listener.and_then(|this_listener| {
+            connectable::run_server(setting.reactor, &endpoint, this_listener, server, left)
+                .map_err(|e| e.to_string())
+        });
+        match (accepted, &mut servers) {
+            (Ok(server), Ok(done)) => done.push(server),
+            (Err(why), _) => {
+                servers = Err(why);
+                break;
+            }
+            (Ok(_), Err(_)) => break,
+        }
+    }
+    drop(listener);
     let record = finish(client, pem, deadline, spec.stop_grace);
-    Ok((server.map_err(|e| e.to_string())?, record))
+    Ok((servers?, record))
 }
 
 /// Our probe as client, against a server that is already running.
 fn against_address(
     spec: &AddressSpec,
-    client: ConnectableProtocol,
-    &Setting {
-        reactor,
-        transport,
-        profile,
-        timeout,
-    }: &Setting,
-) -> Result<(ConnectableProtocol, ExternalRecord), String> {
+    ours: &Ours<'_>,
+    setting: &Setting,
+) -> Result<(Vec<ConnectableProtocol>, ExternalRecord), String> {
+    let deadline = Instant::now() + setting.timeout;
     let address = spec
         .address
         .to_socket_addrs()
         .map_err(|e| format!("resolving {:?}: {e}", spec.address))?
         .next()
         .ok_or_else(|| format!("{:?} resolves to no address", spec.address))?;
-    let endpoint = endpoint(transport, || {
+    let endpoint = endpoint(setting.transport, || {
         let ca = match &spec.ca {
             Some(path) => Some(
                 std::fs::read(path)
@@ -289,20 +368,25 @@ fn against_address(
             None => None,
         };
         TlsConfigs::for_external_server(
-            profile,
+            setting.profile,
             spec.server_name
                 .as_deref()
                 .unwrap_or(connectable::pki::SERVER_NAME),
             ca.as_deref(),
         )
     })?;
-    let client = connectable::run_client(reactor, &endpoint, address, client, timeout)
-        .map_err(|e| e.to_string())?;
+    // `{host}` in a script is the host as the suite wrote it.
+    let host = spec
+        .address
+        .rsplit_once(':')
+        .map_or(spec.address.as_str(), |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let clients = connect_each(ours, setting.reactor, &endpoint, (host, address), deadline)?;
     let record = ExternalRecord {
         shown: format!("server at {address}"),
         ..ExternalRecord::default()
     };
-    Ok((client, record))
+    Ok((clients, record))
 }
 
 /// Whether `program` can be found: a path that exists, or a name on PATH.

@@ -114,12 +114,14 @@ pub struct Program {
 
 impl Program {
     /// Starts `command` in a process group of its own, its output captured, watching for
-    /// `ready` on stdout and stderr.
+    /// `ready` on stdout and stderr; `stdin` is written to its standard input, which is then
+    /// closed (without it, stdin is `/dev/null`).
     pub fn start(
         mut command: Command,
         shown: String,
         ready: Option<&str>,
         grace: Duration,
+        stdin: Option<Vec<u8>>,
     ) -> Result<Program, String> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         become_subreaper();
@@ -131,7 +133,11 @@ impl Program {
         );
         command
             .env(MARKER_VARIABLE, &marker)
-            .stdin(Stdio::null())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         #[cfg(unix)]
@@ -157,6 +163,9 @@ impl Program {
             });
             child
         };
+        if let (Some(pipe), Some(bytes)) = (child.stdin.take(), stdin) {
+            write_input(pipe, bytes);
+        }
         let stdout = Arc::new(Mutex::new(Bounded::default()));
         let stderr = Arc::new(Mutex::new(Bounded::default()));
         let (tell, news) = mpsc::channel();
@@ -431,6 +440,20 @@ fn read_output(
             }
         }
         let _ = tell.send(News::Closed);
+    });
+}
+
+/// Writes `bytes` to a program's stdin on a thread of its own, then closes it. The thread is
+/// detached, as the output readers are: a program that never reads a large input blocks it
+/// only until the program is stopped (the write then fails on the closed pipe), never the
+/// trial.
+fn write_input(mut pipe: std::process::ChildStdin, bytes: Vec<u8>) {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        // A program that exits without reading all of it is its own business: the error
+        // (a broken pipe) has nobody to tell.
+        let _ = pipe.write_all(&bytes);
+        drop(pipe);
     });
 }
 

@@ -5,6 +5,25 @@ use super::*;
 use crate::expectations::{self, Sides};
 use crate::suite::Expectation;
 
+/// A side's expectation: one table (for the side, or for each of its connections), and the
+/// list of one per connection when the suite gives a list (else empty).
+type SideExpect = (Expectation, Vec<Expectation>);
+
+/// Whether a script (`{ script = [...] }`) uses `{host}` or `{port}` in a step.
+fn script_names_the_address(peer: &PeerSpec) -> bool {
+    let PeerSpec::Script(script) = peer else {
+        return false;
+    };
+    script.steps().iter().any(|step| match step {
+        protocols::Step::Send(text)
+        | protocols::Step::Expect(text)
+        | protocols::Step::ExpectUntil(text) => pieces(text)
+            .iter()
+            .any(|piece| matches!(piece, Piece::Placeholder(_))),
+        _ => false,
+    })
+}
+
 impl Checker<'_> {
     pub(super) fn case(
         &mut self,
@@ -77,14 +96,14 @@ impl Checker<'_> {
                 self.at(span.clone(), format!("{ctx}missing key \"server\""));
                 None
             }
-            Some(value) => self.peer(&ctx, "server", value),
+            Some(value) => self.side_peer(&ctx, "server", value),
         };
         let client = match table.get("client") {
             None => {
                 self.at(span.clone(), format!("{ctx}missing key \"client\""));
                 None
             }
-            Some(value) => self.peer(&ctx, "client", value),
+            Some(value) => self.side_peer(&ctx, "client", value),
         };
         let transports = match table.get("transports") {
             None => Some(defaults.transports.clone()),
@@ -129,10 +148,11 @@ impl Checker<'_> {
             None => Some(TlsProfile::default()),
             Some(value) => self.tls(&ctx, value),
         };
-        let (expect_server, expect_client) = match table.get("expect") {
-            None => (Expectation::default(), Expectation::default()),
-            Some(value) => self.expect(&ctx, value),
-        };
+        let ((expect_server, expect_server_each), (expect_client, expect_client_each)) =
+            match table.get("expect") {
+                None => Default::default(),
+                Some(value) => self.expect(&ctx, value),
+            };
         if let (Some(server), Some(client)) = (&server, &client) {
             if server.is_external() && client.is_external() {
                 self.at(
@@ -144,6 +164,7 @@ impl Checker<'_> {
             }
             for (side, peer) in [("server", server), ("client", client)] {
                 self.side_keys_fit(&ctx, side, peer, table.get("expect"));
+                self.connections_fit(&ctx, side, peer, table, server, client);
             }
             if client.is_external()
                 && let Some(DeValue::Table(keys)) = table.get("tls").map(|v| v.get_ref())
@@ -196,26 +217,167 @@ impl Checker<'_> {
             tls: tls?,
             expect_server,
             expect_client,
+            expect_server_each,
+            expect_client_each,
         };
         Some(case)
     }
 
     // -- Expectations -------------------------------------------------------------------
 
-    pub(super) fn expect(&mut self, ctx: &str, value: &Value<'_>) -> (Expectation, Expectation) {
-        let mut server = Expectation::default();
-        let mut client = Expectation::default();
+    /// `expect = { server = ..., client = ... }`: each side's table, or its list of tables
+    /// (one per connection of a side given as a list).
+    pub(super) fn expect(&mut self, ctx: &str, value: &Value<'_>) -> (SideExpect, SideExpect) {
+        let mut server = SideExpect::default();
+        let mut client = SideExpect::default();
         let Some(table) = self.table(ctx, "expect", value) else {
             return (server, client);
         };
         self.unknown_keys(&format!("{ctx}expect: "), table, EXPECT_KEYS);
         if let Some(value) = table.get("server") {
-            server = self.side(ctx, "expect.server", value);
+            server = self.side_or_each(ctx, "expect.server", value);
         }
         if let Some(value) = table.get("client") {
-            client = self.side(ctx, "expect.client", value);
+            client = self.side_or_each(ctx, "expect.client", value);
         }
         (server, client)
+    }
+
+    /// One table for the side (or for each of its connections), or a list of tables, one
+    /// per connection (`expect.client#2` in messages).
+    fn side_or_each(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> SideExpect {
+        let DeValue::Array(items) = value.get_ref() else {
+            return (self.side(ctx, key, value), Vec::new());
+        };
+        if items.is_empty() {
+            self.at(
+                value.span(),
+                format!("{ctx}{key}: empty list; give one table per connection, or one table"),
+            );
+        }
+        let each = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.side(ctx, &format!("{key}#{}", i + 1), item))
+            .collect();
+        (Expectation::default(), each)
+    }
+
+    /// A side: one peer, or a list of probes and scripts (`client = [ {...}, {...} ]`), the
+    /// connections that side makes (or accepts) one after another.
+    pub(super) fn side_peer(
+        &mut self,
+        ctx: &str,
+        key: &str,
+        value: &Value<'_>,
+    ) -> Option<PeerSpec> {
+        let DeValue::Array(items) = value.get_ref() else {
+            return self.peer(ctx, key, value);
+        };
+        if items.is_empty() || items.len() > MAX_CONNECTIONS {
+            self.at(
+                value.span(),
+                format!(
+                    "{ctx}{key}: a list of {} connections; give 1 to {MAX_CONNECTIONS}, each a \
+                     probe or a script",
+                    items.len()
+                ),
+            );
+            return None;
+        }
+        let before = self.diagnostics.len();
+        let mut connections = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{key}#{}", i + 1);
+            if let DeValue::Table(table) = item.get_ref()
+                && (table.get("command").is_some() || table.get("address").is_some())
+            {
+                self.at(
+                    item.span(),
+                    format!(
+                        "{ctx}{path}: a list of connections is ours, each a probe or a script \
+                         (an external program or address is one peer: give it as the other side)"
+                    ),
+                );
+                continue;
+            }
+            if let Some(peer) = self.peer(ctx, &path, item) {
+                connections.push(peer);
+            }
+        }
+        (self.diagnostics.len() == before).then_some(PeerSpec::Connections(connections))
+    }
+
+    /// A side given as a list needs an external peer on the other side; an expectation list
+    /// needs its side given as a list of the same length; a script's `{host}` and `{port}`
+    /// need an external peer to name.
+    fn connections_fit(
+        &mut self,
+        ctx: &str,
+        side: &str,
+        peer: &PeerSpec,
+        table: &DeTable<'_>,
+        server: &PeerSpec,
+        client: &PeerSpec,
+    ) {
+        let other_is_external = if side == "server" {
+            client.is_external()
+        } else {
+            server.is_external()
+        };
+        let place = table.get(side).map(|v| v.span()).unwrap_or_default();
+        if let PeerSpec::Connections(_) = peer
+            && !other_is_external
+        {
+            self.at(
+                place.clone(),
+                format!(
+                    "{ctx}{side}: a list of connections needs an external peer on the other \
+                     side (a command, or an address); two sides of ours make one connection \
+                     per pairing: write a case for each"
+                ),
+            );
+        }
+        if !other_is_external && peer.connections().iter().any(script_names_the_address) {
+            self.at(
+                place,
+                format!(
+                    "{ctx}{side}.script: {{host}} and {{port}} in a script step name the \
+                     external peer's address; between two sides of ours there is none (write \
+                     {{{{ and }}}} for literal braces)"
+                ),
+            );
+        }
+        let Some(DeValue::Table(expect)) = table.get("expect").map(|v| v.get_ref()) else {
+            return;
+        };
+        let Some(value) = expect.get(side) else {
+            return;
+        };
+        let DeValue::Array(items) = value.get_ref() else {
+            return;
+        };
+        match peer {
+            PeerSpec::Connections(list) if list.len() != items.len() && !items.is_empty() => {
+                self.at(
+                    value.span(),
+                    format!(
+                        "{ctx}expect.{side}: a list of {} expectations, but {side} makes {} \
+                         connections; give one table per connection, or a single table for each",
+                        items.len(),
+                        list.len()
+                    ),
+                );
+            }
+            PeerSpec::Connections(_) => {}
+            _ => self.at(
+                value.span(),
+                format!(
+                    "{ctx}expect.{side}: a list of expectations is one per connection, and \
+                     {side} is one connection; give a table (or give {side} as a list)"
+                ),
+            ),
+        }
     }
 
     /// One side's expectation (`expect.server`): its keys are checked against the families'
@@ -266,8 +428,13 @@ impl Checker<'_> {
         let Some(DeValue::Table(expect)) = expect.map(|v| v.get_ref()) else {
             return;
         };
-        let Some(DeValue::Table(keys)) = expect.get(side).map(|v| v.get_ref()) else {
-            return;
+        let tables: Vec<&DeTable<'_>> = match expect.get(side).map(|v| v.get_ref()) {
+            Some(DeValue::Table(keys)) => vec![keys],
+            Some(DeValue::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.get_ref().as_table())
+                .collect(),
+            _ => return,
         };
         let sides = if peer.is_external() {
             Sides::External
@@ -276,7 +443,7 @@ impl Checker<'_> {
         };
         let (allowed, what) = (expectations::keys_for(sides), sides.describe());
         let every = expectations::keys();
-        for (key, _) in sorted(keys) {
+        for (key, _) in tables.into_iter().flat_map(sorted) {
             let name = key.get_ref().as_ref();
             if every.contains(&name) && !allowed.contains(&name) {
                 self.at(

@@ -39,7 +39,8 @@ use diagnostics::{
 };
 
 use crate::suite::{
-    AddressSpec, Case, CommandSpec, Location, PLACEHOLDERS, PeerSpec, Suite, TransportKind,
+    AddressSpec, Case, CommandSpec, Location, PLACEHOLDERS, PeerSpec, Piece, SCRIPT_PLACEHOLDERS,
+    Stdin, Suite, TransportKind, pieces,
 };
 
 /// Loads every `*.toml` file directly in `dir` (not in subdirectories), sorted by file name.
@@ -205,7 +206,19 @@ pub(crate) const CASE_KEYS: &[&str] = &[
     "tls",
     "expect",
 ];
-pub(crate) const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd", "stop_grace"];
+pub(crate) const COMMAND_KEYS: &[&str] = &[
+    "command",
+    "ready",
+    "env",
+    "cwd",
+    "stop_grace",
+    "files",
+    "stdin",
+    "stdin_hex",
+];
+/// The keys of a command peer that an address peer cannot have: what is given to a program
+/// the runner starts.
+pub(crate) const PROGRAM_ONLY_KEYS: &[&str] = &["files", "stdin", "stdin_hex"];
 pub(crate) const ADDRESS_KEYS: &[&str] = &["address", "server_name", "ca"];
 pub(crate) const TLS_KEYS: &[&str] = &[
     "server_cert",
@@ -229,6 +242,9 @@ pub const MAX_DURATION: Duration = Duration::from_millis(protocols::MAX_WAIT_MS)
 /// The most bytes `received_len` and `received_generated` may expect (the `received` family's
 /// bound, named here as before).
 pub use crate::expectations::MAX_RECEIVED;
+
+/// The most connections a side given as a list may make in one trial.
+pub const MAX_CONNECTIONS: usize = 100;
 
 /// The longest case name, in characters: it is part of every trial name and trace file name.
 pub const MAX_NAME: usize = 100;

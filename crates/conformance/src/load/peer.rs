@@ -18,7 +18,34 @@ impl<'a> Checker<'a> {
                 self.command(ctx, key, table)
             }
             DeValue::Table(table) if table.get("address").is_some() => {
-                self.unknown_keys(&format!("{ctx}{key}: "), table, ADDRESS_KEYS);
+                let mut program_keys = false;
+                for (name, _) in sorted(table) {
+                    let name_text = name.get_ref().as_ref();
+                    if PROGRAM_ONLY_KEYS.contains(&name_text) {
+                        program_keys = true;
+                        self.at(
+                            name.span(),
+                            format!(
+                                "{ctx}{key}.{name_text}: only a command peer gets files and \
+                                 stdin (an address is a server someone else runs)"
+                            ),
+                        );
+                    }
+                }
+                for (name, _) in sorted(table) {
+                    let name_text = name.get_ref().as_ref();
+                    if !ADDRESS_KEYS.contains(&name_text) && !PROGRAM_ONLY_KEYS.contains(&name_text)
+                    {
+                        let ctx = format!("{ctx}{key}: ");
+                        self.at(
+                            name.span(),
+                            unknown_word(&ctx, "key", name_text, ADDRESS_KEYS),
+                        );
+                    }
+                }
+                if program_keys {
+                    return None;
+                }
                 if key != "server" {
                     self.at(
                         value.span(),
@@ -148,6 +175,23 @@ impl<'a> Checker<'a> {
                         }
                     ),
                 );
+            }
+        }
+        if self.diagnostics.len() != before {
+            return None;
+        }
+        for (i, step) in steps.iter().enumerate() {
+            let Some(table) = step.get_ref().as_table() else {
+                continue;
+            };
+            for (name, text) in sorted(table) {
+                // Not in the regular expressions: their braces are repetitions.
+                if let ("send" | "expect" | "expect_until", DeValue::String(text)) =
+                    (name.get_ref().as_ref(), text.get_ref())
+                {
+                    let path = format!("{path}: step {}: {}", i + 1, name.get_ref());
+                    self.placeholders_of(ctx, &path, text, step.span(), SCRIPT_PLACEHOLDERS);
+                }
             }
         }
         if self.diagnostics.len() != before {
@@ -284,13 +328,101 @@ impl<'a> Checker<'a> {
             self.placeholders(ctx, &path, &text, v.span());
             Some(text)
         });
+        let files = table
+            .get("files")
+            .map(|value| self.files(ctx, key, value))
+            .unwrap_or_default();
+        let stdin = self.stdin(ctx, key, table);
         (self.diagnostics.len() == before).then_some(PeerSpec::Command(CommandSpec {
             argv,
             ready,
             env,
             cwd,
             stop_grace: stop_grace?,
+            files,
+            stdin,
         }))
+    }
+
+    /// `files = { "name" = "contents", ... }`: plain names in the trial's folder, none of them
+    /// a name the runner writes there itself; placeholders checked in the contents.
+    pub(super) fn files(
+        &mut self,
+        ctx: &str,
+        key: &str,
+        value: &Value<'_>,
+    ) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        let Some(table) = self.table(ctx, &format!("{key}.files"), value) else {
+            return files;
+        };
+        for (name, contents) in sorted(table) {
+            let name_text = name.get_ref().as_ref();
+            let path = format!("{key}.files.{}", quote(name_text));
+            let plain = !name_text.is_empty()
+                && name_text != "."
+                && name_text != ".."
+                && !name_text.contains(['/', '\\', '\0']);
+            if !plain {
+                self.at(
+                    name.span(),
+                    format!(
+                        "{ctx}{path}: a file name must be a plain name in the trial's folder \
+                         (no \"/\", not \".\" or \"..\"), such as \"nginx.conf\""
+                    ),
+                );
+                continue;
+            }
+            if crate::suite::RUNNER_FILES.contains(&name_text) {
+                self.at(
+                    name.span(),
+                    format!(
+                        "{ctx}{path}: the runner writes {} there itself (the PEM files of \
+                         {{cert}}, {{key}}, {{ca}}, {{client_cert}} and {{client_key}}: {}); \
+                         choose another name",
+                        quote(name_text),
+                        crate::suite::RUNNER_FILES.join(", ")
+                    ),
+                );
+                continue;
+            }
+            if let Some(text) = self.text(ctx, &path, contents) {
+                self.placeholders(ctx, &path, &text, contents.span());
+                files.push((name_text.to_owned(), text));
+            }
+        }
+        files
+    }
+
+    /// `stdin = "text"` (placeholders substituted) or `stdin_hex = "..."`, not both.
+    pub(super) fn stdin(&mut self, ctx: &str, key: &str, table: &DeTable<'_>) -> Option<Stdin> {
+        match (table.get("stdin"), table.get("stdin_hex")) {
+            (Some(_), Some(hex)) => {
+                self.at(
+                    hex.span(),
+                    format!("{ctx}{key}: give only one of stdin, stdin_hex (found both)"),
+                );
+                None
+            }
+            (Some(value), None) => {
+                let path = format!("{key}.stdin");
+                let text = self.text(ctx, &path, value)?;
+                self.placeholders(ctx, &path, &text, value.span());
+                Some(Stdin::Text(text))
+            }
+            (None, Some(value)) => {
+                let path = format!("{key}.stdin_hex");
+                let text = self.text(ctx, &path, value)?;
+                match parse_hex(&text) {
+                    Some(bytes) => Some(Stdin::Bytes(bytes)),
+                    None => {
+                        self.at(value.span(), bad_hex(ctx, &path, &text));
+                        None
+                    }
+                }
+            }
+            (None, None) => None,
+        }
     }
 
     /// `stop_grace = "300ms"`: zero to [`crate::external::MAX_STOP_GRACE`].
@@ -320,26 +452,37 @@ impl<'a> Checker<'a> {
         Some(grace)
     }
 
-    /// Every `{name}` in `text` must be a known placeholder.
+    /// Every `{name}` in `text` must be a known placeholder (`{{` and `}}` are braces).
     pub(super) fn placeholders(&mut self, ctx: &str, path: &str, text: &str, span: Span) {
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            let Some(close) = rest[open..].find('}') else {
-                break;
+        self.placeholders_of(ctx, path, text, span, PLACEHOLDERS);
+    }
+
+    /// Every `{name}` in `text` must be one of `valid`.
+    pub(super) fn placeholders_of(
+        &mut self,
+        ctx: &str,
+        path: &str,
+        text: &str,
+        span: Span,
+        valid: &[&str],
+    ) {
+        for piece in pieces(text) {
+            let Piece::Placeholder(name) = piece else {
+                continue;
             };
-            let name = &rest[open + 1..open + close];
-            if !PLACEHOLDERS.contains(&name) {
+            if !valid.contains(&name) {
                 let shown = quote(&format!("{{{name}}}"));
-                let hint = did_you_mean(name, PLACEHOLDERS);
+                let hint = did_you_mean(name, valid);
+                let listed: Vec<String> = valid.iter().map(|p| format!("{{{p}}}")).collect();
                 self.at(
                     span.clone(),
                     format!(
-                        "{ctx}{path}: unknown placeholder {shown}{hint} \
-                         (valid: {{host}}, {{port}}, {{cert}}, {{key}}, {{ca}})"
+                        "{ctx}{path}: unknown placeholder {shown}{hint} (valid: {}; write {{{{ \
+                         and }}}} for a literal brace)",
+                        listed.join(", ")
                     ),
                 );
             }
-            rest = &rest[open + close + 1..];
         }
     }
 

@@ -59,6 +59,8 @@ enum SideTrace {
         tls: Option<TlsTrace>,
         events: Vec<EventTrace>,
     },
+    /// Several connections of ours, in order (a side given as a list).
+    Connections { connections: Vec<SideTrace> },
     /// A program or server someone else wrote.
     External {
         shown: String,
@@ -107,23 +109,10 @@ struct EventTrace {
 impl SideTrace {
     fn of(side: &Side) -> Self {
         match side {
-            Side::Probe(record) => {
-                let trace = record.trace();
-                Self::Probe {
-                    reactor: record.reactor(),
-                    reason: record.disconnect_reason().map(|r| ReasonTrace {
-                        kind: r.kind().word(),
-                        detail: r.detail().to_owned(),
-                    }),
-                    received_total: trace.received_total(),
-                    received: describe(trace.received()),
-                    tls: trace.negotiated().map(|n| TlsTrace {
-                        version: n.version.clone(),
-                        alpn: n.alpn.clone(),
-                    }),
-                    events: EventTrace::reported(&trace),
-                }
-            }
+            Side::Connections(list) => Self::Connections {
+                connections: list.iter().map(Self::of_probe).collect(),
+            },
+            Side::Probe(record) => Self::of_probe(record),
             Side::External(record) => Self::External {
                 shown: record.shown.clone(),
                 exit: record.exit.flatten(),
@@ -133,6 +122,24 @@ impl SideTrace {
                 stderr: record.stderr.clone(),
                 output_truncated: record.truncated,
             },
+        }
+    }
+
+    fn of_probe(record: &connectable::ConnectableProtocol) -> Self {
+        let trace = record.trace();
+        Self::Probe {
+            reactor: record.reactor(),
+            reason: record.disconnect_reason().map(|r| ReasonTrace {
+                kind: r.kind().word(),
+                detail: r.detail().to_owned(),
+            }),
+            received_total: trace.received_total(),
+            received: describe(trace.received()),
+            tls: trace.negotiated().map(|n| TlsTrace {
+                version: n.version.clone(),
+                alpn: n.alpn.clone(),
+            }),
+            events: EventTrace::reported(&trace),
         }
     }
 }

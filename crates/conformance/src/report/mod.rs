@@ -15,7 +15,7 @@ use connectable::{Event, TimedEvent, Trace};
 use protocols::bytes::describe;
 
 use crate::outcome::TrialRecord;
-use crate::record::{Problem, Side};
+use crate::record::{Problem, Role, Side};
 use crate::suite::{Case, Expectation};
 
 /// What every reporter is given once the trials are done.
@@ -77,26 +77,74 @@ pub fn failure(case: &Case, problems: &[Problem], server: &Side, client: &Side) 
         let _ = writeln!(out, "  {problem}");
     }
     let _ = writeln!(out, "expected:");
-    let _ = writeln!(
-        out,
-        "  server ({}): {}",
-        case.server.describe(),
-        expectation(&case.expect_server)
-    );
-    let _ = writeln!(
-        out,
-        "  client ({}): {}",
-        case.client.describe(),
-        expectation(&case.expect_client)
-    );
+    for (role, peer, one, each) in [
+        (
+            Role::Server,
+            &case.server,
+            &case.expect_server,
+            &case.expect_server_each,
+        ),
+        (
+            Role::Client,
+            &case.client,
+            &case.expect_client,
+            &case.expect_client_each,
+        ),
+    ] {
+        let name = role.word();
+        if each.is_empty() {
+            let _ = writeln!(out, "  {name} ({}): {}", peer.describe(), expectation(one));
+        } else {
+            let _ = writeln!(out, "  {name} ({}):", peer.describe());
+            for (i, expect) in each.iter().enumerate() {
+                let _ = writeln!(out, "    {name}#{}: {}", i + 1, expectation(expect));
+            }
+        }
+    }
     let _ = writeln!(out, "happened:");
-    let _ = writeln!(out, "  server: {}", happened(server));
-    let _ = writeln!(out, "  client: {}", happened(client));
+    for (role, side) in [(Role::Server, server), (Role::Client, client)] {
+        match side {
+            Side::Connections(list) => {
+                for (i, record) in list.iter().enumerate() {
+                    let _ = writeln!(out, "  {}#{}: {}", role.word(), i + 1, happened_to(record));
+                }
+            }
+            _ => {
+                let _ = writeln!(out, "  {}: {}", role.word(), happened(side));
+            }
+        }
+    }
     let trace = |side: &Side| match side {
         Side::Probe(record) => record.trace(),
-        Side::External(_) => Trace::default(),
+        Side::External(_) | Side::Connections(_) => Trace::default(),
     };
-    out.push_str(&side_by_side(&trace(server), &trace(client)));
+    let connections = [(Role::Server, server), (Role::Client, client)]
+        .into_iter()
+        .find_map(|(role, side)| match side {
+            Side::Connections(list) => Some((role, list)),
+            _ => None,
+        });
+    match connections {
+        None => out.push_str(&side_by_side(&trace(server), &trace(client))),
+        // One trace a connection, each timed from its own start, its column its side's.
+        Some((role, list)) => {
+            for (i, record) in list.iter().enumerate() {
+                let (left, right) = match role {
+                    Role::Server => (record.trace(), Trace::default()),
+                    Role::Client => (Trace::default(), record.trace()),
+                };
+                out.push_str(&side_by_side(&left, &right).replacen(
+                    "trace (ms since the pairing started)",
+                    &format!(
+                        "{}#{} trace (ms since that connection started)",
+                        role.word(),
+                        i + 1
+                    ),
+                    1,
+                ));
+            }
+        }
+    }
     for (name, side) in [("server", server), ("client", client)] {
         if let Side::External(record) = side {
             for (stream, text) in [("stdout", &record.stdout), ("stderr", &record.stderr)] {
@@ -118,10 +166,15 @@ pub(crate) fn expectation(expect: &Expectation) -> String {
 }
 
 fn happened(side: &Side) -> String {
-    let side = match side {
-        Side::Probe(side) => side,
-        Side::External(record) => return record.summary(),
-    };
+    match side {
+        Side::Probe(side) => happened_to(side),
+        Side::External(record) => record.summary(),
+        Side::Connections(list) => format!("{} connections", list.len()),
+    }
+}
+
+/// How one connection of ours ended, and what it received.
+fn happened_to(side: &connectable::ConnectableProtocol) -> String {
     let trace = side.trace();
     let reason = side
         .disconnect_reason()
