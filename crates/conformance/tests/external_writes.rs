@@ -2,13 +2,18 @@
 //! server reads is split too.
 //!
 //! Each row is a case for one delivery mode, run through the real `conformance` binary on
-//! every reactor over TCP: our scripted client sends 16 KiB and closes; the server is a
-//! python3 program that records the size of each of its reads and prints how many there
-//! were, checked with `stdout_regex`. One write of 16 KiB over loopback is one read (whole);
-//! sixteen thousand one-byte writes cannot all arrive before a reader that is woken by the
-//! first is scheduled (bytewise), so it reads several times; chunked pieces are few and may
-//! well arrive together, so only their total is checked here (their sizes are checked
-//! without sockets in connectable's `split_writes_follow_the_delivery_mode`).
+//! every reactor over TCP: the server is a python3 program that says "go" once it has
+//! accepted, records the size of each of its reads and prints how many there were, checked
+//! with `stdout_regex`; our scripted client waits for the "go" (so that the reader is already
+//! waiting in `recv`, not still starting: the kernel accepts and queues before the program
+//! does), sends its bytes and closes. One write of 8 KiB over loopback (less than a socket's
+//! first send buffer, so one segment) is one read (whole; 32 KiB in one write may go as two
+//! segments, and be read as two); of 32,768 one-byte writes, which take tens of
+//! milliseconds, the first wakes the reader, and the rest cannot all be queued before it
+//! reads (bytewise), so it reads several times; chunked pieces are few and may well arrive
+//! together, so only their total is checked here (their sizes are checked without sockets in
+//! connectable's `split_writes_follow_the_delivery_mode`). With the split taken out of
+//! `trials.rs`, the bytewise row fails with `reads=1`.
 
 #![cfg(target_os = "linux")]
 
@@ -20,6 +25,7 @@ const READER: &str = r#"
 import socket, sys
 server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
 conn, _ = server.accept()
+conn.sendall(b"go")
 sizes = []
 while True:
     chunk = conn.recv(1 << 20)
@@ -33,24 +39,25 @@ sys.stdout.flush()
 
 #[test]
 fn our_writes_are_split_as_our_reads_against_external_programs() {
-    // Rows: the delivery mode, and what the reader must print.
+    // Rows: the delivery mode, how many bytes our client sends, and what the reader must
+    // print.
     let rows = [
-        ("whole", "^reads=1 total=16384$"),
-        ("bytewise", "^reads=([2-9]|[1-9][0-9]+) total=16384$"),
-        ("chunked", "^reads=[1-9][0-9]* total=16384$"),
+        ("whole", 8192, "^reads=1 total=8192$"),
+        ("bytewise", 32768, "^reads=([2-9]|[1-9][0-9]+) total=32768$"),
+        ("chunked", 32768, "^reads=[1-9][0-9]* total=32768$"),
     ];
     let mut suite = String::new();
-    for (delivery, printed) in rows {
+    for (delivery, size, printed) in rows {
         suite.push_str(&format!(
             r#"
 [[case]]
 name = "reads_{delivery}"
-about = "the reader's reads of 16 KiB sent {delivery}"
+about = "the reader's reads of {size} bytes sent {delivery}"
 transports = ["tcp"]
 delivery = ["{delivery}"]
 server = {{ command = ["python3", "-c", '''{READER}''', "{{port}}"] }}
-client = {{ script = [ {{ send_size = 16384 }}, {{ close = true }} ] }}
-expect.client = {{ reason = "done" }}
+client = {{ script = [ {{ expect = "go" }}, {{ send_size = {size} }}, {{ close = true }} ] }}
+expect.client = {{ reason = "done", received = "go" }}
 expect.server = {{ exit = 0, stdout_regex = "{printed}" }}
 "#
         ));
