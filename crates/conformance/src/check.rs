@@ -28,6 +28,7 @@ pub fn external_mismatches(
         killed: record.killed,
         stdout: &record.stdout,
         stderr: &record.stderr,
+        truncated: record.truncated,
         summary: &summary,
     };
     sided(role, expect.check_external(&seen))

@@ -345,7 +345,7 @@ impl TransportKind {
 
 // What one side must show, its fields the key families of `expectations` (which own their
 // value types); named here too, as part of the model.
-pub use crate::expectations::{EVENT_WORDS, Expectation, Received};
+pub use crate::expectations::{EVENT_WORDS, Expectation, Negotiation, Received};
 
 #[cfg(test)]
 mod tests {

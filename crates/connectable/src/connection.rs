@@ -35,6 +35,7 @@
 //! flush, and which reason an I/O error means ([`reason_for`]).
 
 use std::any::Any;
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::io::{self, IoSlice};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -141,6 +142,9 @@ pub struct Connection {
     peer_eof: bool,
     /// The state of the split points of [`Delivery::Chunked`].
     chunking: u64,
+    /// How the protocol's writes are split into separate writes to the stream, when the side
+    /// asked for it ([`ConnectableProtocol::split_writes`]).
+    write_split: Option<WriteSplit>,
     /// The close the protocol asked for, as last seen: the trace records when it asks, so a
     /// trial that times out can say what the side was waiting for.
     close_seen: (Option<CloseRequest>, bool),
@@ -194,6 +198,10 @@ impl Connection {
                 Delivery::Chunked(seed) => seed,
                 _ => 0,
             },
+            write_split: side
+                .split_writes
+                .then(|| WriteSplit::new(side.delivery))
+                .flatten(),
         })
     }
 
@@ -211,6 +219,16 @@ impl Connection {
         self.event(Event::Made);
         self.call(|p, t| p.connection_made(t));
         self.schedule_timers(now);
+    }
+
+    /// The TLS handshake agreed on `state`'s version and ALPN protocol: recorded in the trace
+    /// ([`Trace::negotiated`](crate::Trace::negotiated)). A reactor calls it right before
+    /// [`handshake_completed`](Self::handshake_completed).
+    pub fn tls_negotiated(&mut self, state: &rustls::CommonState) {
+        self.record
+            .lock()
+            .trace
+            .set_negotiated(crate::Negotiated::of(state));
     }
 
     /// The TLS handshake completed: runs `handshake_completed`.
@@ -384,9 +402,14 @@ impl Connection {
         if self.phase == Phase::Handshaking {
             return 0;
         }
-        self.transport
-            .as_ref()
-            .map_or(0, |t| t.pending_slices(slices, limit))
+        let Some(transport) = self.transport.as_ref() else {
+            return 0;
+        };
+        let limit = match &self.write_split {
+            Some(split) => limit.min(split.piece(transport.buffered())),
+            None => limit,
+        };
+        transport.pending_slices(slices, limit)
     }
 
     /// How many bytes are pending in all.
@@ -401,6 +424,9 @@ impl Connection {
             return;
         };
         transport.consume(n);
+        if let Some(split) = &self.write_split {
+            split.sent(n);
+        }
         if n > 0 && transport.buffered() == 0 && !self.finished {
             let resume = match self.producer {
                 Some(ProducerKind::Pull) => true,
@@ -641,11 +667,7 @@ impl Connection {
 
     /// splitmix64: small, fast, and the same sequence for the same seed everywhere.
     fn next_random(&mut self) -> u64 {
-        self.chunking = self.chunking.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.chunking;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        splitmix64(&mut self.chunking)
     }
 
     fn deliver_held(&mut self) {
@@ -774,6 +796,67 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
     }
 }
 
+/// splitmix64: small, fast, and the same sequence for the same seed everywhere.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The pieces a side's writes are sent in, as its delivery mode splits what it reads: one
+/// byte per write (bytewise), or pieces of seeded sizes (chunked), so that a peer in another
+/// process reads them split too. A piece is drawn when the reactor asks for the pending
+/// bytes, which it does through `&self`, hence the cells.
+#[derive(Debug)]
+struct WriteSplit {
+    bytewise: bool,
+    /// The splitmix64 state of the chunked sizes.
+    state: Cell<u64>,
+    /// What is left of the current piece; 0 when the next one is still to draw.
+    piece: Cell<usize>,
+}
+
+impl WriteSplit {
+    /// The split for `delivery`; `None` for whole delivery, which writes what it can.
+    fn new(delivery: Delivery) -> Option<Self> {
+        let (bytewise, seed) = match delivery {
+            Delivery::Bytewise => (true, 0),
+            // Not the reads' own sequence: writes and reads interleave unpredictably, and
+            // each should be reproducible from the seed alone.
+            Delivery::Chunked(seed) => (false, seed ^ 0x7772_6974_6573),
+            _ => return None,
+        };
+        Some(Self {
+            bytewise,
+            state: Cell::new(seed),
+            piece: Cell::new(0),
+        })
+    }
+
+    /// The most the next write may send, with `pending` bytes waiting (more than zero).
+    fn piece(&self, pending: usize) -> usize {
+        if self.piece.get() == 0 && pending > 0 {
+            let size = if self.bytewise {
+                1
+            } else {
+                let mut state = self.state.get();
+                let draw = splitmix64(&mut state);
+                self.state.set(state);
+                1 + (draw % pending as u64) as usize
+            };
+            self.piece.set(size);
+        }
+        self.piece.get()
+    }
+
+    /// `n` bytes of the current piece were sent.
+    fn sent(&self, n: usize) {
+        self.piece.set(self.piece.get().saturating_sub(n));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::{Ipv4Addr, SocketAddr};
@@ -816,6 +899,82 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The sizes of the writes a reactor makes of what a protocol wrote in `connection_made`
+    /// (`writes`), asking for at most `limit` bytes at a time.
+    fn write_pieces(side: ConnectableProtocol, limit: usize) -> Vec<usize> {
+        let mut side = side;
+        let now = Instant::now();
+        let mut connection = Connection::new(&mut side, "test", now).unwrap();
+        let addr = Address::Ip(SocketAddr::from((Ipv4Addr::LOCALHOST, 1)));
+        connection.made(addr.clone(), addr, false, now);
+        let mut pieces = Vec::new();
+        while connection.buffered_writes() > 0 {
+            let mut slices = [std::io::IoSlice::new(&[]); 8];
+            let filled = connection.pending_write_slices(&mut slices, limit);
+            let n: usize = slices[..filled].iter().map(|s| s.len()).sum();
+            assert!(n > 0, "something pending is offered");
+            pieces.push(n);
+            connection.wrote(n);
+        }
+        pieces
+    }
+
+    /// Writes two buffers when connected.
+    struct Writer;
+
+    impl Protocol for Writer {
+        fn connection_made(&mut self, transport: &mut Transport) -> CallbackResult {
+            transport.write(&[b'a'; 700]);
+            transport.write_shared(vec![b'b'; 338]);
+            Ok(())
+        }
+
+        fn data_received(&mut self, _: &mut Transport, _: &[u8]) -> CallbackResult {
+            Ok(())
+        }
+    }
+
+    /// A side told to split its writes sends one byte per write (bytewise) or seeded pieces
+    /// (chunked); otherwise, or with whole delivery, what the reactor asks for.
+    #[test]
+    fn split_writes_follow_the_delivery_mode() {
+        let side = |delivery, split| {
+            let side = ConnectableProtocol::new(Writer).with_delivery(delivery);
+            if split { side.split_writes() } else { side }
+        };
+        assert_eq!(
+            write_pieces(side(Delivery::Bytewise, false), usize::MAX),
+            [1038]
+        );
+        assert_eq!(
+            write_pieces(side(Delivery::Chunked(5), false), 400),
+            [400, 400, 238]
+        );
+        assert_eq!(
+            write_pieces(side(Delivery::Whole, true), 400),
+            [400, 400, 238]
+        );
+        assert_eq!(
+            write_pieces(side(Delivery::Bytewise, true), usize::MAX),
+            [1; 1038]
+        );
+        let chunked = write_pieces(side(Delivery::Chunked(5), true), usize::MAX);
+        assert_eq!(chunked.iter().sum::<usize>(), 1038);
+        assert!(chunked.len() > 2, "split into pieces: {chunked:?}");
+        assert_eq!(
+            chunked,
+            write_pieces(side(Delivery::Chunked(5), true), usize::MAX)
+        );
+        assert_ne!(
+            chunked,
+            write_pieces(side(Delivery::Chunked(6), true), usize::MAX)
+        );
+        // The reactor's own limit still holds within a piece.
+        let limited = write_pieces(side(Delivery::Chunked(5), true), 10);
+        assert!(limited.iter().all(|&n| n <= 10), "{limited:?}");
+        assert_eq!(limited.iter().sum::<usize>(), 1038);
     }
 
     #[test]

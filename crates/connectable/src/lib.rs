@@ -49,7 +49,9 @@ pub use protocol::{BoxError, CallbackResult, Protocol};
 pub use reactor::Reactor;
 pub use reason::{DisconnectReason, ReasonKind};
 pub use side::{ConnectableProtocol, Delivery, Done};
-pub use trace::{Difference, ExpectedBytes, ReceivedComparison, WINDOW_AFTER, WINDOW_BEFORE};
+pub use trace::{
+    Difference, ExpectedBytes, Negotiated, ReceivedComparison, WINDOW_AFTER, WINDOW_BEFORE,
+};
 pub use trace::{
     EVENTS_KEPT, EVENTS_REPORTED, Event, LINES_SHOWN, RECEIVED_KEPT, TimedEvent, Trace,
 };

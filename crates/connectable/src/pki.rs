@@ -132,9 +132,104 @@ impl ClientCert {
     }
 }
 
+/// The TLS versions our sides offer and accept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TlsVersions {
+    /// TLS 1.2.
+    pub tls12: bool,
+    /// TLS 1.3.
+    pub tls13: bool,
+}
+
+impl TlsVersions {
+    /// The words suites use for the versions, in order.
+    pub const WORDS: [&'static str; 2] = ["1.2", "1.3"];
+
+    /// The versions of these words (each from [`TlsVersions::WORDS`]); `None` for an empty
+    /// list or an unknown word.
+    pub fn from_words<'w>(words: impl IntoIterator<Item = &'w str>) -> Option<Self> {
+        let mut versions = Self {
+            tls12: false,
+            tls13: false,
+        };
+        for word in words {
+            match word {
+                "1.2" => versions.tls12 = true,
+                "1.3" => versions.tls13 = true,
+                _ => return None,
+            }
+        }
+        (versions.tls12 || versions.tls13).then_some(versions)
+    }
+
+    /// rustls' versions of these.
+    fn rustls(self) -> Vec<&'static rustls::SupportedProtocolVersion> {
+        let mut versions = Vec::new();
+        if self.tls13 {
+            versions.push(&rustls::version::TLS13);
+        }
+        if self.tls12 {
+            versions.push(&rustls::version::TLS12);
+        }
+        versions
+    }
+}
+
+impl Default for TlsVersions {
+    /// Both, as rustls' safe defaults.
+    fn default() -> Self {
+        Self {
+            tls12: true,
+            tls13: true,
+        }
+    }
+}
+
+/// The ALPN protocols our sides offer (a client) or accept (a server), in order of
+/// preference; none by default. Interned: each distinct list is kept once per process, so a
+/// [`TlsProfile`] stays `Copy` and a key of the configuration cache (a suite names a few).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Alpn(&'static [&'static str]);
+
+impl Alpn {
+    /// The list of these protocol names.
+    pub fn new<S: AsRef<str>>(protocols: &[S]) -> Self {
+        static KNOWN: OnceLock<Mutex<Vec<&'static [&'static str]>>> = OnceLock::new();
+        let wanted: Vec<&str> = protocols.iter().map(AsRef::as_ref).collect();
+        if wanted.is_empty() {
+            return Self::default();
+        }
+        let mut known = KNOWN
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(list) = known.iter().find(|list| **list == wanted.as_slice()) {
+            return Self(list);
+        }
+        let list: &'static [&'static str] = Box::leak(
+            wanted
+                .iter()
+                .map(|name| &*Box::leak(Box::<str>::from(*name)))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
+        known.push(list);
+        Self(list)
+    }
+
+    /// The protocol names, in order.
+    pub fn protocols(self) -> &'static [&'static str] {
+        self.0
+    }
+
+    fn rustls(self) -> Vec<Vec<u8>> {
+        self.0.iter().map(|p| p.as_bytes().to_vec()).collect()
+    }
+}
+
 /// The TLS set-up of a pairing: what each side presents, whether the server insists on a
-/// client certificate, and whether the client verifies the server's (it does unless told
-/// otherwise by name).
+/// client certificate, whether the client verifies the server's (it does unless told
+/// otherwise by name), and the versions and ALPN protocols our sides offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TlsProfile {
     /// The server's certificate.
@@ -148,16 +243,23 @@ pub struct TlsProfile {
     /// only a case that says `tls = { verify = false }` gets it, and the client's trace says
     /// so ([`crate::Event::Unverified`]).
     pub verify: bool,
+    /// The versions our server and our client accept.
+    pub versions: TlsVersions,
+    /// The ALPN protocols our client offers and our server accepts.
+    pub alpn: Alpn,
 }
 
 impl Default for TlsProfile {
-    /// A valid server certificate, no client certificate, verification on.
+    /// A valid server certificate, no client certificate, verification on, TLS 1.2 and 1.3,
+    /// no ALPN.
     fn default() -> Self {
         Self {
             server_cert: ServerCert::default(),
             client_cert: ClientCert::default(),
             require_client_cert: false,
             verify: true,
+            versions: TlsVersions::default(),
+            alpn: Alpn::default(),
         }
     }
 }
@@ -359,13 +461,14 @@ impl TlsConfigs {
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = |e: rustls::Error| Error::Pki(e.to_string());
-        let client = client_builder(provider, Arc::new(roots), profile.verify)?;
-        let client = match pki.client(profile.client_cert) {
+        let client = client_builder(provider, Arc::new(roots), profile)?;
+        let mut client = match pki.client(profile.client_cert) {
             None => client.with_no_client_auth(),
             Some(cert) => client
                 .with_client_auth_cert(vec![cert.cert_der.clone()], cert.private_key())
                 .map_err(tls)?,
         };
+        client.alpn_protocols = profile.alpn.rustls();
         let server_name = ServerName::try_from(server_name)
             .map_err(|e| Error::Pki(format!("server name {server_name:?}: {e}")))?
             .to_owned();
@@ -397,20 +500,22 @@ impl TlsConfigs {
         }
         .map_err(|e| Error::Pki(e.to_string()))?;
         let leaf = pki.server(profile.server_cert);
-        let server = ServerConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
+        let mut server = ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(&profile.versions.rustls())
             .map_err(tls)?
             .with_client_cert_verifier(client_verifier)
             .with_single_cert(vec![leaf.cert_der.clone()], leaf.private_key())
             .map_err(tls)?;
+        server.alpn_protocols = profile.alpn.rustls();
 
-        let client = client_builder(provider, Arc::clone(&roots), profile.verify)?;
-        let client = match pki.client(profile.client_cert) {
+        let client = client_builder(provider, Arc::clone(&roots), profile)?;
+        let mut client = match pki.client(profile.client_cert) {
             None => client.with_no_client_auth(),
             Some(cert) => client
                 .with_client_auth_cert(vec![cert.cert_der.clone()], cert.private_key())
                 .map_err(tls)?,
         };
+        client.alpn_protocols = profile.alpn.rustls();
 
         let server_name = ServerName::try_from(SERVER_NAME)
             .map_err(|e| Error::Pki(e.to_string()))?
@@ -424,16 +529,18 @@ impl TlsConfigs {
     }
 }
 
-/// A client configuration builder that trusts `roots`, or, when `verify` is false, accepts any
-/// server certificate: the one place verification can be switched off.
+/// A client configuration builder with the profile's versions that trusts `roots`, or, when
+/// the profile says `verify: false`, accepts any server certificate: the one place
+/// verification can be switched off.
 fn client_builder(
     provider: Arc<CryptoProvider>,
     roots: Arc<RootCertStore>,
-    verify: bool,
+    profile: TlsProfile,
 ) -> Result<ConfigBuilder<ClientConfig, WantsClientCert>, Error> {
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&profile.versions.rustls())
         .map_err(|e| Error::Pki(e.to_string()))?;
+    let verify = profile.verify;
     Ok(if verify {
         builder.with_root_certificates(roots)
     } else {

@@ -50,6 +50,8 @@ impl Delivery {
 pub struct ConnectableProtocol {
     pub(crate) protocol: Option<Box<dyn Protocol>>,
     pub(crate) delivery: Delivery,
+    /// Whether writes are split as the delivery mode splits reads.
+    pub(crate) split_writes: bool,
     pub(crate) record: Arc<SideRecord>,
 }
 
@@ -74,6 +76,7 @@ impl ConnectableProtocol {
         Self {
             protocol: Some(protocol),
             delivery: Delivery::Whole,
+            split_writes: false,
             record: Arc::new(SideRecord::default()),
         }
     }
@@ -81,6 +84,17 @@ impl ConnectableProtocol {
     /// Sets how this side gets its bytes.
     pub fn with_delivery(mut self, delivery: Delivery) -> Self {
         self.delivery = delivery;
+        self
+    }
+
+    /// Splits what this side writes as its delivery mode splits what it reads: with
+    /// [`Delivery::Bytewise`] each write to the stream sends one byte, with
+    /// [`Delivery::Chunked`] pieces of sizes drawn from its seed; [`Delivery::Whole`] writes
+    /// what it can. For a peer in another process, which then reads our bytes split too (the
+    /// way to test a server's framing); two sides of one pairing split their reads already,
+    /// and writing a byte at a time would only slow them down.
+    pub fn split_writes(mut self) -> Self {
+        self.split_writes = true;
         self
     }
 

@@ -166,6 +166,35 @@ pub struct Trace {
     /// What the received bytes are compared with as they arrive, all of them, when a side's
     /// expectation compares content (keeping a copy of everything would not scale).
     comparison: Option<ReceivedComparison>,
+    /// What the TLS handshake agreed on, once it completed.
+    negotiated: Option<Negotiated>,
+}
+
+/// What a TLS handshake agreed on: the version and the ALPN protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Negotiated {
+    /// `1.2` or `1.3` (as suites write them); another version by rustls' name.
+    pub version: String,
+    /// The ALPN protocol, if one was agreed on (as text, lossily).
+    pub alpn: Option<String>,
+}
+
+impl Negotiated {
+    /// What a rustls connection agreed on, once its handshake completed.
+    pub fn of(state: &rustls::CommonState) -> Self {
+        let version = match state.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_2) => "1.2".to_owned(),
+            Some(rustls::ProtocolVersion::TLSv1_3) => "1.3".to_owned(),
+            Some(other) => format!("{other:?}"),
+            None => "none".to_owned(),
+        };
+        Self {
+            version,
+            alpn: state
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+        }
+    }
 }
 
 impl Default for Trace {
@@ -177,6 +206,7 @@ impl Default for Trace {
             received_total: 0,
             received_limit: RECEIVED_KEPT,
             comparison: None,
+            negotiated: None,
         }
     }
 }
@@ -208,6 +238,12 @@ impl Trace {
     /// [`ConnectableProtocol::compare_received`]: crate::ConnectableProtocol::compare_received
     pub fn received_comparison(&self) -> Option<&ReceivedComparison> {
         self.comparison.as_ref()
+    }
+
+    /// What the TLS handshake agreed on (version, ALPN); `None` without TLS or before the
+    /// handshake completed.
+    pub fn negotiated(&self) -> Option<&Negotiated> {
+        self.negotiated.as_ref()
     }
 
     /// The events as a report writes them, at most `limit` one by one: all of them when they
@@ -361,6 +397,11 @@ impl Trace {
             return;
         }
         self.events.push(TimedEvent { at, event });
+    }
+
+    /// Records what the TLS handshake agreed on.
+    pub(crate) fn set_negotiated(&mut self, negotiated: Negotiated) {
+        self.negotiated = Some(negotiated);
     }
 
     /// Keeps at most `limit` received bytes from now on (those kept already stay).

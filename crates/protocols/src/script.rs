@@ -61,6 +61,9 @@ pub enum Step {
     HalfClose(#[serde(deserialize_with = "yes")] ()),
     /// `lose_connection`.
     Close(#[serde(deserialize_with = "yes")] ()),
+    /// `lose_connection_without_close_notify`: over TLS a truncation the peer should see (an
+    /// EOF without close_notify); over plain TCP an ordinary close.
+    Truncate(#[serde(deserialize_with = "yes")] ()),
     /// `abort_connection`.
     Abort(#[serde(deserialize_with = "yes")] ()),
     /// Waits until the peer has closed (its EOF).
@@ -85,6 +88,7 @@ impl Step {
             Self::ResumeReading(()) => "resume_reading",
             Self::HalfClose(()) => "half_close",
             Self::Close(()) => "close",
+            Self::Truncate(()) => "truncate",
             Self::Abort(()) => "abort",
             Self::ExpectClosed(()) => "expect_closed",
         }
@@ -106,6 +110,7 @@ impl Step {
         "resume_reading",
         "half_close",
         "close",
+        "truncate",
         "abort",
         "expect_closed",
     ];
@@ -215,6 +220,7 @@ impl Running {
                 Step::ResumeReading(()) => transport.resume_reading(),
                 Step::HalfClose(()) => transport.half_close(),
                 Step::Close(()) => transport.lose_connection(),
+                Step::Truncate(()) => transport.lose_connection_without_close_notify(),
                 Step::Abort(()) => transport.abort_connection(),
                 Step::ExpectClosed(()) => {
                     if !self.peer_closed {
@@ -514,7 +520,7 @@ mod tests {
     #[rustfmt::skip]
     fn scripts_run_whole_and_bytewise() {
         type Row<'a> = (&'a str, &'a [&'a str], &'a [u8], Option<CloseRequest>, Option<&'a str>);
-        let rows: [Row<'_>; 14] = [
+        let rows: [Row<'_>; 15] = [
             (r#"{ send = "ping" }, { expect = "pong" }, { close = true }"#, &["po", "ng"], b"ping", Some(CloseRequest::Lose), None),
             (r#"{ send = "ping" }, { expect = "pong" }, { close = true }"#, &["pi"], b"ping", None, Some(r#"script step 2 (expect): expected "pong""#)),
             (r#"{ expect = "ab" }, { send = "1" }, { expect = "cd" }, { send = "2" }"#, &["abc", "d"], b"12", None, None),
@@ -522,6 +528,7 @@ mod tests {
             (r#"{ send_size = 3 }, { send_size = 2 }, { expect_size = 4 }, { close = true }"#, &["wxyz"], b"abcde", Some(CloseRequest::Lose), None),
             (r#"{ expect_size = 4 }, { close = true }"#, &["wxy"], b"", None, None),
             (r#"{ half_close = true }"#, &[], b"", None, None),
+            (r#"{ send = "body" }, { truncate = true }"#, &[], b"body", Some(CloseRequest::LoseWithoutCloseNotify), None),
             (r#"{ expect = "x" }"#, &["y"], b"", None, Some("received \"y\" (1 bytes)")),
             (r#"{ pause_reading = true }, { expect = "x" }"#, &["x"], b"", None, None),
             (r#"{ expect_until = "\r\n\r\n" }, { send = "ok" }, { expect = "x" }, { close = true }"#, &["HTTP/1.1 200\r\nA: b\r\n\r", "\nx"], b"ok", Some(CloseRequest::Lose), None),

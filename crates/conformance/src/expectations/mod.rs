@@ -1,5 +1,5 @@
 //! The expectation keys of a side (`expect.server`, `expect.client`) as a table: one module
-//! per key family (reason, received, events, error, exit, output), each saying its keys, which
+//! per key family (reason, received, events, error, tls, exit, output), each saying its keys, which
 //! sides it applies to, how its keys parse, how it checks a side's record and how it reads in
 //! a failure message. The loader's key lists, the checks, the failure message's "expected"
 //! lines and the reference table of suites/README.md all derive from the one list in
@@ -16,6 +16,7 @@ pub use events::EVENT_WORDS;
 pub use exit::exit_word;
 pub use output::Printed;
 pub use received::{MAX_RECEIVED, REGEX_JUDGED, Received, expected_bytes, judged_on};
+pub use tls::Negotiation;
 
 /// Which kind of side a family can be checked on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +108,8 @@ pub struct ExternalSeen<'a> {
     pub stdout: &'a str,
     /// Its stderr, as kept.
     pub stderr: &'a str,
+    /// Whether stdout or stderr was longer than what was kept (cut at 64 KiB).
+    pub truncated: bool,
     /// How it ended, in words (`exited with status 1`), for a mismatch's "got".
     pub summary: &'a str,
 }
@@ -244,6 +247,7 @@ families! {
     received::ReceivedFamily,
     events::Events,
     error::Error,
+    tls::Tls,
     exit::Exit,
     output::Output,
 }
@@ -414,6 +418,7 @@ mod tests {
             killed,
             stdout: "listening on 8080",
             stderr: "",
+            truncated: false,
             summary: "how it ended",
         };
         let rows = [
@@ -457,6 +462,45 @@ mod tests {
                 .map(|f| f.key)
                 .collect();
             assert_eq!(found, keys, "{expectation:?} against {seen:?}");
+        }
+    }
+
+    /// `stdout_regex` and `stderr_regex` match somewhere, as grep does; on output cut at
+    /// 64 KiB only a match that ends before the cut counts. Rows: stdout as kept, whether it
+    /// was cut, the regex, whether it holds.
+    #[test]
+    fn output_regexes_never_pass_on_the_cut() {
+        let rows = [
+            ("listening on 8080\n", false, "on [0-9]+$", false),
+            ("listening on 8080\n", false, "(?m)on [0-9]+$", true),
+            ("listening on 8080", false, "^listening on [0-9]+$", true),
+            ("listening on 8080", true, "^listening on [0-9]+$", false),
+            ("listening on 8080", true, "^listening", true),
+            ("listening on 8080", true, "ready", false),
+        ];
+        for (stdout, truncated, regex, holds) in rows {
+            let expectation = Expectation {
+                output: Some(Printed {
+                    stdout_regex: Some(protocols::Pattern::anywhere(regex).unwrap()),
+                    ..Printed::default()
+                }),
+                ..Expectation::default()
+            };
+            let seen = ExternalSeen {
+                exit: Some(Some(0)),
+                killed: false,
+                stdout,
+                stderr: "",
+                truncated,
+                summary: "exited with status 0",
+            };
+            let found = expectation.check_external(&seen);
+            let keys: Vec<&str> = found.iter().map(|f| f.key).collect();
+            let expected: &[&str] = if holds { &[] } else { &["stdout_regex"] };
+            assert_eq!(
+                keys, expected,
+                "{regex:?} on {stdout:?}, cut {truncated}: {found:?}"
+            );
         }
     }
 

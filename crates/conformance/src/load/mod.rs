@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use connectable::Delivery;
-use connectable::pki::{ClientCert, ServerCert, TlsProfile};
+use connectable::pki::{Alpn, ClientCert, ServerCert, TlsProfile, TlsVersions};
 use protocols::{ArgKind, Argument, Catalogue, ProbeEntry};
 use serde::Deserialize as _;
 use serde::de::IntoDeserializer as _;
@@ -225,6 +225,8 @@ pub(crate) const TLS_KEYS: &[&str] = &[
     "client_cert",
     "require_client_cert",
     "verify",
+    "versions",
+    "alpn",
 ];
 const EXPECT_KEYS: &[&str] = &["server", "client"];
 // The keys of a side (`expect.server`) come from the expectation table:

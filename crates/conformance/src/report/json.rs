@@ -54,6 +54,9 @@ enum SideTrace {
         reason: Option<ReasonTrace>,
         received_total: u64,
         received: String,
+        /// What its TLS handshake agreed on; absent without one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tls: Option<TlsTrace>,
         events: Vec<EventTrace>,
     },
     /// Several connections of ours, in order (a side given as a list).
@@ -69,6 +72,13 @@ enum SideTrace {
         /// stdout or stderr held more than was kept (`external::OUTPUT_KEPT` bytes each).
         output_truncated: bool,
     },
+}
+
+#[derive(Debug, Serialize)]
+struct TlsTrace {
+    version: String,
+    /// `null`: no ALPN protocol agreed on.
+    alpn: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -125,6 +135,10 @@ impl SideTrace {
             }),
             received_total: trace.received_total(),
             received: describe(trace.received()),
+            tls: trace.negotiated().map(|n| TlsTrace {
+                version: n.version.clone(),
+                alpn: n.alpn.clone(),
+            }),
             events: EventTrace::reported(&trace),
         }
     }

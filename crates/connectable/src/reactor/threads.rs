@@ -516,7 +516,12 @@ fn side<S: Raw>(
                 connection.failed(&error);
                 return None;
             }
-            Ok(None) => connection.handshake_completed(),
+            Ok(None) => {
+                if let Some(tls) = &side.tls {
+                    connection.tls_negotiated(tls);
+                }
+                connection.handshake_completed();
+            }
         }
     }
     side.converse(connection)

@@ -31,6 +31,7 @@ pub(super) async fn handshake_then_converse<S: ByteStream>(
     };
     match handshake {
         Ok(stream) => {
+            connection.tls_negotiated(stream.get_ref().1);
             connection.handshake_completed();
             converse(stream, connection).await;
         }
