@@ -374,10 +374,10 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
             if connections.iter().any(PeerSpec::is_external) {
                 return Err("both sides are external".into());
             }
+            // Against a program of someone else's, our writes are split as our reads are,
+            // so that what it reads is split too.
             let build = |i: usize, host: &str, port: u16| {
                 let expect = case.expectation(!server_is_external, i);
-                // Against a program of someone else's, our writes are split as our reads
-                // are, so that what it reads is split too.
                 probe(&connections[i], expect, Some((host, port)))
                     .expect("every connection of ours is a probe or a script")
                     .split_writes()
