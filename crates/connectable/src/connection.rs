@@ -207,6 +207,7 @@ impl Connection {
         if tls {
             self.phase = Phase::Handshaking;
         }
+        self.record.lock().addresses = Some((host.clone(), peer.clone()));
         self.transport = Some(Transport::new(host, peer, self.reactor));
         self.event(Event::Made);
         self.call(|p, t| p.connection_made(t));

@@ -246,6 +246,7 @@ families! {
     error::Error,
     exit::Exit,
     output::Output,
+    addresses::Addresses,
 }
 
 /// Every key a side may have.
