@@ -43,6 +43,9 @@ pub struct Case {
     pub delivery: Vec<Delivery>,
     /// How long a pairing may take.
     pub timeout: Duration,
+    /// How long the client's connect may take before it ends `refused` (`connect_timeout`);
+    /// `None`: as long as `timeout`.
+    pub connect_timeout: Option<Duration>,
     /// Why the case is skipped, if it is (`skip = "why"`): its trials show as ignored.
     pub skip: Option<String>,
     /// The programs the case needs on PATH (`requires = [...]`); the plan skips the case, with
@@ -91,6 +94,40 @@ pub enum PeerSpec {
     Command(CommandSpec),
     /// A server that is already running (`{ address = "host:port" }`); server side only.
     Address(AddressSpec),
+    /// No server: the client connects to a loopback address where no connection can be
+    /// made, and must end `refused` (`server = { unreachable = "..." }`).
+    Unreachable(Unreachable),
+}
+
+/// How a server is not there (`server = { unreachable = "WORD" }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreachable {
+    /// A socket bound to a loopback port, which does not listen: a connect to it is refused
+    /// at once (ECONNREFUSED), and the port stays reserved while the trial runs.
+    NothingListens,
+    /// A listener whose backlog of one is full and which never accepts: the kernel drops
+    /// the client's SYN, so its connect hangs until the case's `connect_timeout`.
+    NeverAccepts,
+}
+
+impl Unreachable {
+    /// Every kind, in documentation order.
+    pub const ALL: [Unreachable; 2] = [Self::NothingListens, Self::NeverAccepts];
+    /// Every word, in documentation order.
+    pub const WORDS: &[&str] = &["nothing-listens", "never-accepts"];
+
+    /// The word suites use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::NothingListens => "nothing-listens",
+            Self::NeverAccepts => "never-accepts",
+        }
+    }
+
+    /// The kind a suite word names, if any.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|u| u.word() == word)
+    }
 }
 
 /// An external program playing one side.
@@ -131,6 +168,12 @@ impl PeerSpec {
     pub fn is_external(&self) -> bool {
         matches!(self, Self::Command(_) | Self::Address(_))
     }
+
+    /// Whether this is no server at all (`unreachable`): the case runs over tcp, tcp6 and
+    /// tls only, and only its client is checked.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable(_))
+    }
 }
 
 impl PeerSpec {
@@ -141,6 +184,7 @@ impl PeerSpec {
             Self::Script(script) => format!("script of {} steps", script.steps().len()),
             Self::Command(command) => format!("command {}", command.argv.join(" ")),
             Self::Address(address) => format!("server at {}", address.address),
+            Self::Unreachable(how) => format!("no server ({})", how.word()),
         }
     }
 }

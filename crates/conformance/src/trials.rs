@@ -340,7 +340,7 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
             PeerSpec::Probe(spec) => spec.instantiate(),
             PeerSpec::Script(script) => script.instantiate(),
             // The loader lets at most one side be external, and never both.
-            PeerSpec::Command(_) | PeerSpec::Address(_) => return None,
+            PeerSpec::Command(_) | PeerSpec::Address(_) | PeerSpec::Unreachable(_) => return None,
         };
         let side = ConnectableProtocol::from_box(protocol)
             .with_delivery(cell.delivery)
@@ -353,6 +353,18 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
         })
     };
     match (&case.server, &case.client) {
+        (PeerSpec::Unreachable(how), client) => {
+            let client = probe(client, &case.expect_client).ok_or("both sides are external")?;
+            let setting = external::Setting {
+                reactor: cell.reactor,
+                transport: cell.transport,
+                profile: case.tls,
+                timeout: case.timeout,
+            };
+            let (client, record) =
+                external::unreachable::connect(*how, client, &setting, case.connect_timeout)?;
+            Ok((Side::External(record), Side::Probe(client)))
+        }
         (server, client) if server.is_external() || client.is_external() => {
             let server_is_external = server.is_external();
             let (theirs, ours, our_expect) = if server_is_external {

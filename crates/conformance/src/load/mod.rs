@@ -204,6 +204,7 @@ pub(crate) const CASE_KEYS: &[&str] = &[
     "requires",
     "tls",
     "expect",
+    "connect_timeout",
 ];
 pub(crate) const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd", "stop_grace"];
 pub(crate) const ADDRESS_KEYS: &[&str] = &["address", "server_name", "ca"];
