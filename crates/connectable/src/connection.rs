@@ -687,7 +687,10 @@ impl Connection {
         };
         let protocol = &mut *self.protocol;
         let message = match catch_unwind(AssertUnwindSafe(|| callback(protocol, transport))) {
-            Ok(Ok(())) => return,
+            Ok(Ok(())) => match transport.take_misuse() {
+                None => return,
+                Some(misuse) => misuse,
+            },
             Ok(Err(error)) => error.to_string(),
             Err(panic) => format!("panicked: {}", panic_message(&*panic)),
         };
