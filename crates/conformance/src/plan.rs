@@ -52,12 +52,7 @@ pub fn cells(case: &Case, reactors: &[&'static dyn Reactor], seed: u64) -> Vec<C
         }
         // A connect to an unreachable loopback server: over TCP on IPv4 or IPv6, with or
         // without TLS (the connect fails before any TLS); a UNIX path or a pipe has no port.
-        if case.server.is_unreachable()
-            && !matches!(
-                transport,
-                TransportKind::Tcp | TransportKind::Tcp6 | TransportKind::Tls
-            )
-        {
+        if !case.server.unreachable_over(transport) {
             continue;
         }
         for &reactor in case
@@ -195,10 +190,7 @@ fn empty_matrix(case: &Case) -> String {
         .transports
         .iter()
         .filter(|t| !external || matches!(t, TransportKind::Tcp | TransportKind::Tls))
-        .filter(|t| {
-            !case.server.is_unreachable()
-                || matches!(t, TransportKind::Tcp | TransportKind::Tcp6 | TransportKind::Tls)
-        })
+        .filter(|t| case.server.unreachable_over(**t))
         .map(|t| t.word())
         .collect();
     if shared.is_empty() {
@@ -206,7 +198,7 @@ fn empty_matrix(case: &Case) -> String {
         let over = if external {
             "an external peer runs over tcp or tls only"
         } else {
-            "an unreachable server is tried over tcp, tcp6 or tls only"
+            "an unreachable server is tried over tcp, tcp6 or tls only (one that closes in the handshake over tls)"
         };
         format!(
             "empty matrix: {over}, and the transports are {}",

@@ -108,19 +108,29 @@ pub enum Unreachable {
     /// A listener whose backlog of one is full and which never accepts: the kernel drops
     /// the client's SYN, so its connect hangs until the case's `connect_timeout`.
     NeverAccepts,
+    /// A TLS server that is never reached: a plain TCP listener accepts, reads the client's
+    /// first TLS record (its ClientHello) and closes with a FIN, mid-handshake (Twisted's
+    /// `test_disorderlyShutdown`). TLS only; the client is connected (`connection_made`
+    /// runs) and ends `lost`.
+    ClosesInHandshake,
 }
 
 impl Unreachable {
     /// Every kind, in documentation order.
-    pub const ALL: [Unreachable; 2] = [Self::NothingListens, Self::NeverAccepts];
+    pub const ALL: [Unreachable; 3] = [
+        Self::NothingListens,
+        Self::NeverAccepts,
+        Self::ClosesInHandshake,
+    ];
     /// Every word, in documentation order.
-    pub const WORDS: &[&str] = &["nothing-listens", "never-accepts"];
+    pub const WORDS: &[&str] = &["nothing-listens", "never-accepts", "closes-in-handshake"];
 
     /// The word suites use.
     pub fn word(self) -> &'static str {
         match self {
             Self::NothingListens => "nothing-listens",
             Self::NeverAccepts => "never-accepts",
+            Self::ClosesInHandshake => "closes-in-handshake",
         }
     }
 
@@ -173,6 +183,19 @@ impl PeerSpec {
     /// tls only, and only its client is checked.
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::Unreachable(_))
+    }
+
+    /// Whether the case runs over `transport` at all, whatever the reactor: an unreachable
+    /// server over tcp, tcp6 and tls (one that closes in the handshake over tls only).
+    pub fn unreachable_over(&self, transport: TransportKind) -> bool {
+        match self {
+            Self::Unreachable(Unreachable::ClosesInHandshake) => transport == TransportKind::Tls,
+            Self::Unreachable(_) => matches!(
+                transport,
+                TransportKind::Tcp | TransportKind::Tcp6 | TransportKind::Tls
+            ),
+            _ => true,
+        }
     }
 }
 
