@@ -214,6 +214,18 @@ impl Connection {
         self.schedule_timers(now);
     }
 
+    /// The TLS handshake completed with the peer presenting this certificate (DER): offered
+    /// by the transport from now on, and kept in the side's record by `handshake_completed`
+    /// (what the protocol could see then)
+    /// ([`Transport::peer_certificate`](crate::Transport::peer_certificate)). A reactor calls
+    /// it just before [`handshake_completed`](Self::handshake_completed), when the peer
+    /// presented one.
+    pub fn peer_certificate(&mut self, der: &[u8]) {
+        if let Some(transport) = &mut self.transport {
+            transport.set_peer_certificate(der.to_vec());
+        }
+    }
+
     /// The TLS handshake completed: runs `handshake_completed`.
     pub fn handshake_completed(&mut self) {
         if !self.is_open() {
@@ -222,6 +234,13 @@ impl Connection {
         if self.phase == Phase::Handshaking {
             self.phase = Phase::Open;
         }
+        // What the transport offers as the callback runs: a reactor that reported the peer's
+        // certificate late leaves the record without it.
+        let certificate = self
+            .transport
+            .as_ref()
+            .and_then(|t| t.peer_certificate().map(<[u8]>::to_vec));
+        self.record.lock().peer_certificate = certificate;
         self.event(Event::Handshake);
         self.call(|p, t| p.handshake_completed(t));
     }

@@ -40,6 +40,10 @@
 //!   and [`run_protocols`] notes the pairing's two ends as the other side saw them
 //!   ([`ConnectableProtocol::ends`]): a server's host is the listener's address, its peer
 //!   the client's ephemeral port (over UNIX: the listener's path, and the unnamed end).
+//! - Over TLS a reactor reports the certificate the peer presented
+//!   ([`Connection::peer_certificate`]) before `handshake_completed`, so that the transport
+//!   offers it to that callback ([`Transport::peer_certificate`]); the side's record keeps
+//!   what was offered then ([`ConnectableProtocol::peer_certificate`]).
 //!
 //! This crate knows nothing of suite files, test harnesses or report formats.
 

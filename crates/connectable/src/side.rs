@@ -128,6 +128,13 @@ impl ConnectableProtocol {
         self.record.lock().ends.clone()
     }
 
+    /// The certificate (DER) the TLS peer presented in the handshake, as the transport
+    /// offered it when `handshake_completed` ran (Twisted's `getPeerCertificate` in
+    /// `handshakeCompleted`); `None` over plain streams, or when the peer presented none.
+    pub fn peer_certificate(&self) -> Option<Vec<u8>> {
+        self.record.lock().peer_certificate.clone()
+    }
+
     /// Notes the pairing's ends (see [`ends`](Self::ends)).
     pub(crate) fn note_ends(&self, listening: Address, connecting: Address) {
         self.record.lock().ends = Some((listening, connecting));
@@ -163,6 +170,8 @@ pub(crate) struct SideState {
     pub(crate) addresses: Option<(Address, Address)>,
     /// The pairing's two ends, (listening, connecting), as the pairing learned them.
     pub(crate) ends: Option<(Address, Address)>,
+    /// The certificate the TLS peer presented (DER), as the handshake completed.
+    pub(crate) peer_certificate: Option<Vec<u8>>,
     wakers: Vec<Waker>,
     /// Threads blocked in [`Done::wait_timeout`]: `end` signals the condition variable only
     /// if there are any, since a signal is a system call even when nobody waits.

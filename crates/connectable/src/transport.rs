@@ -86,6 +86,8 @@ pub struct Transport {
     /// A command the protocol must not give (a second producer): the callback that gave it
     /// fails with this, as if it had returned the error.
     misuse: Option<String>,
+    /// The certificate the TLS peer presented (DER), once the handshake has completed.
+    peer_certificate: Option<Vec<u8>>,
 }
 
 impl Transport {
@@ -106,6 +108,7 @@ impl Transport {
             peer,
             reactor,
             misuse: None,
+            peer_certificate: None,
         }
     }
 
@@ -259,6 +262,12 @@ impl Transport {
         &self.peer
     }
 
+    /// The certificate (DER) the TLS peer presented, from `handshake_completed` on (Twisted's
+    /// `getPeerCertificate`); `None` before, over plain streams, or if it presented none.
+    pub fn peer_certificate(&self) -> Option<&[u8]> {
+        self.peer_certificate.as_deref()
+    }
+
     /// The name of the reactor driving this connection (`tokio-ct`, ...).
     pub fn reactor(&self) -> &'static str {
         self.reactor
@@ -298,6 +307,10 @@ impl Transport {
 
     pub(crate) fn consume(&mut self, sent: usize) {
         self.pending.consume(sent);
+    }
+
+    pub(crate) fn set_peer_certificate(&mut self, der: Vec<u8>) {
+        self.peer_certificate = Some(der);
     }
 
     /// The mistake a callback made with this handle, if any (taken: reported once).

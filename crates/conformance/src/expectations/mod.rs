@@ -247,6 +247,7 @@ families! {
     exit::Exit,
     output::Output,
     addresses::Addresses,
+    peer_certificate::PeerCertificate,
 }
 
 /// Every key a side may have.

@@ -515,7 +515,13 @@ fn side<S: Raw>(
                 connection.failed(&error);
                 return None;
             }
-            Ok(None) => connection.handshake_completed(),
+            Ok(None) => {
+                let session = side.tls.as_ref();
+                if let Some(certificate) = session.and_then(|t| t.peer_certificates()?.first()) {
+                    connection.peer_certificate(certificate);
+                }
+                connection.handshake_completed();
+            }
         }
     }
     side.converse(connection)

@@ -31,6 +31,10 @@ pub(super) async fn handshake_then_converse<S: ByteStream>(
     };
     match handshake {
         Ok(stream) => {
+            let (_, session) = stream.get_ref();
+            if let Some(certificate) = session.peer_certificates().and_then(<[_]>::first) {
+                connection.peer_certificate(certificate);
+            }
             connection.handshake_completed();
             converse(stream, connection).await;
         }
