@@ -254,7 +254,10 @@ impl TestPki {
             .map(|(kind, _)| kind.peer_word());
         let client = [ClientCert::Valid, ClientCert::UnknownCa]
             .into_iter()
-            .find(|kind| self.client(*kind).is_some_and(|c| c.cert_der.as_ref() == der))
+            .find(|kind| {
+                self.client(*kind)
+                    .is_some_and(|c| c.cert_der.as_ref() == der)
+            })
             .map(ClientCert::peer_word);
         server.or(client).unwrap_or("other")
     }

@@ -168,7 +168,8 @@ mod tests {
         let unix = |s: &str| Address::Unix(s.into());
         let tcp_ends = (ip("127.0.0.1:4000"), ip("127.0.0.1:51000"));
         let unix_ends = (unix("/tmp/x.sock"), unix(""));
-        let rows: [(&str, Address, Option<&(Address, Address)>, bool); 17] = [
+        type Ends = (Address, Address);
+        let rows: [(&str, Address, Option<&Ends>, bool); 17] = [
             ("ipv4", ip("127.0.0.1:4000"), None, true),
             ("ipv4", ip("[::1]:4000"), None, false),
             ("ipv6", ip("[::1]:4000"), None, true),

@@ -93,8 +93,11 @@ fn bound(ip: IpAddr) -> Result<(TcpListener, SocketAddr), String> {
     };
     let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
         .map_err(|e| e.to_string())?;
-    bind(fd.as_raw_fd(), &SockaddrStorage::from(SocketAddr::new(ip, 0)))
-        .map_err(|e| e.to_string())?;
+    bind(
+        fd.as_raw_fd(),
+        &SockaddrStorage::from(SocketAddr::new(ip, 0)),
+    )
+    .map_err(|e| e.to_string())?;
     // A std socket type only to read the address and to close it: it is never accepted on.
     let socket = TcpListener::from(fd);
     let address = socket.local_addr().map_err(|e| e.to_string())?;
@@ -161,9 +164,15 @@ fn close_after_first_record(listener: &TcpListener, deadline: Instant) -> Result
             Err(e) => return Err(format!("accepting: {e}")),
         }
     };
-    let left = || deadline.saturating_duration_since(Instant::now()).max(ACCEPT_POLL);
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(ACCEPT_POLL)
+    };
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(left())).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(left()))
+        .map_err(|e| e.to_string())?;
     // A TLS record: type, version (2 bytes), length (2 bytes), then that many bytes.
     let mut header = [0u8; 5];
     stream
@@ -176,7 +185,9 @@ fn close_after_first_record(listener: &TcpListener, deadline: Instant) -> Result
     stream
         .shutdown(Shutdown::Write)
         .map_err(|e| format!("shutting down: {e}"))?;
-    stream.set_read_timeout(Some(left())).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(left()))
+        .map_err(|e| e.to_string())?;
     // To the client's EOF (or its reset, or the deadline): whatever it does next is its own.
     let _ = std::io::copy(&mut stream, &mut std::io::sink());
     Ok(header.len() + body.len())

@@ -84,12 +84,18 @@ pub(crate) fn unix_address(path: Option<&std::path::Path>) -> Address {
 /// How long a client's connect may take: the endpoint's `connect_timeout`, within the side's
 /// own `timeout`.
 pub(crate) fn connect_bound(endpoint: &Endpoint, timeout: Duration) -> Duration {
-    endpoint.connect_timeout.map_or(timeout, |bound| bound.min(timeout))
+    endpoint
+        .connect_timeout
+        .map_or(timeout, |bound| bound.min(timeout))
 }
 
 /// Why a connect to `address` failed, as the `refused` reason's detail: the OS error, or
 /// that it did not complete within `bound` (every built-in reactor says it alike).
-pub(crate) fn connect_failed(address: std::net::SocketAddr, error: &std::io::Error, bound: Duration) -> String {
+pub(crate) fn connect_failed(
+    address: std::net::SocketAddr,
+    error: &std::io::Error,
+    bound: Duration,
+) -> String {
     if error.kind() == std::io::ErrorKind::TimedOut {
         format!("connecting to {address}: no connection within the connect timeout ({bound:?})")
     } else {

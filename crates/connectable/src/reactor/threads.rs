@@ -167,7 +167,9 @@ impl Reactor for Threads {
         match TcpStream::connect_timeout(&address, bound) {
             Ok(stream) => drop(side(endpoint, stream, &mut client, Role::Client, deadline)),
             Err(_) if Instant::now() >= deadline => {}
-            Err(e) => client.finish(DisconnectReason::Refused(connect_failed(address, &e, bound))),
+            Err(e) => client.finish(DisconnectReason::Refused(connect_failed(
+                address, &e, bound,
+            ))),
         }
         Ok(())
     }

@@ -91,7 +91,9 @@ macro_rules! tokio_reactor {
             ) -> Result<(), Error> {
                 // Without a connect timeout the side's own timeout bounds the connect, and
                 // leaves the side unfinished, as it does on `threads`.
-                let bound = endpoint.connect_timeout.map(|_| connect_bound(endpoint, timeout));
+                let bound = endpoint
+                    .connect_timeout
+                    .map(|_| connect_bound(endpoint, timeout));
                 let connected = async move {
                     let connecting = TcpStream::connect(address);
                     let connected = match bound {
