@@ -14,7 +14,7 @@
 //! meets an EOF (Twisted's `test_disorderlyShutdown`).
 
 use std::io::Read;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -44,14 +44,20 @@ pub fn connect(
     }: &Setting,
     connect_timeout: Option<Duration>,
 ) -> Result<(ConnectableProtocol, ExternalRecord), String> {
-    let (network, ip) = match transport {
-        TransportKind::Tcp6 => (connectable::Network::Tcp6, IpAddr::V6(Ipv6Addr::LOCALHOST)),
-        _ => (connectable::Network::Tcp, IpAddr::V4(Ipv4Addr::LOCALHOST)),
+    // Port 0: the system picks a free one, on loopback only.
+    let loopback = match transport {
+        TransportKind::Tcp6 => SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+        _ => SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    };
+    let network = match transport {
+        TransportKind::Tcp6 => connectable::Network::Tcp6,
+        _ => connectable::Network::Tcp,
     };
     if how == Unreachable::ClosesInHandshake {
-        return closes_in_handshake(ip, client, reactor, profile, timeout);
+        return closes_in_handshake(loopback, client, reactor, profile, timeout);
     }
-    let (socket, address) = bound(ip).map_err(|e| format!("binding a loopback socket: {e}"))?;
+    let (socket, address) =
+        bound(loopback).map_err(|e| format!("binding a loopback socket: {e}"))?;
     // Held until the client has ended: the queue stays full while it connects.
     let _filling = match how {
         Unreachable::NothingListens | Unreachable::ClosesInHandshake => None,
@@ -85,19 +91,18 @@ pub fn connect(
     Ok((client, record))
 }
 
-/// A TCP socket bound to an ephemeral port of `ip`, not listening, and its address.
-fn bound(ip: IpAddr) -> Result<(TcpListener, SocketAddr), String> {
-    let family = match ip {
-        IpAddr::V4(_) => AddressFamily::Inet,
-        IpAddr::V6(_) => AddressFamily::Inet6,
+/// A TCP socket bound to `loopback` (port 0: an ephemeral one), not listening, and its
+/// address.
+fn bound(loopback: SocketAddr) -> Result<(TcpListener, SocketAddr), String> {
+    let family = match loopback {
+        SocketAddr::V4(_) => AddressFamily::Inet,
+        SocketAddr::V6(_) => AddressFamily::Inet6,
     };
     let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
         .map_err(|e| e.to_string())?;
-    bind(
-        fd.as_raw_fd(),
-        &SockaddrStorage::from(SocketAddr::new(ip, 0)),
-    )
-    .map_err(|e| e.to_string())?;
+    // Loopback only, as every listener (`tests/security_rules.rs` checks the `let loopback`
+    // that `connect` builds).
+    bind(fd.as_raw_fd(), &SockaddrStorage::from(loopback)).map_err(|e| e.to_string())?;
     // A std socket type only to read the address and to close it: it is never accepted on.
     let socket = TcpListener::from(fd);
     let address = socket.local_addr().map_err(|e| e.to_string())?;
@@ -108,17 +113,17 @@ fn bound(ip: IpAddr) -> Result<(TcpListener, SocketAddr), String> {
 /// ends by the trial's deadline whatever the client does.
 const ACCEPT_POLL: Duration = Duration::from_millis(1);
 
-/// `closes-in-handshake`: a plain TCP listener on `ip` that closes the connection once it has
+/// `closes-in-handshake`: a plain TCP listener on `loopback` that closes the connection once it has
 /// read the client's first TLS record; the client runs against it until it ends or `timeout`.
 fn closes_in_handshake(
-    ip: IpAddr,
+    loopback: SocketAddr,
     client: ConnectableProtocol,
     reactor: &'static dyn Reactor,
     profile: TlsProfile,
     timeout: Duration,
 ) -> Result<(ConnectableProtocol, ExternalRecord), String> {
-    let listener = TcpListener::bind(SocketAddr::new(ip, 0))
-        .map_err(|e| format!("binding a loopback listener: {e}"))?;
+    let listener =
+        TcpListener::bind(loopback).map_err(|e| format!("binding a loopback listener: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let endpoint = Endpoint::plain(connectable::Network::Tcp)
