@@ -519,6 +519,17 @@ mod reference_is_complete {
                 .map(|p| format!("{{{p}}}")),
         );
         words.extend(ClientCert::ALL.iter().map(|c| c.word().to_owned()));
+        words.push("unreachable".into());
+        words.extend(
+            crate::suite::Unreachable::WORDS
+                .iter()
+                .map(|w| (*w).to_owned()),
+        );
+        words.extend(
+            connectable::pki::PEER_CERTIFICATE_WORDS
+                .iter()
+                .map(|w| (*w).to_owned()),
+        );
         // Every key the loader accepts, from its own lists, so a new one cannot go undocumented.
         for keys in [
             crate::load::DEFAULTS_KEYS,

@@ -50,6 +50,11 @@ pub fn cells(case: &Case, reactors: &[&'static dyn Reactor], seed: u64) -> Vec<C
         if external && !matches!(transport, TransportKind::Tcp | TransportKind::Tls) {
             continue;
         }
+        // A connect to an unreachable loopback server: over TCP on IPv4 or IPv6, with or
+        // without TLS (the connect fails before any TLS); a UNIX path or a pipe has no port.
+        if !case.server.unreachable_over(transport) {
+            continue;
+        }
         for &reactor in case
             .reactors
             .iter()
@@ -185,12 +190,18 @@ fn empty_matrix(case: &Case) -> String {
         .transports
         .iter()
         .filter(|t| !external || matches!(t, TransportKind::Tcp | TransportKind::Tls))
+        .filter(|t| case.server.unreachable_over(**t))
         .map(|t| t.word())
         .collect();
     if shared.is_empty() {
         let listed: Vec<&str> = case.transports.iter().map(|t| t.word()).collect();
+        let over = if external {
+            "an external peer runs over tcp or tls only"
+        } else {
+            "an unreachable server is tried over tcp, tcp6 or tls only (one that closes in the handshake over tls)"
+        };
         format!(
-            "empty matrix: an external peer runs over tcp or tls only, and the transports are {}",
+            "empty matrix: {over}, and the transports are {}",
             listed.join(", ")
         )
     } else {

@@ -43,6 +43,9 @@ pub struct Case {
     pub delivery: Vec<Delivery>,
     /// How long a pairing may take.
     pub timeout: Duration,
+    /// How long the client's connect may take before it ends `refused` (`connect_timeout`);
+    /// `None`: as long as `timeout`.
+    pub connect_timeout: Option<Duration>,
     /// Why the case is skipped, if it is (`skip = "why"`): its trials show as ignored.
     pub skip: Option<String>,
     /// The programs the case needs on PATH (`requires = [...]`); the plan skips the case, with
@@ -113,6 +116,50 @@ pub enum PeerSpec {
     /// Several connections of ours, one after another, against one external peer
     /// (`client = [ {...}, {...} ]`): each a probe or a script.
     Connections(Vec<PeerSpec>),
+    /// No server: the client connects to a loopback address where no connection can be
+    /// made, and must end `refused` (`server = { unreachable = "..." }`).
+    Unreachable(Unreachable),
+}
+
+/// How a server is not there (`server = { unreachable = "WORD" }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreachable {
+    /// A socket bound to a loopback port, which does not listen: a connect to it is refused
+    /// at once (ECONNREFUSED), and the port stays reserved while the trial runs.
+    NothingListens,
+    /// A listener whose backlog of one is full and which never accepts: the kernel drops
+    /// the client's SYN, so its connect hangs until the case's `connect_timeout`.
+    NeverAccepts,
+    /// A TLS server that is never reached: a plain TCP listener accepts, reads the client's
+    /// first TLS record (its ClientHello) and closes with a FIN, mid-handshake (Twisted's
+    /// `test_disorderlyShutdown`). TLS only; the client is connected (`connection_made`
+    /// runs) and ends `lost`.
+    ClosesInHandshake,
+}
+
+impl Unreachable {
+    /// Every kind, in documentation order.
+    pub const ALL: [Unreachable; 3] = [
+        Self::NothingListens,
+        Self::NeverAccepts,
+        Self::ClosesInHandshake,
+    ];
+    /// Every word, in documentation order.
+    pub const WORDS: &[&str] = &["nothing-listens", "never-accepts", "closes-in-handshake"];
+
+    /// The word suites use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::NothingListens => "nothing-listens",
+            Self::NeverAccepts => "never-accepts",
+            Self::ClosesInHandshake => "closes-in-handshake",
+        }
+    }
+
+    /// The kind a suite word names, if any.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|u| u.word() == word)
+    }
 }
 
 /// An external program playing one side.
@@ -252,6 +299,25 @@ impl PeerSpec {
     pub fn is_external(&self) -> bool {
         matches!(self, Self::Command(_) | Self::Address(_))
     }
+
+    /// Whether this is no server at all (`unreachable`): the case runs over tcp, tcp6 and
+    /// tls only, and only its client is checked.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable(_))
+    }
+
+    /// Whether the case runs over `transport` at all, whatever the reactor: an unreachable
+    /// server over tcp, tcp6 and tls (one that closes in the handshake over tls only).
+    pub fn unreachable_over(&self, transport: TransportKind) -> bool {
+        match self {
+            Self::Unreachable(Unreachable::ClosesInHandshake) => transport == TransportKind::Tls,
+            Self::Unreachable(_) => matches!(
+                transport,
+                TransportKind::Tcp | TransportKind::Tcp6 | TransportKind::Tls
+            ),
+            _ => true,
+        }
+    }
 }
 
 impl PeerSpec {
@@ -270,6 +336,7 @@ impl PeerSpec {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            Self::Unreachable(how) => format!("no server ({})", how.word()),
         }
     }
 

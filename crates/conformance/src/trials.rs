@@ -344,7 +344,8 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
             PeerSpec::Script(script) => with_placeholders(script, address).instantiate(),
             // The loader lets at most one side be external, never both, and a list only
             // against an external peer.
-            PeerSpec::Command(_) | PeerSpec::Address(_) | PeerSpec::Connections(_) => {
+            PeerSpec::Command(_) | PeerSpec::Address(_) | PeerSpec::Connections(_)
+            | PeerSpec::Unreachable(_) => {
                 return None;
             }
         };
@@ -363,6 +364,18 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
         })
     };
     match (&case.server, &case.client) {
+        (PeerSpec::Unreachable(how), client) => {
+            let client = probe(client, &case.expect_client, None).ok_or("both sides are external")?;
+            let setting = external::Setting {
+                reactor: cell.reactor,
+                transport: cell.transport,
+                profile: case.tls,
+                timeout: case.timeout,
+            };
+            let (client, record) =
+                external::unreachable::connect(*how, client, &setting, case.connect_timeout)?;
+            Ok((Side::External(record), Side::Probe(client)))
+        }
         (server, client) if server.is_external() || client.is_external() => {
             let server_is_external = server.is_external();
             let (theirs, ours) = if server_is_external {

@@ -215,20 +215,30 @@ impl Connection {
         if tls {
             self.phase = Phase::Handshaking;
         }
+        self.record.lock().addresses = Some((host.clone(), peer.clone()));
         self.transport = Some(Transport::new(host, peer, self.reactor));
         self.event(Event::Made);
         self.call(|p, t| p.connection_made(t));
         self.schedule_timers(now);
     }
 
-    /// The TLS handshake agreed on `state`'s version and ALPN protocol: recorded in the trace
-    /// ([`Trace::negotiated`](crate::Trace::negotiated)). A reactor calls it right before
-    /// [`handshake_completed`](Self::handshake_completed).
+    /// The TLS handshake agreed on `state`'s version and ALPN protocol, with the peer
+    /// presenting `state`'s first certificate, if any: the first two are recorded in the trace
+    /// ([`Trace::negotiated`](crate::Trace::negotiated)), the certificate offered by the
+    /// transport from now on and kept in the side's record by `handshake_completed` (what the
+    /// protocol could see then, [`Transport::peer_certificate`](crate::Transport::peer_certificate)).
+    /// A reactor calls it right before [`handshake_completed`](Self::handshake_completed).
     pub fn tls_negotiated(&mut self, state: &rustls::CommonState) {
         self.record
             .lock()
             .trace
             .set_negotiated(crate::Negotiated::of(state));
+        if let (Some(transport), Some(certificate)) = (
+            &mut self.transport,
+            state.peer_certificates().and_then(<[_]>::first),
+        ) {
+            transport.set_peer_certificate(certificate.to_vec());
+        }
     }
 
     /// The TLS handshake completed: runs `handshake_completed`.
@@ -239,6 +249,13 @@ impl Connection {
         if self.phase == Phase::Handshaking {
             self.phase = Phase::Open;
         }
+        // What the transport offers as the callback runs: a reactor that reported the peer's
+        // certificate late leaves the record without it.
+        let certificate = self
+            .transport
+            .as_ref()
+            .and_then(|t| t.peer_certificate().map(<[u8]>::to_vec));
+        self.record.lock().peer_certificate = certificate;
         self.event(Event::Handshake);
         self.call(|p, t| p.handshake_completed(t));
     }
@@ -708,7 +725,10 @@ impl Connection {
         };
         let protocol = &mut *self.protocol;
         let message = match catch_unwind(AssertUnwindSafe(|| callback(protocol, transport))) {
-            Ok(Ok(())) => return,
+            Ok(Ok(())) => match transport.take_misuse() {
+                None => return,
+                Some(misuse) => misuse,
+            },
             Ok(Err(error)) => error.to_string(),
             Err(panic) => format!("panicked: {}", panic_message(&*panic)),
         };

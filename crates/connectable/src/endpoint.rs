@@ -31,6 +31,10 @@ pub struct Endpoint {
     pub network: Network,
     /// TLS on top of it, with these configurations.
     pub tls: Option<TlsConfigs>,
+    /// How long a client's connect may take before it is given up and the side ends
+    /// `refused` ([`Reactor::connect`](crate::Reactor::connect)); `None`: as long as the
+    /// side's own timeout. Twisted's `connectTCP(..., timeout=)`.
+    pub connect_timeout: Option<std::time::Duration>,
 }
 
 impl Endpoint {
@@ -41,7 +45,11 @@ impl Endpoint {
 
     /// A network without TLS.
     pub fn plain(network: Network) -> Self {
-        Self { network, tls: None }
+        Self {
+            network,
+            tls: None,
+            connect_timeout: None,
+        }
     }
 
     /// TLS over TCP on IPv4 loopback with the process's test PKI (generated on first use).
@@ -60,6 +68,15 @@ impl Endpoint {
             tls: Some(TlsConfigs::for_profile(profile)?),
             ..self
         })
+    }
+
+    /// This endpoint with a bound on how long a client's connect may take (see
+    /// [`connect_timeout`](Self::connect_timeout)).
+    pub fn with_connect_timeout(self, bound: std::time::Duration) -> Self {
+        Self {
+            connect_timeout: Some(bound),
+            ..self
+        }
     }
 
     /// The word trial names use: `tcp`, `tcp6`, `unix`, `memory`, `tls` (TLS over TCP),

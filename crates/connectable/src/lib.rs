@@ -21,6 +21,29 @@
 //!   handshake complete and then closes cleanly (Twisted aborts; we close cleanly).
 //! - A callback that panics or returns an error ends its side `error` and aborts the
 //!   connection; the process goes on.
+//! - `lose_connection` under a registered producer does not wait for the producer to
+//!   unregister (Twisted does): the close goes ahead as above, and a producer still
+//!   registered when the connection ends is told `stop_producing`, once, before
+//!   `connection_lost`. Unregistering after that is a no-op. Registering a second producer
+//!   while one is registered fails the callback that did it (`error`, as Twisted's
+//!   `RuntimeError`).
+//! - A paused reader does not see its peer's EOF, but it still notices the peer has gone
+//!   when a write fails (the peer's socket closed: a reset): it ends `lost`.
+//!
+//! # Connecting and addresses
+//!
+//! - A connect that fails ends the client `refused` with the OS error as the detail
+//!   (`Connection refused (os error 111)`); so does one that has not completed within the
+//!   endpoint's [`connect_timeout`](Endpoint::connect_timeout). `connection_made` never runs.
+//! - A side's transport gives its own address and its peer's ([`Transport::host`],
+//!   [`Transport::peer`]); the side's record keeps them ([`ConnectableProtocol::addresses`]),
+//!   and [`run_protocols`] notes the pairing's two ends as the other side saw them
+//!   ([`ConnectableProtocol::ends`]): a server's host is the listener's address, its peer
+//!   the client's ephemeral port (over UNIX: the listener's path, and the unnamed end).
+//! - Over TLS a reactor reports what the handshake agreed on, the certificate the peer
+//!   presented among it ([`Connection::tls_negotiated`]), before `handshake_completed`, so that the transport
+//!   offers it to that callback ([`Transport::peer_certificate`]); the side's record keeps
+//!   what was offered then ([`ConnectableProtocol::peer_certificate`]).
 //!
 //! This crate knows nothing of suite files, test harnesses or report formats.
 

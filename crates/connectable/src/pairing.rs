@@ -45,6 +45,7 @@ pub fn run_protocols(
     let client_connection = Connection::new(&mut client, reactor.name(), origin)?;
     note_unverified(endpoint, &client);
     reactor.drive(endpoint, server_connection, client_connection, timeout)?;
+    note_ends(&server, &client);
     let pairing = Pairing {
         server,
         client,
@@ -89,6 +90,19 @@ pub fn run_server(
     let connection = Connection::new(&mut server, reactor.name(), Instant::now())?;
     reactor.accept(endpoint, listener, connection, timeout)?;
     Ok(server)
+}
+
+/// Gives each side the pairing's two ends (listening, connecting) as the other side saw
+/// them: the client's peer and host for the server, the server's host and peer for the
+/// client. A side's own addresses are then checked against its peer's view of the same
+/// connection, never against themselves.
+fn note_ends(server: &ConnectableProtocol, client: &ConnectableProtocol) {
+    if let (Some((server_host, server_peer)), Some((client_host, client_peer))) =
+        (server.addresses(), client.addresses())
+    {
+        server.note_ends(client_peer, client_host);
+        client.note_ends(server_host, server_peer);
+    }
 }
 
 /// Records in a client's trace that it will not verify the server's certificate, so that no

@@ -54,6 +54,21 @@ impl CertifiedKey {
     }
 }
 
+/// The words that name a certificate a peer presented ([`TestPki::name_of`]), and `none`
+/// when it presented none.
+pub const PEER_CERTIFICATE_WORDS: &[&str] = &[
+    "none",
+    "server-valid",
+    "server-expired",
+    "server-not-yet-valid",
+    "server-wrong-host",
+    "server-unknown-ca",
+    "server-self-signed",
+    "client-valid",
+    "client-unknown-ca",
+    "other",
+];
+
 /// Which certificate the server presents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ServerCert {
@@ -99,6 +114,18 @@ impl ServerCert {
     pub fn from_word(word: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.word() == word)
     }
+
+    /// How [`TestPki::name_of`] names this leaf when a client saw it (`server-valid`).
+    pub fn peer_word(self) -> &'static str {
+        match self {
+            Self::Valid => "server-valid",
+            Self::Expired => "server-expired",
+            Self::NotYetValid => "server-not-yet-valid",
+            Self::WrongHost => "server-wrong-host",
+            Self::UnknownCa => "server-unknown-ca",
+            Self::SelfSigned => "server-self-signed",
+        }
+    }
 }
 
 /// Which certificate the client presents, if any.
@@ -116,6 +143,16 @@ pub enum ClientCert {
 impl ClientCert {
     /// Every kind, in documentation order.
     pub const ALL: [ClientCert; 3] = [Self::None, Self::Valid, Self::UnknownCa];
+
+    /// How [`TestPki::name_of`] names this certificate when a server saw it (`client-valid`;
+    /// `none` for no certificate).
+    pub fn peer_word(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Valid => "client-valid",
+            Self::UnknownCa => "client-unknown-ca",
+        }
+    }
 
     /// The word suites use.
     pub fn word(self) -> &'static str {
@@ -306,6 +343,25 @@ impl TestPki {
             ClientCert::Valid => Some(&self.client_valid),
             ClientCert::UnknownCa => Some(&self.client_unknown_ca),
         }
+    }
+
+    /// Which of this PKI's certificates `der` is, in the words of
+    /// [`PEER_CERTIFICATE_WORDS`]: `server-valid`, `server-expired`, ..., `client-valid`,
+    /// `client-unknown-ca`; `other` for a certificate it did not make.
+    pub fn name_of(&self, der: &[u8]) -> &'static str {
+        let server = self
+            .server
+            .iter()
+            .find(|(_, c)| c.cert_der.as_ref() == der)
+            .map(|(kind, _)| kind.peer_word());
+        let client = [ClientCert::Valid, ClientCert::UnknownCa]
+            .into_iter()
+            .find(|kind| {
+                self.client(*kind)
+                    .is_some_and(|c| c.cert_der.as_ref() == der)
+            })
+            .map(ClientCert::peer_word);
+        server.or(client).unwrap_or("other")
     }
 
     fn generate() -> Result<TestPki, rcgen::Error> {

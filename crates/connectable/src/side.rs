@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::{DisconnectReason, ExpectedBytes, Protocol, Trace};
+use crate::{Address, DisconnectReason, ExpectedBytes, Protocol, Trace};
 
 /// How received bytes are handed to a side's `data_received`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -126,6 +126,34 @@ impl ConnectableProtocol {
         self.record.lock().reason.clone()
     }
 
+    /// This side's host address and its peer's, as the reactor gave them to the transport
+    /// when the connection was made (Twisted's `getHost()` and `getPeer()`); `None` if it
+    /// never connected.
+    pub fn addresses(&self) -> Option<(Address, Address)> {
+        self.record.lock().addresses.clone()
+    }
+
+    /// The pairing's two ends, (the listening end, the connecting end), as the pairing knows
+    /// them independently of this side's transport: [`run_protocols`](crate::run_protocols)
+    /// notes the server's host and the client's host, [`run_client`](crate::run_client) the
+    /// address it connected to, [`run_server`](crate::run_server) the listener's address.
+    /// What a side's own addresses are compared with.
+    pub fn ends(&self) -> Option<(Address, Address)> {
+        self.record.lock().ends.clone()
+    }
+
+    /// The certificate (DER) the TLS peer presented in the handshake, as the transport
+    /// offered it when `handshake_completed` ran (Twisted's `getPeerCertificate` in
+    /// `handshakeCompleted`); `None` over plain streams, or when the peer presented none.
+    pub fn peer_certificate(&self) -> Option<Vec<u8>> {
+        self.record.lock().peer_certificate.clone()
+    }
+
+    /// Notes the pairing's ends (see [`ends`](Self::ends)).
+    pub(crate) fn note_ends(&self, listening: Address, connecting: Address) {
+        self.record.lock().ends = Some((listening, connecting));
+    }
+
     /// A snapshot of the side's event trace.
     pub fn trace(&self) -> Trace {
         self.record.lock().trace.clone()
@@ -152,6 +180,12 @@ pub(crate) struct SideState {
     pub(crate) reason: Option<DisconnectReason>,
     pub(crate) trace: Trace,
     pub(crate) origin: Option<Instant>,
+    /// This side's address and its peer's, as its connection reported them when made.
+    pub(crate) addresses: Option<(Address, Address)>,
+    /// The pairing's two ends, (listening, connecting), as the pairing learned them.
+    pub(crate) ends: Option<(Address, Address)>,
+    /// The certificate the TLS peer presented (DER), as the handshake completed.
+    pub(crate) peer_certificate: Option<Vec<u8>>,
     wakers: Vec<Waker>,
     /// Threads blocked in [`Done::wait_timeout`]: `end` signals the condition variable only
     /// if there are any, since a signal is a system call even when nobody waits.

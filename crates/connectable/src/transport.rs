@@ -83,6 +83,11 @@ pub struct Transport {
     host: Address,
     peer: Address,
     reactor: &'static str,
+    /// A command the protocol must not give (a second producer): the callback that gave it
+    /// fails with this, as if it had returned the error.
+    misuse: Option<String>,
+    /// The certificate the TLS peer presented (DER), once the handshake has completed.
+    peer_certificate: Option<Vec<u8>>,
 }
 
 impl Transport {
@@ -102,6 +107,8 @@ impl Transport {
             host,
             peer,
             reactor,
+            misuse: None,
+            peer_certificate: None,
         }
     }
 
@@ -184,13 +191,26 @@ impl Transport {
     /// `pause_producing` when the write buffer passes [`HIGH_WATER`], `resume_producing` when
     /// it has drained (a pull producer: each time it is empty, starting now), and
     /// `stop_producing` when the connection ends.
+    ///
+    /// Registering a second producer while one is registered is a mistake (Twisted raises
+    /// `RuntimeError`): the callback that does it fails, so the side ends `error` with that
+    /// detail, and the first producer stays registered until then. After the connection is
+    /// lost it is a silent no-op, as every command is.
     pub fn register_producer(&mut self, kind: ProducerKind) {
-        if !self.lost {
-            self.producer = Some(kind);
+        if self.lost {
+            return;
         }
+        if self.producer.is_some() {
+            self.misuse.get_or_insert_with(|| {
+                "register_producer: a producer is already registered; unregister it first".into()
+            });
+            return;
+        }
+        self.producer = Some(kind);
     }
 
-    /// Stops producer notifications.
+    /// Stops producer notifications. Harmless without a producer, and after the connection
+    /// is lost (Twisted's `test_unregisterProducerAfterDisconnect`).
     pub fn unregister_producer(&mut self) {
         self.producer = None;
     }
@@ -242,6 +262,12 @@ impl Transport {
         &self.peer
     }
 
+    /// The certificate (DER) the TLS peer presented, from `handshake_completed` on (Twisted's
+    /// `getPeerCertificate`); `None` before, over plain streams, or if it presented none.
+    pub fn peer_certificate(&self) -> Option<&[u8]> {
+        self.peer_certificate.as_deref()
+    }
+
     /// The name of the reactor driving this connection (`tokio-ct`, ...).
     pub fn reactor(&self) -> &'static str {
         self.reactor
@@ -281,6 +307,15 @@ impl Transport {
 
     pub(crate) fn consume(&mut self, sent: usize) {
         self.pending.consume(sent);
+    }
+
+    pub(crate) fn set_peer_certificate(&mut self, der: Vec<u8>) {
+        self.peer_certificate = Some(der);
+    }
+
+    /// The mistake a callback made with this handle, if any (taken: reported once).
+    pub(crate) fn take_misuse(&mut self) -> Option<String> {
+        self.misuse.take()
     }
 
     pub(crate) fn force_abort(&mut self) {

@@ -60,6 +60,8 @@ probes! {
     never_close,
     flood,
     idle,
+    unread_writer,
+    producer_at_close,
 }
 
 /// The built-in probes as a [`Catalogue`], to which a user's crate may add its own entries.

@@ -250,6 +250,8 @@ families! {
     tls::Tls,
     exit::Exit,
     output::Output,
+    addresses::Addresses,
+    peer_certificate::PeerCertificate,
 }
 
 /// Every key a side may have.

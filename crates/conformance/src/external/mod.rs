@@ -13,6 +13,7 @@
 pub mod files;
 pub mod process;
 pub mod ready;
+pub mod unreachable;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::Path;
@@ -180,8 +181,8 @@ fn endpoint(
     match transport {
         TransportKind::Tls => configs()
             .map(|configs| Endpoint {
-                network: connectable::Network::Tcp,
                 tls: Some(configs),
+                ..Endpoint::tcp()
             })
             .map_err(|e| e.to_string()),
         // The loader lets external peers run over tcp, tcp6 and tls only; over tcp6 the

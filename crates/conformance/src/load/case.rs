@@ -181,6 +181,18 @@ impl Checker<'_> {
             }
         }
 
+        let connect_timeout = table
+            .get("connect_timeout")
+            .map(|value| (value, self.duration(&ctx, "connect_timeout", value)));
+        self.unreachable_fits(
+            &ctx,
+            span.clone(),
+            server.as_ref(),
+            connect_timeout,
+            timeout,
+            table.get("expect"),
+        );
+        let connect_timeout = connect_timeout.and_then(|(_, bound)| bound);
         if self.diagnostics.len() != before {
             return None;
         }
@@ -210,6 +222,7 @@ impl Checker<'_> {
             reactors: reactors?,
             delivery: delivery?,
             timeout: timeout?,
+            connect_timeout,
             skip: skip.flatten(),
             requires,
             matrix_location,
@@ -603,6 +616,67 @@ impl<'t> expectations::Keys<'t> for SideKeys<'_, '_, 't> {
                 self.wrong_type(key, value, "a word or a list of words");
                 None
             }
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// A case whose server is `unreachable`: only the client is checked, so `expect.server`
+    /// is a mistake; `connect_timeout` bounds the client's connect, is shorter than the
+    /// case's `timeout` (the side would otherwise be cut off unfinished) and is only for such
+    /// a case; a listener that never accepts needs it.
+    fn unreachable_fits(
+        &mut self,
+        ctx: &str,
+        case: Span,
+        server: Option<&PeerSpec>,
+        connect_timeout: Option<(&Value<'_>, Option<Duration>)>,
+        timeout: Option<Duration>,
+        expect: Option<&Value<'_>>,
+    ) {
+        let unreachable = match server {
+            Some(PeerSpec::Unreachable(how)) => Some(*how),
+            _ => None,
+        };
+        if let Some(how) = unreachable
+            && let Some(DeValue::Table(expect)) = expect.map(|v| v.get_ref())
+            && let Some((key, _)) = sorted(expect).find(|(k, _)| k.get_ref() == "server")
+        {
+            self.at(
+                key.span(),
+                format!(
+                    "{ctx}expect.server: the server is unreachable ({}): there is no server \
+                     connection to check; check the client's `refused`",
+                    how.word()
+                ),
+            );
+        }
+        match (unreachable, connect_timeout) {
+            (None, Some((value, _))) => self.at(
+                value.span(),
+                format!(
+                    "{ctx}connect_timeout: only a case whose server is unreachable has a \
+                     connect to bound (server = {{ unreachable = \"never-accepts\" }})"
+                ),
+            ),
+            (Some(crate::suite::Unreachable::NeverAccepts), None) => self.at(
+                case,
+                format!(
+                    "{ctx}a server that never accepts needs connect_timeout (shorter than the \
+                     timeout), or the client's connect hangs until the trial's timeout"
+                ),
+            ),
+            (Some(_), Some((value, Some(bound)))) if timeout.is_some_and(|t| bound >= t) => {
+                self.at(
+                    value.span(),
+                    format!(
+                        "{ctx}connect_timeout: {bound:?} is not shorter than the timeout \
+                         ({:?}); the trial would end before the connect is given up",
+                        timeout.unwrap_or_default()
+                    ),
+                );
+            }
+            _ => {}
         }
     }
 }

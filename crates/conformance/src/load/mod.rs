@@ -205,6 +205,7 @@ pub(crate) const CASE_KEYS: &[&str] = &[
     "requires",
     "tls",
     "expect",
+    "connect_timeout",
 ];
 pub(crate) const COMMAND_KEYS: &[&str] = &[
     "command",

@@ -58,6 +58,10 @@ impl<'a> Checker<'a> {
                 }
                 self.address(ctx, key, table)
             }
+            DeValue::Table(table) if table.get("unreachable").is_some() => {
+                self.unknown_keys(&format!("{ctx}{key}: "), table, &["unreachable"]);
+                self.unreachable(ctx, key, value.span(), table.get("unreachable")?)
+            }
             DeValue::Table(table) if table.get("script").is_some() => {
                 self.unknown_keys(&format!("{ctx}{key}: "), table, &["script"]);
                 self.script(ctx, key, table.get("script")?)
@@ -654,5 +658,45 @@ impl<'a> Checker<'a> {
                 None
             }
         }
+    }
+
+    /// `server = { unreachable = "nothing-listens" }`: no server; the server only.
+    fn unreachable(
+        &mut self,
+        ctx: &str,
+        key: &str,
+        span: Span,
+        value: &Value<'_>,
+    ) -> Option<PeerSpec> {
+        if key != "server" {
+            self.at(
+                span,
+                format!(
+                    "{ctx}{key}: only the server can be unreachable (the client is what \
+                     connects to it)"
+                ),
+            );
+            return None;
+        }
+        let path = format!("{key}.unreachable");
+        let Some(text) = value.get_ref().as_str() else {
+            self.at(
+                value.span(),
+                format!(
+                    "{ctx}{path}: expected one of {}, found {}",
+                    crate::suite::Unreachable::WORDS.join(", "),
+                    found(value.get_ref())
+                ),
+            );
+            return None;
+        };
+        let words = Words {
+            key: &path,
+            noun: "unreachable server",
+            valid: crate::suite::Unreachable::WORDS,
+            set: false,
+        };
+        let word = self.word(ctx, &words, text, value.span())?;
+        crate::suite::Unreachable::from_word(word).map(PeerSpec::Unreachable)
     }
 }

@@ -81,6 +81,28 @@ pub(crate) fn unix_address(path: Option<&std::path::Path>) -> Address {
     Address::Unix(path.map(std::path::PathBuf::from).unwrap_or_default())
 }
 
+/// How long a client's connect may take: the endpoint's `connect_timeout`, within the side's
+/// own `timeout`.
+pub(crate) fn connect_bound(endpoint: &Endpoint, timeout: Duration) -> Duration {
+    endpoint
+        .connect_timeout
+        .map_or(timeout, |bound| bound.min(timeout))
+}
+
+/// Why a connect to `address` failed, as the `refused` reason's detail: the OS error, or
+/// that it did not complete within `bound` (every built-in reactor says it alike).
+pub(crate) fn connect_failed(
+    address: std::net::SocketAddr,
+    error: &std::io::Error,
+    bound: Duration,
+) -> String {
+    if error.kind() == std::io::ErrorKind::TimedOut {
+        format!("connecting to {address}: no connection within the connect timeout ({bound:?})")
+    } else {
+        format!("connecting to {address}: {error}")
+    }
+}
+
 /// Which end of a pairing a side is: it decides who runs the TLS server handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -140,7 +162,9 @@ pub trait Reactor: Send + Sync + std::fmt::Debug {
     }
 
     /// Connects `client` to `address` and drives it until it ends or `timeout` has passed;
-    /// a failed connect ends it `refused`. Used to pair a probe with a server someone else
+    /// a failed connect ends it `refused`, with the OS error as the detail (`Connection
+    /// refused (os error 111)`), and so does a connect that has not completed within the
+    /// endpoint's `connect_timeout` (shorter than `timeout`). Used to pair a probe with a server someone else
     /// wrote.
     fn connect(
         &self,

@@ -56,8 +56,8 @@ use crate::{Action, Address, Connection, DisconnectReason, Endpoint, Error, Netw
 
 use super::listeners;
 use super::{
-    CLIENT_HELD, Ledger, Role, SERVER_HELD, UnixPath, WRITE_SLICES, ip_address, take_left_behind,
-    unix_address,
+    CLIENT_HELD, Ledger, Role, SERVER_HELD, UnixPath, WRITE_SLICES, connect_bound, connect_failed,
+    ip_address, take_left_behind, unix_address,
 };
 
 /// The most handed to one `write` on a plain socket, so one call cannot keep a side from
@@ -163,11 +163,12 @@ impl Reactor for Threads {
         timeout: Duration,
     ) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
-        match TcpStream::connect_timeout(&address, timeout) {
+        let bound = connect_bound(endpoint, timeout);
+        match TcpStream::connect_timeout(&address, bound) {
             Ok(stream) => drop(side(endpoint, stream, &mut client, Role::Client, deadline)),
             Err(_) if Instant::now() >= deadline => {}
-            Err(e) => client.finish(DisconnectReason::Refused(format!(
-                "connecting to {address}: {e}"
+            Err(e) => client.finish(DisconnectReason::Refused(connect_failed(
+                address, &e, bound,
             ))),
         }
         Ok(())

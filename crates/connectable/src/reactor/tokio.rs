@@ -24,7 +24,10 @@ use crate::{Address, Connection, DisconnectReason, Endpoint, Error, Network, Rea
 use super::conversation::side_over;
 use super::listeners;
 use super::pool::{Flavor, SHUTDOWN_GRACE};
-use super::{CLIENT_HELD, Ledger, Role, SERVER_HELD, UnixPath, take_left_behind};
+use super::{
+    CLIENT_HELD, Ledger, Role, SERVER_HELD, UnixPath, connect_bound, connect_failed,
+    take_left_behind,
+};
 
 /// The `tokio-ct` reactor: each pairing runs on a current-thread runtime of its own while it
 /// runs; the runtime is kept for a later pairing when nothing is left on it.
@@ -86,9 +89,21 @@ macro_rules! tokio_reactor {
                 client: Connection,
                 timeout: Duration,
             ) -> Result<(), Error> {
+                // Without a connect timeout the side's own timeout bounds the connect, and
+                // leaves the side unfinished, as it does on `threads`.
+                let bound = endpoint
+                    .connect_timeout
+                    .map(|_| connect_bound(endpoint, timeout));
                 let connected = async move {
-                    let connected = TcpStream::connect(address).await;
-                    Ok(connected.map_err(|e| format!("connecting to {address}: {e}")))
+                    let connecting = TcpStream::connect(address);
+                    let connected = match bound {
+                        Some(bound) => tokio::time::timeout(bound, connecting)
+                            .await
+                            .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())),
+                        None => connecting.await,
+                    };
+                    let bound = bound.unwrap_or(timeout);
+                    Ok(connected.map_err(|e| connect_failed(address, &e, bound)))
                 };
                 one_side($flavor, endpoint, client, Role::Client, timeout, connected)
             }
