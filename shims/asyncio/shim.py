@@ -293,8 +293,14 @@ class Conn(asyncio.Protocol):
             upgraded.pause_reading()
         if self.close_requested == "lose":
             upgraded.close()
+        self._deliver(b"")
 
     def data_received(self, data):
+        if self.handshaking:
+            # asyncio hands over data decrypted after the handshake before start_tls
+            # returns: held until the handshake is recorded, which came first.
+            self.held += data
+            return
         self._deliver(data)
 
     def _deliver(self, data):
