@@ -461,7 +461,10 @@ fn report_skips(plan: &plan::Plan, args: &Arguments, trials: &[Trial]) {
         }
     }
     for (why, count) in by_shim {
-        eprintln!("skipping {count} trial{}: {why}", if count == 1 { "" } else { "s" });
+        eprintln!(
+            "skipping {count} trial{}: {why}",
+            if count == 1 { "" } else { "s" }
+        );
     }
 }
 

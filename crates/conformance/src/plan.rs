@@ -193,9 +193,7 @@ pub fn plan_with_shims(
                             .then(|| "this machine has no IPv6 loopback (::1)".to_owned())
                     })
                     .or_else(|| match cell.reactor {
-                        CellReactor::Shim(shim) => {
-                            shim.skip(&case, cell.transport, cell.delivery)
-                        }
+                        CellReactor::Shim(shim) => shim.skip(&case, cell.transport, cell.delivery),
                         CellReactor::Ours(_) => None,
                     });
                 plan.trials.push(Planned {
