@@ -369,7 +369,7 @@ impl Checker<'_> {
             .and_then(|why| self.non_empty_text(ctx, &format!("{key}.why"), why));
         let reactors = table
             .get("reactors")
-            .and_then(|reactors| self.reactors(&format!("{ctx}{key}."), reactors));
+            .and_then(|reactors| self.mark_reactors(&format!("{ctx}{key}.reactors"), reactors));
         let transports = match table.get("transports") {
             Some(value) => Some(Some(self.transports(&format!("{ctx}{key}."), value)?)),
             None => Some(None),
@@ -384,6 +384,62 @@ impl Checker<'_> {
             transports: transports?,
             delivery: delivery?,
         })
+    }
+
+    /// A mark's `reactors`: it may name a reactor this run does not have (a shim that is not
+    /// registered: the catalogue marks asyncio's differences, and loads without it), so a
+    /// name is refused only when it is not a reactor name at all, or so close to one this run
+    /// has that it is a typo.
+    fn mark_reactors(&mut self, path: &str, value: &Value<'_>) -> Option<Vec<String>> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.at(
+                value.span(),
+                format!(
+                    "{path}: expected a non-empty list of reactor names, found {}",
+                    found(value.get_ref())
+                ),
+            );
+            return None;
+        };
+        if items.is_empty() {
+            self.at(
+                value.span(),
+                format!("{path}: empty list; name at least one reactor"),
+            );
+            return None;
+        }
+        let mut names = Vec::new();
+        let mut good = true;
+        for item in items.iter() {
+            let Some(name) = item.get_ref().as_str() else {
+                self.at(
+                    item.span(),
+                    format!("{path}: expected a reactor name, found {}", found(item.get_ref())),
+                );
+                good = false;
+                continue;
+            };
+            let known = self.reactors.contains(&name);
+            let well_formed = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            let close = if known { String::new() } else { did_you_mean(name, self.reactors) };
+            if !well_formed || !close.is_empty() {
+                self.at(
+                    item.span(),
+                    format!(
+                        "{path}: unknown reactor {}{close} (valid: {}, or a shim's name)",
+                        quote(name),
+                        self.reactors.join(", ")
+                    ),
+                );
+                good = false;
+                continue;
+            }
+            names.push(name.to_owned());
+        }
+        good.then_some(names)
     }
 
     pub(super) fn reactors(&mut self, ctx: &str, value: &Value<'_>) -> Option<Vec<String>> {
