@@ -578,6 +578,7 @@ mod reference_is_complete {
             crate::load::COMMAND_KEYS,
             crate::load::ADDRESS_KEYS,
             crate::load::TLS_KEYS,
+            crate::load::MARK_KEYS,
         ] {
             words.extend(keys.iter().map(|k| (*k).to_owned()));
         }

@@ -274,3 +274,72 @@ impl TransportKind {
 // What one side must show, its fields the key families of `expectations` (which own their
 // value types); named here too, as part of the model.
 pub use crate::expectations::{EVENT_WORDS, Expectation, Received};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mark_covers_the_cells_it_names() {
+        let mark = |reactors: Option<&[&str]>,
+                    transports: Option<&[TransportKind]>,
+                    delivery: Option<&[Delivery]>| Mark {
+            why: "w".into(),
+            reactors: reactors.map(|r| r.iter().map(|s| (*s).to_owned()).collect()),
+            transports: transports.map(<[_]>::to_vec),
+            delivery: delivery.map(<[_]>::to_vec),
+        };
+        let (tcp, tls) = (TransportKind::Tcp, TransportKind::Tls);
+        // Rows: the mark, the cell (reactor, transport, delivery), whether it covers it.
+        let rows = [
+            (
+                Mark::everywhere("w".into()),
+                ("tokio-ct", tcp, Delivery::Whole),
+                true,
+            ),
+            (
+                mark(Some(&["asyncio"]), None, None),
+                ("asyncio", tls, Delivery::Bytewise),
+                true,
+            ),
+            (
+                mark(Some(&["asyncio"]), None, None),
+                ("tokio-ct", tls, Delivery::Bytewise),
+                false,
+            ),
+            (
+                mark(Some(&["asyncio"]), Some(&[tcp]), None),
+                ("asyncio", tls, Delivery::Whole),
+                false,
+            ),
+            (
+                mark(Some(&["asyncio"]), Some(&[tcp]), None),
+                ("asyncio", tcp, Delivery::Whole),
+                true,
+            ),
+            // A chunked cell carries its seed; the mark names the mode.
+            (
+                mark(Some(&["asyncio"]), None, Some(&[Delivery::Chunked(0)])),
+                ("asyncio", tcp, Delivery::Chunked(42)),
+                true,
+            ),
+            (
+                mark(Some(&["asyncio"]), None, Some(&[Delivery::Bytewise])),
+                ("asyncio", tcp, Delivery::Chunked(42)),
+                false,
+            ),
+        ];
+        for (mark, (reactor, transport, delivery), covers) in rows {
+            assert_eq!(
+                mark.covers(reactor, transport, delivery),
+                covers,
+                "{mark:?} on {reactor} {transport:?} {delivery:?}"
+            );
+            let marks = [mark];
+            assert_eq!(
+                marked(&marks, reactor, transport, delivery).is_some(),
+                covers
+            );
+        }
+    }
+}

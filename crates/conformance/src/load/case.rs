@@ -371,11 +371,11 @@ impl Checker<'_> {
             .get("reactors")
             .and_then(|reactors| self.mark_reactors(&format!("{ctx}{key}.reactors"), reactors));
         let transports = match table.get("transports") {
-            Some(value) => Some(Some(self.transports(&format!("{ctx}{key}."), value)?)),
+            Some(value) => Some(Some(self.transports(&format!("{ctx}{key}: "), value)?)),
             None => Some(None),
         };
         let delivery = match table.get("delivery") {
-            Some(value) => Some(Some(self.delivery(&format!("{ctx}{key}."), value)?)),
+            Some(value) => Some(Some(self.delivery(&format!("{ctx}{key}: "), value)?)),
             None => Some(None),
         };
         Some(Mark {
@@ -414,7 +414,10 @@ impl Checker<'_> {
             let Some(name) = item.get_ref().as_str() else {
                 self.at(
                     item.span(),
-                    format!("{path}: expected a reactor name, found {}", found(item.get_ref())),
+                    format!(
+                        "{path}: expected a reactor name, found {}",
+                        found(item.get_ref())
+                    ),
                 );
                 good = false;
                 continue;
@@ -424,7 +427,11 @@ impl Checker<'_> {
                 && name
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            let close = if known { String::new() } else { did_you_mean(name, self.reactors) };
+            let close = if known {
+                String::new()
+            } else {
+                did_you_mean(name, self.reactors)
+            };
             if !well_formed || !close.is_empty() {
                 self.at(
                     item.span(),

@@ -541,7 +541,11 @@ mod tests {
             (side(json!([]), json!("refused"), empty.clone()), None),
             (
                 side(
-                    json!([ev(1, "made"), ev(4, "lost"), data.clone()]),
+                    json!([
+                        ev(1, "made"),
+                        ev(4, "lost"),
+                        json!({"at_us": 5, "event": "data", "bytes": 1})
+                    ]),
                     json!("done"),
                     x.clone(),
                 ),
