@@ -54,9 +54,15 @@ pub struct Case {
     /// Where the case's matrix is given (its `transports` or `reactors` key, else the case),
     /// for the plan's message when the matrix is empty.
     pub matrix_location: Location,
-    /// Why the case is expected to fail, if it is (`xfail = "why"`): its trials pass while
-    /// an expectation fails, and fail as an unexpected pass once every expectation holds.
-    pub xfail: Option<String>,
+    /// Why the case is expected to fail, and where (`xfail = "why"` everywhere; `xfail = {
+    /// reactors = [...], why = "..." }`, or a list of such tables, on those cells only): its
+    /// trials there pass while an expectation fails, and fail as an unexpected pass once every
+    /// expectation holds.
+    pub xfail: Vec<Mark>,
+    /// The cells skipped with a reason of their own (`skip = { reactors = [...], why = "..."
+    /// }` or a list of such tables): a known difference whose outcome depends on the seed of
+    /// chunked delivery, say, which an `xfail` could not state.
+    pub skip_cells: Vec<Mark>,
     /// The certificates of the TLS transports (`tls = { ... }`); unused over plain TCP.
     pub tls: TlsProfile,
     /// What the server side must show.
@@ -105,8 +111,9 @@ impl fmt::Display for Location {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PeerSpec {
-    /// A probe from the catalogue, with its arguments.
-    Probe(ProbeSpec),
+    /// A probe from the catalogue, with its arguments: built, and as the suite gave them (a
+    /// shim, which runs the probe itself in another language, is sent those).
+    Probe(ProbeSpec, ProbeArguments),
     /// A conversation written in the suite file (`{ script = [...] }`).
     Script(Script),
     /// A program someone else wrote, started for the trial (`{ command = [...] }`).
@@ -160,6 +167,64 @@ impl Unreachable {
     pub fn from_word(word: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|u| u.word() == word)
     }
+}
+
+/// A probe's arguments as the suite gave them (defaults not applied), as JSON values.
+pub type ProbeArguments = std::sync::Arc<serde_json::Map<String, serde_json::Value>>;
+
+/// A mark on some cells of a case (`xfail`, or `skip` in its table form): why, and which
+/// cells: those of the reactors named, and of the transports and delivery modes named, if
+/// any are; a mark without reactors (`xfail = "why"`) is on every cell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mark {
+    /// Why.
+    pub why: String,
+    /// The reactors, by name; `None`: every reactor.
+    pub reactors: Option<Vec<String>>,
+    /// The transports; `None`: every transport.
+    pub transports: Option<Vec<TransportKind>>,
+    /// The delivery modes (seeds ignored); `None`: every mode.
+    pub delivery: Option<Vec<Delivery>>,
+}
+
+impl Mark {
+    /// A mark on every cell (`xfail = "why"`).
+    pub fn everywhere(why: String) -> Self {
+        Self {
+            why,
+            reactors: None,
+            transports: None,
+            delivery: None,
+        }
+    }
+
+    /// Whether the mark is on the cell of `reactor`, `transport` and `delivery`.
+    pub fn covers(&self, reactor: &str, transport: TransportKind, delivery: Delivery) -> bool {
+        self.reactors
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|name| name == reactor))
+            && self
+                .transports
+                .as_ref()
+                .is_none_or(|t| t.contains(&transport))
+            && self
+                .delivery
+                .as_ref()
+                .is_none_or(|d| d.iter().any(|mode| mode.word() == delivery.word()))
+    }
+}
+
+/// Why the first of `marks` that covers the cell marks it, if one does.
+pub fn marked<'m>(
+    marks: &'m [Mark],
+    reactor: &str,
+    transport: TransportKind,
+    delivery: Delivery,
+) -> Option<&'m str> {
+    marks
+        .iter()
+        .find(|m| m.covers(reactor, transport, delivery))
+        .map(|m| m.why.as_str())
 }
 
 /// An external program playing one side.
@@ -324,7 +389,7 @@ impl PeerSpec {
     /// How the side is shown in messages.
     pub fn describe(&self) -> String {
         match self {
-            Self::Probe(spec) => format!("probe {}", spec.name()),
+            Self::Probe(spec, _) => format!("probe {}", spec.name()),
             Self::Script(script) => format!("script of {} steps", script.steps().len()),
             Self::Command(command) => format!("command {}", command.argv.join(" ")),
             Self::Address(address) => format!("server at {}", address.address),
@@ -416,7 +481,7 @@ pub use crate::expectations::{EVENT_WORDS, Expectation, Negotiation, Received};
 
 #[cfg(test)]
 mod tests {
-    use super::substitute;
+    use super::*;
 
     /// `{name}` is a placeholder, `{{` and `}}` are braces, anything else is itself.
     #[test]
@@ -442,6 +507,70 @@ mod tests {
         ];
         for (text, expected) in rows {
             assert_eq!(substitute(text, value), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_mark_covers_the_cells_it_names() {
+        let mark = |reactors: Option<&[&str]>,
+                    transports: Option<&[TransportKind]>,
+                    delivery: Option<&[Delivery]>| Mark {
+            why: "w".into(),
+            reactors: reactors.map(|r| r.iter().map(|s| (*s).to_owned()).collect()),
+            transports: transports.map(<[_]>::to_vec),
+            delivery: delivery.map(<[_]>::to_vec),
+        };
+        let (tcp, tls) = (TransportKind::Tcp, TransportKind::Tls);
+        // Rows: the mark, the cell (reactor, transport, delivery), whether it covers it.
+        let rows = [
+            (
+                Mark::everywhere("w".into()),
+                ("tokio-ct", tcp, Delivery::Whole),
+                true,
+            ),
+            (
+                mark(Some(&["asyncio"]), None, None),
+                ("asyncio", tls, Delivery::Bytewise),
+                true,
+            ),
+            (
+                mark(Some(&["asyncio"]), None, None),
+                ("tokio-ct", tls, Delivery::Bytewise),
+                false,
+            ),
+            (
+                mark(Some(&["asyncio"]), Some(&[tcp]), None),
+                ("asyncio", tls, Delivery::Whole),
+                false,
+            ),
+            (
+                mark(Some(&["asyncio"]), Some(&[tcp]), None),
+                ("asyncio", tcp, Delivery::Whole),
+                true,
+            ),
+            // A chunked cell carries its seed; the mark names the mode.
+            (
+                mark(Some(&["asyncio"]), None, Some(&[Delivery::Chunked(0)])),
+                ("asyncio", tcp, Delivery::Chunked(42)),
+                true,
+            ),
+            (
+                mark(Some(&["asyncio"]), None, Some(&[Delivery::Bytewise])),
+                ("asyncio", tcp, Delivery::Chunked(42)),
+                false,
+            ),
+        ];
+        for (mark, (reactor, transport, delivery), covers) in rows {
+            assert_eq!(
+                mark.covers(reactor, transport, delivery),
+                covers,
+                "{mark:?} on {reactor} {transport:?} {delivery:?}"
+            );
+            let marks = [mark];
+            assert_eq!(
+                marked(&marks, reactor, transport, delivery).is_some(),
+                covers
+            );
         }
     }
 }

@@ -136,6 +136,13 @@ impl PemFolder {
     pub(crate) fn write(&self, name: &str, contents: &[u8]) -> Result<(), String> {
         write_private(&self.dir.join(name), contents).map_err(|e| format!("writing {name}: {e}"))
     }
+
+    /// Writes one more private file into the folder (a client certificate, for a shim);
+    /// returns its path.
+    pub(crate) fn add(&self, name: &str, bytes: &[u8]) -> Result<String, String> {
+        write_private(&self.dir.join(name), bytes).map_err(|e| format!("writing {name}: {e}"))?;
+        Ok(self.path(name))
+    }
 }
 
 impl Drop for PemFolder {

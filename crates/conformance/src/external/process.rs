@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
@@ -99,6 +99,16 @@ pub enum Stop {
     Killed,
 }
 
+/// What a program's standard input is.
+enum Input {
+    /// `/dev/null`.
+    Null,
+    /// These bytes, written on a thread of their own, then closed.
+    Bytes(Vec<u8>),
+    /// A pipe handed to the caller (a shim's requests).
+    Serving,
+}
+
 /// A started program, its output being collected.
 pub struct Program {
     child: Child,
@@ -117,12 +127,42 @@ impl Program {
     /// `ready` on stdout and stderr; `stdin` is written to its standard input, which is then
     /// closed (without it, stdin is `/dev/null`).
     pub fn start(
-        mut command: Command,
+        command: Command,
         shown: String,
         ready: Option<&str>,
         grace: Duration,
         stdin: Option<Vec<u8>>,
     ) -> Result<Program, String> {
+        let input = match stdin {
+            Some(bytes) => Input::Bytes(bytes),
+            None => Input::Null,
+        };
+        Self::spawn(command, shown, ready, grace, input).map(|(program, _)| program)
+    }
+
+    /// Starts `command` as [`start`](Self::start) does, but serving over its standard
+    /// streams (a shim: requests on its stdin, answers on its stdout, its log on stderr),
+    /// which are handed to the caller instead of being collected here.
+    pub fn start_serving(
+        command: Command,
+        shown: String,
+        grace: Duration,
+    ) -> Result<(Program, ChildStdin, ChildStdout, ChildStderr), String> {
+        let (program, streams) = Self::spawn(command, shown, None, grace, Input::Serving)?;
+        let (stdin, stdout, stderr) = streams.ok_or("the program's streams were not piped")?;
+        Ok((program, stdin, stdout, stderr))
+    }
+
+    /// Starts `command`, its standard input as `input` says; when serving, its three
+    /// streams are piped and returned.
+    #[allow(clippy::type_complexity)]
+    fn spawn(
+        mut command: Command,
+        shown: String,
+        ready: Option<&str>,
+        grace: Duration,
+        input: Input,
+    ) -> Result<(Program, Option<(ChildStdin, ChildStdout, ChildStderr)>), String> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         become_subreaper();
         let marker = format!(
@@ -133,10 +173,10 @@ impl Program {
         );
         command
             .env(MARKER_VARIABLE, &marker)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
+            .stdin(if matches!(input, Input::Null) {
                 Stdio::null()
+            } else {
+                Stdio::piped()
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -163,9 +203,17 @@ impl Program {
             });
             child
         };
-        if let (Some(pipe), Some(bytes)) = (child.stdin.take(), stdin) {
-            write_input(pipe, bytes);
-        }
+        let streams = match (input, child.stdin.take()) {
+            (Input::Bytes(bytes), Some(pipe)) => {
+                write_input(pipe, bytes);
+                None
+            }
+            (Input::Serving, Some(stdin)) => match (child.stdout.take(), child.stderr.take()) {
+                (Some(stdout), Some(stderr)) => Some((stdin, stdout, stderr)),
+                _ => None,
+            },
+            _ => None,
+        };
         let stdout = Arc::new(Mutex::new(Bounded::default()));
         let stderr = Arc::new(Mutex::new(Bounded::default()));
         let (tell, news) = mpsc::channel();
@@ -186,7 +234,7 @@ impl Program {
             read_output(stream, Arc::clone(kept), matcher, tell.clone());
         }
         watch_exit(&child, tell);
-        Ok(Program {
+        let program = Program {
             child,
             marker,
             stdout,
@@ -199,7 +247,8 @@ impl Program {
                 ..ExternalRecord::default()
             },
             reaped: false,
-        })
+        };
+        Ok((program, streams))
     }
 
     /// Waits until the server is ready: its `ready` text seen, or its port listening.

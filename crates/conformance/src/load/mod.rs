@@ -39,8 +39,8 @@ use diagnostics::{
 };
 
 use crate::suite::{
-    AddressSpec, Case, CommandSpec, Location, PLACEHOLDERS, PeerSpec, Piece, SCRIPT_PLACEHOLDERS,
-    Stdin, Suite, TransportKind, pieces,
+    AddressSpec, Case, CommandSpec, Location, Mark, PLACEHOLDERS, PeerSpec, Piece,
+    SCRIPT_PLACEHOLDERS, Stdin, Suite, TransportKind, pieces,
 };
 
 /// Loads every `*.toml` file directly in `dir` (not in subdirectories), sorted by file name.
@@ -207,6 +207,7 @@ pub(crate) const CASE_KEYS: &[&str] = &[
     "expect",
     "connect_timeout",
 ];
+pub(crate) const MARK_KEYS: &[&str] = &["reactors", "transports", "delivery", "why"];
 pub(crate) const COMMAND_KEYS: &[&str] = &[
     "command",
     "ready",
@@ -535,8 +536,16 @@ mod tests {
 
     /// A probe built the way the registry documents, for comparing with what was loaded.
     fn probe(name: &str, arguments: &str) -> PeerSpec {
+        let mut document: serde_json::Map<String, serde_json::Value> =
+            toml::from_str(&format!("given = {arguments}")).expect("valid TOML");
+        let Some(serde_json::Value::Object(given)) = document.remove("given") else {
+            panic!("arguments are an inline table: {arguments}");
+        };
         let arguments = toml::de::ValueDeserializer::parse(arguments).expect("valid TOML");
-        PeerSpec::Probe(protocols::parse(name, arguments).expect("valid arguments"))
+        PeerSpec::Probe(
+            protocols::parse(name, arguments).expect("valid arguments"),
+            std::sync::Arc::new(given),
+        )
     }
 
     const VALID: &str = r#"[defaults]
