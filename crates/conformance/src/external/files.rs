@@ -137,10 +137,10 @@ impl PemFolder {
         write_private(&self.dir.join(name), contents).map_err(|e| format!("writing {name}: {e}"))
     }
 
-    /// Writes one more private file into the folder (a client certificate, for a shim);
-    /// returns its path.
+    /// Writes one more private file into the folder (a case's client certificate, for a
+    /// shim); returns its path.
     pub(crate) fn add(&self, name: &str, bytes: &[u8]) -> Result<String, String> {
-        write_private(&self.dir.join(name), bytes).map_err(|e| format!("writing {name}: {e}"))?;
+        self.write(name, bytes)?;
         Ok(self.path(name))
     }
 }

@@ -246,9 +246,11 @@ impl Shim {
         let tls = if transport.tls() {
             let pki = connectable::pki::TestPki::get().map_err(|e| e.to_string())?;
             let client = match pki.client(case.tls.client_cert) {
+                // The case's own client certificate (the folder's `client-cert.pem` is always
+                // the valid one, for command peers' `{client_cert}`).
                 Some(client) => Some((
-                    folder.add("client-cert.pem", client.cert_pem.as_bytes())?,
-                    folder.add("client-key.pem", client.key_pem.as_bytes())?,
+                    folder.add("case-client-cert.pem", client.cert_pem.as_bytes())?,
+                    folder.add("case-client-key.pem", client.key_pem.as_bytes())?,
                 )),
                 None => None,
             };
