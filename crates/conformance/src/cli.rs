@@ -1,7 +1,7 @@
 //! The runner's command line: its own options first, then libtest's.
 //!
 //! Runner options (`--suites DIR`, `--check`, `--seed N`, `--repeat N`, `--junit PATH`,
-//! `--report DIR`, `--partition count:K/N`) are taken out of the arguments before the rest
+//! `--report DIR`, `--partition count:K/N`, `--shims DIR`) are taken out of the arguments before the rest
 //! goes to libtest-mimic, and can also be given as `CONFORMANCE_*` environment variables, for
 //! cargo-nextest, which passes only libtest's arguments.
 
@@ -28,6 +28,9 @@ pub struct Options {
     pub report: Option<PathBuf>,
     /// The shard of the trials this run takes (`--partition`, `CONFORMANCE_PARTITION`).
     pub partition: Option<crate::partition::Partition>,
+    /// Folders of shims to register (`--shims DIR`, repeatable; `CONFORMANCE_SHIMS`, folders
+    /// separated by `:`), each holding `<name>/shim.toml`.
+    pub shims: Vec<PathBuf>,
 }
 
 /// The suites folder of this workspace, for runs started by cargo.
@@ -61,7 +64,15 @@ pub fn parse(
             )?),
             None => None,
         },
+        shims: env("CONFORMANCE_SHIMS")
+            .map(|dirs| {
+                std::env::split_paths(&dirs)
+                    .filter(|dir| !dir.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
+    let mut shims_given = false;
     let mut rest = Vec::new();
     let mut args = args.into_iter();
     rest.extend(args.next());
@@ -82,6 +93,13 @@ pub fn parse(
             options.repeat = parse_repeat("--repeat", &value)?;
         } else if let Some(path) = path_valued(&text, &mut args, "--junit")? {
             options.junit = Some(path);
+        } else if let Some(dir) = path_valued(&text, &mut args, "--shims")? {
+            // The command line replaces the variable's folders, and adds to its own.
+            if !shims_given {
+                options.shims.clear();
+                shims_given = true;
+            }
+            options.shims.push(dir);
         } else if let Some(dir) = path_valued(&text, &mut args, "--report")? {
             options.report = Some(dir);
         } else if let Some(value) = valued(&text, &mut args, "--partition")? {
@@ -105,6 +123,7 @@ fn wanted(name: &str) -> &'static str {
         "--junit" => "a file: --junit PATH",
         "--suites" => "a folder: --suites DIR",
         "--partition" => "a shard: --partition count:K/N or hash:K/N",
+        "--shims" => "a folder of shims: --shims DIR",
         _ => "a folder: --report DIR",
     }
 }

@@ -22,6 +22,7 @@ pub mod partition;
 pub mod plan;
 pub mod record;
 pub mod report;
+pub mod shim;
 pub mod suite;
 pub mod trials;
 
@@ -200,12 +201,19 @@ fn run(runner: &Runner) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let reactor_names: Vec<&str> = reactors.iter().map(|r| r.name()).collect();
+    let mut reactor_names: Vec<&str> = reactors.iter().map(|r| r.name()).collect();
+    // Each shim is started once here and asked what it implements, for the plan.
+    let shims = match shim::register(&options.shims, &reactor_names) {
+        Ok(shims) => shims,
+        Err(diagnostics) => return bad_shims(&diagnostics),
+    };
+    let _stop_shims = StopIdle(&shims);
+    reactor_names.extend(shims.iter().map(|s| s.name()));
     let suites = match load::load_dir(&options.suites, runner.catalogue(), &reactor_names) {
         Ok(suites) => suites,
         Err(diagnostics) => return bad_suites(&options.suites, &diagnostics),
     };
-    let plan = match plan::plan(&suites, reactors, options.seed) {
+    let plan = match plan::plan_with_shims(&suites, reactors, &shims, options.seed) {
         Ok(plan) => plan,
         Err(diagnostics) => return bad_suites(&options.suites, &diagnostics),
     };
@@ -269,7 +277,7 @@ fn run(runner: &Runner) -> ExitCode {
     if options.repeat > 1 {
         print_flakes(&records, options.repeat);
     }
-    if let Err(message) = write_reports(&options, report_folder, &records, reactors) {
+    if let Err(message) = write_reports(&options, report_folder, &records, &reactor_names) {
         eprintln!("error: {message}");
         return ExitCode::from(EXIT_USAGE);
     }
@@ -402,14 +410,13 @@ fn write_reports(
     options: &cli::Options,
     folder: Option<report::folder::ReportFolder>,
     records: &[outcome::TrialRecord],
-    reactors: &[&'static dyn Reactor],
+    reactor_names: &[&str],
 ) -> Result<(), String> {
-    let reactor_names: Vec<&str> = reactors.iter().map(|r| r.name()).collect();
     let run = report::Run {
         seed: options.seed,
         repeat: options.repeat,
         records,
-        reactors: &reactor_names,
+        reactors: reactor_names,
     };
     let staging = folder.as_ref().map(|f| f.staging.as_path());
     for reporter in report::reporters(options.junit.as_deref(), staging) {
@@ -423,7 +430,8 @@ fn write_reports(
     Ok(())
 }
 
-/// Says why each selected skipped case is skipped (libtest shows only "ignored").
+/// Says why each selected skipped case is skipped (libtest shows only "ignored"), and why
+/// shims skip trials, each reason once with how many trials it skips.
 #[allow(clippy::print_stderr)]
 fn report_skips(plan: &plan::Plan, args: &Arguments, trials: &[Trial]) {
     if args.ignored || args.include_ignored {
@@ -438,6 +446,47 @@ fn report_skips(plan: &plan::Plan, args: &Arguments, trials: &[Trial]) {
             eprintln!("skipping {suite}::{}: {why}", case.name);
         }
     }
+    let selected: HashSet<&str> = trials
+        .iter()
+        .filter(|t| !args.is_filtered_out(t))
+        .map(Trial::name)
+        .collect();
+    let mut by_shim: std::collections::BTreeMap<&str, usize> = Default::default();
+    for planned in &plan.trials {
+        if let (plan::CellReactor::Shim(_), Some(why)) = (planned.cell.reactor, &planned.skip)
+            && selected.contains(planned.name.as_str())
+            && plan::case_skip(&planned.case).is_none()
+        {
+            *by_shim.entry(why.as_str()).or_default() += 1;
+        }
+    }
+    for (why, count) in by_shim {
+        eprintln!("skipping {count} trial{}: {why}", if count == 1 { "" } else { "s" });
+    }
+}
+
+/// Stops the shims' idle processes when the run ends, however it ends.
+struct StopIdle<'a>(&'a [&'static shim::Shim]);
+
+impl Drop for StopIdle<'_> {
+    fn drop(&mut self) {
+        self.0.iter().for_each(|shim| shim.stop_idle());
+    }
+}
+
+/// Prints every problem of the shims' `shim.toml` files; the exit status of suites that
+/// cannot be run.
+#[allow(clippy::print_stderr)]
+fn bad_shims(diagnostics: &[load::Diagnostic]) -> ExitCode {
+    for diagnostic in diagnostics {
+        eprintln!("{diagnostic}");
+    }
+    eprintln!(
+        "error: the shims could not be registered ({} problem{})",
+        diagnostics.len(),
+        if diagnostics.len() == 1 { "" } else { "s" }
+    );
+    ExitCode::from(EXIT_BAD_SUITES)
 }
 
 /// Prints every problem of the suites and the line that sums them up; the exit status of

@@ -12,6 +12,7 @@ use connectable::Delivery;
 use connectable::reactor::Reactor;
 
 use crate::load::{Diagnostic, quote};
+use crate::shim::Shim;
 use crate::suite::{Case, Suite, TransportKind};
 
 /// One cell of a case's matrix.
@@ -20,9 +21,30 @@ pub struct Cell {
     /// The transport.
     pub transport: TransportKind,
     /// The reactor.
-    pub reactor: &'static dyn Reactor,
+    pub reactor: CellReactor,
     /// The delivery mode.
     pub delivery: Delivery,
+}
+
+/// What runs a cell: one of our reactors (a Rust type driving our `Connection`s), or a shim
+/// (a program in another language that runs the probes itself, see `crate::shim`). Names,
+/// filters, partitions and reports treat both alike.
+#[derive(Clone, Copy, Debug)]
+pub enum CellReactor {
+    /// A reactor of this process.
+    Ours(&'static dyn Reactor),
+    /// A shim.
+    Shim(&'static Shim),
+}
+
+impl CellReactor {
+    /// Its name, as trial names and suites' `reactors` give it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Ours(reactor) => reactor.name(),
+            Self::Shim(shim) => shim.name(),
+        }
+    }
 }
 
 impl Cell {
@@ -44,18 +66,43 @@ impl Cell {
 /// not offer one yet; the in-memory pipe is not). Each cell carries the seed of chunked
 /// delivery.
 pub fn cells(case: &Case, reactors: &[&'static dyn Reactor], seed: u64) -> Vec<Cell> {
+    cells_with_shims(case, reactors, &[], seed)
+}
+
+/// [`cells`] on our reactors and on shims: a shim's cells are those another process can
+/// share (tcp, tcp6, tls, unix) of a case whose sides are both probes or scripts
+/// ([`Shim::applies`]); what it does not implement is skipped, not left out ([`plan`]).
+pub fn cells_with_shims(
+    case: &Case,
+    reactors: &[&'static dyn Reactor],
+    shims: &[&'static Shim],
+    seed: u64,
+) -> Vec<Cell> {
     let external = case.server.is_external() || case.client.is_external();
     let mut cells = Vec::new();
     for &transport in &case.transports {
         if external && !matches!(transport, TransportKind::Tcp | TransportKind::Tls) {
             continue;
         }
-        for &reactor in case
-            .reactors
-            .iter()
-            .filter_map(|name| reactors.iter().find(|r| r.name() == name))
-        {
-            if !reactor.supports(transport.network(), transport.tls()) {
+        for reactor in case.reactors.iter().filter_map(|name| {
+            reactors
+                .iter()
+                .find(|r| r.name() == name)
+                .map(|r| CellReactor::Ours(*r))
+                .or_else(|| {
+                    shims
+                        .iter()
+                        .find(|s| s.name() == name)
+                        .map(|s| CellReactor::Shim(s))
+                })
+        }) {
+            let applies = match reactor {
+                CellReactor::Ours(reactor) => {
+                    reactor.supports(transport.network(), transport.tls())
+                }
+                CellReactor::Shim(_) => Shim::applies(case, transport),
+            };
+            if !applies {
                 continue;
             }
             for &delivery in &case.delivery {
@@ -105,12 +152,24 @@ pub fn plan(
     reactors: &[&'static dyn Reactor],
     seed: u64,
 ) -> Result<Plan, Vec<Diagnostic>> {
+    plan_with_shims(suites, reactors, &[], seed)
+}
+
+/// [`plan`] on our reactors and on shims; a shim's trial is skipped, with the reason, where
+/// a program it requires is missing or it did not declare what the trial needs
+/// ([`Shim::skip`]).
+pub fn plan_with_shims(
+    suites: &[Suite],
+    reactors: &[&'static dyn Reactor],
+    shims: &[&'static Shim],
+    seed: u64,
+) -> Result<Plan, Vec<Diagnostic>> {
     let mut plan = Plan::default();
     let mut problems = Vec::new();
     for suite in suites {
         let suite_name: Arc<str> = Arc::from(suite.name.as_str());
         for case in &suite.cases {
-            let cells = cells(case, reactors, seed);
+            let cells = cells_with_shims(case, reactors, shims, seed);
             if cells.is_empty() {
                 let place = &case.matrix_location;
                 problems.push(Diagnostic {
@@ -127,10 +186,18 @@ pub fn plan(
                     .push((Arc::clone(&suite_name), Arc::clone(&case), why.clone()));
             }
             for cell in cells {
-                let skip = case_skip.clone().or_else(|| {
-                    (cell.transport == TransportKind::Tcp6 && !ipv6_loopback())
-                        .then(|| "this machine has no IPv6 loopback (::1)".to_owned())
-                });
+                let skip = case_skip
+                    .clone()
+                    .or_else(|| {
+                        (cell.transport == TransportKind::Tcp6 && !ipv6_loopback())
+                            .then(|| "this machine has no IPv6 loopback (::1)".to_owned())
+                    })
+                    .or_else(|| match cell.reactor {
+                        CellReactor::Shim(shim) => {
+                            shim.skip(&case, cell.transport, cell.delivery)
+                        }
+                        CellReactor::Ours(_) => None,
+                    });
                 plan.trials.push(Planned {
                     name: cell.trial_name(&suite.name, &case.name),
                     suite: Arc::clone(&suite_name),

@@ -51,9 +51,10 @@ pub struct Case {
     /// Where the case's matrix is given (its `transports` or `reactors` key, else the case),
     /// for the plan's message when the matrix is empty.
     pub matrix_location: Location,
-    /// Why the case is expected to fail, if it is (`xfail = "why"`): its trials pass while
-    /// an expectation fails, and fail as an unexpected pass once every expectation holds.
-    pub xfail: Option<String>,
+    /// Why the case is expected to fail, if it is (`xfail = "why"`, or `xfail = { reactors =
+    /// [...], why = "..." }` for those reactors only): its trials pass while an expectation
+    /// fails, and fail as an unexpected pass once every expectation holds.
+    pub xfail: Option<Xfail>,
     /// The certificates of the TLS transports (`tls = { ... }`); unused over plain TCP.
     pub tls: TlsProfile,
     /// What the server side must show.
@@ -83,14 +84,38 @@ impl fmt::Display for Location {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PeerSpec {
-    /// A probe from the catalogue, with its arguments.
-    Probe(ProbeSpec),
+    /// A probe from the catalogue, with its arguments: built, and as the suite gave them (a
+    /// shim, which runs the probe itself in another language, is sent those).
+    Probe(ProbeSpec, ProbeArguments),
     /// A conversation written in the suite file (`{ script = [...] }`).
     Script(Script),
     /// A program someone else wrote, started for the trial (`{ command = [...] }`).
     Command(CommandSpec),
     /// A server that is already running (`{ address = "host:port" }`); server side only.
     Address(AddressSpec),
+}
+
+/// A probe's arguments as the suite gave them (defaults not applied), as JSON values.
+pub type ProbeArguments = std::sync::Arc<serde_json::Map<String, serde_json::Value>>;
+
+/// A case's expected failure: why, and on which reactors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Xfail {
+    /// Why the case is expected to fail.
+    pub why: String,
+    /// The reactors it is expected to fail on, by name; `None`: on every reactor (`xfail =
+    /// "why"`).
+    pub reactors: Option<Vec<String>>,
+}
+
+impl Xfail {
+    /// Why the case is expected to fail on `reactor`, if it is.
+    pub fn on(&self, reactor: &str) -> Option<&str> {
+        match &self.reactors {
+            Some(reactors) if !reactors.iter().any(|r| r == reactor) => None,
+            _ => Some(&self.why),
+        }
+    }
 }
 
 /// An external program playing one side.
@@ -137,7 +162,7 @@ impl PeerSpec {
     /// How the side is shown in messages.
     pub fn describe(&self) -> String {
         match self {
-            Self::Probe(spec) => format!("probe {}", spec.name()),
+            Self::Probe(spec, _) => format!("probe {}", spec.name()),
             Self::Script(script) => format!("script of {} steps", script.steps().len()),
             Self::Command(command) => format!("command {}", command.argv.join(" ")),
             Self::Address(address) => format!("server at {}", address.address),

@@ -17,7 +17,7 @@ use libtest_mimic::{Failed, Trial};
 use crate::check::{expected_bytes, external_mismatches, mismatches};
 use crate::external;
 use crate::outcome::{Outcome, Progress, Recorder, RunRecord, TrialRecord};
-use crate::plan::{Cell, Plan, Planned};
+use crate::plan::{Cell, CellReactor, Plan, Planned};
 pub use crate::record::{Attempt, Side};
 use crate::record::{Problem, Role};
 use crate::report;
@@ -146,11 +146,17 @@ pub fn blank_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
         seed: seed_of(cell),
         runs_passed: 0,
         runs: Vec::new(),
-        note: case.xfail.clone(),
+        note: xfail_on(case, cell).map(str::to_owned),
         unverified: unverified(case, cell),
         message: None,
         trace: None,
     }
+}
+
+/// Why `case` is expected to fail in this cell, if it is: its `xfail`, when that names no
+/// reactors or names this cell's.
+pub fn xfail_on(case: &Case, cell: Cell) -> Option<&str> {
+    case.xfail.as_ref()?.on(cell.reactor.name())
 }
 
 /// Whether this cell runs over TLS with certificate verification off (`tls = { verify =
@@ -272,7 +278,7 @@ pub fn judge(case: &Case, cell: Cell, attempt: &Attempt) -> (Outcome, String) {
     } else {
         String::new()
     };
-    match (&case.xfail, failed) {
+    match (xfail_on(case, cell), failed) {
         (None, false) => (Outcome::Passed, message),
         (None, true) => (Outcome::Failed, message),
         (Some(why), true) => (
@@ -335,9 +341,18 @@ const RECEIVED_SAMPLE: usize = 64 * 1024;
 
 /// Runs the pairing of one cell: both sides' records, or why it could not run.
 fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
+    let reactor = match cell.reactor {
+        CellReactor::Ours(reactor) => reactor,
+        // A shim runs both sides itself and answers with their records.
+        CellReactor::Shim(shim) => {
+            let suite = case.location.path.file_stem().unwrap_or_default();
+            let trial = cell.trial_name(&suite.to_string_lossy(), &case.name);
+            return shim.pair(case, &trial, cell.transport, cell.delivery);
+        }
+    };
     let probe = |peer: &PeerSpec, expect: &Expectation| {
         let protocol = match peer {
-            PeerSpec::Probe(spec) => spec.instantiate(),
+            PeerSpec::Probe(spec, _) => spec.instantiate(),
             PeerSpec::Script(script) => script.instantiate(),
             // The loader lets at most one side be external, and never both.
             PeerSpec::Command(_) | PeerSpec::Address(_) => return None,
@@ -362,7 +377,7 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
             };
             let ours = probe(ours, our_expect).ok_or("both sides are external")?;
             let setting = external::Setting {
-                reactor: cell.reactor,
+                reactor,
                 transport: cell.transport,
                 profile: case.tls,
                 timeout: case.timeout,
@@ -388,7 +403,7 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
             } else {
                 endpoint
             };
-            match run_protocols(cell.reactor, &endpoint, server, client, case.timeout) {
+            match run_protocols(reactor, &endpoint, server, client, case.timeout) {
                 Ok(pairing) => Ok((Side::Probe(pairing.server), Side::Probe(pairing.client))),
                 Err(Error::TimedOut { pairing, .. }) => {
                     let pairing = *pairing;
@@ -472,9 +487,13 @@ fn opened_since(before: &BTreeMap<String, String>) -> Vec<String> {
 /// test: what the reactor says it still holds and, when descriptors are counted, those opened
 /// during the trial and still open.
 fn left_behind(cell: Cell, before: Option<&BTreeMap<String, String>>) -> Vec<String> {
-    let reactor = cell.reactor.name();
-    let mut problems: Vec<String> = cell
-        .reactor
+    // A shim's sockets are in its own process, and the pipes of a process started during
+    // the trial (after a restart) are the pool's, not a leak.
+    let CellReactor::Ours(ours) = cell.reactor else {
+        return Vec::new();
+    };
+    let reactor = ours.name();
+    let mut problems: Vec<String> = ours
         .leftovers()
         .into_iter()
         .map(|what| format!("the {reactor} reactor left behind {what}"))

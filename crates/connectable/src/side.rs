@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::{DisconnectReason, ExpectedBytes, Protocol, Trace};
+use crate::{DisconnectReason, ExpectedBytes, Protocol, TimedEvent, Trace};
 
 /// How received bytes are handed to a side's `data_received`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -99,6 +99,55 @@ impl ConnectableProtocol {
     pub fn compare_received(self, expected: ExpectedBytes) -> Self {
         self.record.lock().trace.compare_received(expected);
         self
+    }
+
+    /// This side as an event loop outside this process recorded it (a shim in another
+    /// language, which runs the probe itself): its reactor's name, its events with their
+    /// times, and how it ended (`None`: it had not ended at the timeout). It has no protocol
+    /// here and cannot be paired. Set it up as any side ([`keep_received`],
+    /// [`compare_received`]), then hand it the received bytes with
+    /// [`record_foreign_received`], so that they stream through that comparison and sample;
+    /// expectations are then checked on it exactly as on a side our reactors drove.
+    ///
+    /// [`keep_received`]: Self::keep_received
+    /// [`compare_received`]: Self::compare_received
+    /// [`record_foreign_received`]: Self::record_foreign_received
+    pub fn from_foreign(
+        reactor: &'static str,
+        delivery: Delivery,
+        events: impl IntoIterator<Item = TimedEvent>,
+        reason: Option<DisconnectReason>,
+    ) -> Self {
+        let side = Self {
+            protocol: None,
+            delivery,
+            record: Arc::new(SideRecord::default()),
+        };
+        {
+            let mut state = side.record.lock();
+            state.reactor = Some(reactor);
+            for TimedEvent { at, event } in events {
+                state.trace.push(at, event);
+            }
+        }
+        if let Some(reason) = reason {
+            side.record.end(reason);
+        }
+        side
+    }
+
+    /// Records bytes a foreign side received (after [`from_foreign`](Self::from_foreign)):
+    /// counted, compared with the side's expected bytes and kept up to its limit, as bytes
+    /// handed to `data_received` are.
+    pub fn record_foreign_received(&self, bytes: &[u8]) {
+        self.record.lock().trace.record_received(bytes);
+    }
+
+    /// Counts bytes a foreign side received but reported only by length and digest: they are
+    /// counted, not compared nor kept (a side whose expectation compares content is given
+    /// the bytes, see [`record_foreign_received`](Self::record_foreign_received)).
+    pub fn count_foreign_received(&self, bytes: u64) {
+        self.record.lock().trace.count_received(bytes);
     }
 
     /// The name of the reactor that drove this side, once it has been paired.

@@ -118,6 +118,13 @@ impl PemFolder {
     pub(crate) fn path(&self, name: &str) -> String {
         self.dir.join(name).display().to_string()
     }
+
+    /// Writes one more private file into the folder (a client certificate, for a shim);
+    /// returns its path.
+    pub(crate) fn add(&self, name: &str, bytes: &[u8]) -> Result<String, String> {
+        write_private(&self.dir.join(name), bytes).map_err(|e| format!("writing {name}: {e}"))?;
+        Ok(self.path(name))
+    }
 }
 
 impl Drop for PemFolder {

@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
@@ -116,11 +116,36 @@ impl Program {
     /// Starts `command` in a process group of its own, its output captured, watching for
     /// `ready` on stdout and stderr.
     pub fn start(
-        mut command: Command,
+        command: Command,
         shown: String,
         ready: Option<&str>,
         grace: Duration,
     ) -> Result<Program, String> {
+        Self::spawn(command, shown, ready, grace, false).map(|(program, _)| program)
+    }
+
+    /// Starts `command` as [`start`](Self::start) does, but serving over its standard
+    /// streams (a shim: requests on its stdin, answers on its stdout, its log on stderr),
+    /// which are handed to the caller instead of being collected here.
+    pub fn start_serving(
+        command: Command,
+        shown: String,
+        grace: Duration,
+    ) -> Result<(Program, ChildStdin, ChildStdout, ChildStderr), String> {
+        let (program, streams) = Self::spawn(command, shown, None, grace, true)?;
+        let (stdin, stdout, stderr) = streams.ok_or("the program's streams were not piped")?;
+        Ok((program, stdin, stdout, stderr))
+    }
+
+    /// Starts `command`; with `serving`, its three streams are piped and returned.
+    #[allow(clippy::type_complexity)]
+    fn spawn(
+        mut command: Command,
+        shown: String,
+        ready: Option<&str>,
+        grace: Duration,
+        serving: bool,
+    ) -> Result<(Program, Option<(ChildStdin, ChildStdout, ChildStderr)>), String> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         become_subreaper();
         let marker = format!(
@@ -131,7 +156,7 @@ impl Program {
         );
         command
             .env(MARKER_VARIABLE, &marker)
-            .stdin(Stdio::null())
+            .stdin(if serving { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         #[cfg(unix)]
@@ -157,6 +182,13 @@ impl Program {
             });
             child
         };
+        let streams = match (serving, child.stdin.take()) {
+            (true, Some(stdin)) => match (child.stdout.take(), child.stderr.take()) {
+                (Some(stdout), Some(stderr)) => Some((stdin, stdout, stderr)),
+                _ => None,
+            },
+            _ => None,
+        };
         let stdout = Arc::new(Mutex::new(Bounded::default()));
         let stderr = Arc::new(Mutex::new(Bounded::default()));
         let (tell, news) = mpsc::channel();
@@ -177,7 +209,7 @@ impl Program {
             read_output(stream, Arc::clone(kept), matcher, tell.clone());
         }
         watch_exit(&child, tell);
-        Ok(Program {
+        let program = Program {
             child,
             marker,
             stdout,
@@ -190,7 +222,8 @@ impl Program {
                 ..ExternalRecord::default()
             },
             reaped: false,
-        })
+        };
+        Ok((program, streams))
     }
 
     /// Waits until the server is ready: its `ready` text seen, or its port listening.

@@ -105,9 +105,7 @@ impl Checker<'_> {
         let skip = table
             .get("skip")
             .map(|value| self.non_empty_text(&ctx, "skip", value));
-        let xfail = table
-            .get("xfail")
-            .map(|value| self.non_empty_text(&ctx, "xfail", value));
+        let xfail = table.get("xfail").map(|value| self.xfail(&ctx, value));
         let mut requires = Vec::new();
         if let Some(value) = table.get("requires") {
             match value.get_ref() {
@@ -312,6 +310,54 @@ impl Checker<'_> {
                 .filter_map(TransportKind::from_word)
                 .collect(),
         )
+    }
+
+    /// `xfail = "why"` (every reactor), or `xfail = { reactors = [...], why = "..." }`.
+    fn xfail(&mut self, ctx: &str, value: &Value<'_>) -> Option<Xfail> {
+        match value.get_ref() {
+            DeValue::String(_) => Some(Xfail {
+                why: self.non_empty_text(ctx, "xfail", value)?,
+                reactors: None,
+            }),
+            DeValue::Table(table) => {
+                self.unknown_keys(&format!("{ctx}xfail: "), table, XFAIL_KEYS);
+                let why = match table.get("why") {
+                    Some(why) => self.non_empty_text(ctx, "xfail.why", why),
+                    None => {
+                        self.at(value.span(), format!("{ctx}xfail: missing key \"why\""));
+                        None
+                    }
+                };
+                let reactors = match table.get("reactors") {
+                    Some(reactors) => self.reactors(&format!("{ctx}xfail."), reactors),
+                    None => {
+                        self.at(
+                            value.span(),
+                            format!(
+                                "{ctx}xfail: missing key \"reactors\" (xfail = \"why\" marks \
+                                 every reactor)"
+                            ),
+                        );
+                        None
+                    }
+                };
+                Some(Xfail {
+                    why: why?,
+                    reactors: Some(reactors?),
+                })
+            }
+            other => {
+                self.at(
+                    value.span(),
+                    format!(
+                        "{ctx}xfail: expected text (why) or a table {{ reactors = [...], why = \
+                         \"...\" }}, found {}",
+                        found(other)
+                    ),
+                );
+                None
+            }
+        }
     }
 
     pub(super) fn reactors(&mut self, ctx: &str, value: &Value<'_>) -> Option<Vec<String>> {

@@ -21,7 +21,8 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub(super) fn whole(path: &Path, message: impl Into<String>) -> Self {
+    /// A problem with a whole file or folder, at no line.
+    pub fn whole(path: &Path, message: impl Into<String>) -> Self {
         Self {
             path: path.to_owned(),
             position: None,

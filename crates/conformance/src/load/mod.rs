@@ -39,7 +39,7 @@ use diagnostics::{
 };
 
 use crate::suite::{
-    AddressSpec, Case, CommandSpec, Location, PLACEHOLDERS, PeerSpec, Suite, TransportKind,
+    AddressSpec, Case, CommandSpec, Location, PLACEHOLDERS, PeerSpec, Suite, TransportKind, Xfail,
 };
 
 /// Loads every `*.toml` file directly in `dir` (not in subdirectories), sorted by file name.
@@ -205,6 +205,7 @@ pub(crate) const CASE_KEYS: &[&str] = &[
     "tls",
     "expect",
 ];
+pub(crate) const XFAIL_KEYS: &[&str] = &["reactors", "why"];
 pub(crate) const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd", "stop_grace"];
 pub(crate) const ADDRESS_KEYS: &[&str] = &["address", "server_name", "ca"];
 pub(crate) const TLS_KEYS: &[&str] = &[
@@ -516,8 +517,16 @@ mod tests {
 
     /// A probe built the way the registry documents, for comparing with what was loaded.
     fn probe(name: &str, arguments: &str) -> PeerSpec {
+        let mut document: serde_json::Map<String, serde_json::Value> =
+            toml::from_str(&format!("given = {arguments}")).expect("valid TOML");
+        let Some(serde_json::Value::Object(given)) = document.remove("given") else {
+            panic!("arguments are an inline table: {arguments}");
+        };
         let arguments = toml::de::ValueDeserializer::parse(arguments).expect("valid TOML");
-        PeerSpec::Probe(protocols::parse(name, arguments).expect("valid arguments"))
+        PeerSpec::Probe(
+            protocols::parse(name, arguments).expect("valid arguments"),
+            std::sync::Arc::new(given),
+        )
     }
 
     const VALID: &str = r#"[defaults]

@@ -483,8 +483,13 @@ impl<'a> Checker<'a> {
                 .collect(),
             _ => HashMap::new(),
         };
+        // As the suite gave them, for shims: the probe's own parse below has checked them.
+        let given = match serde_json::Value::deserialize(arguments.clone().into_deserializer()) {
+            Ok(serde_json::Value::Object(given)) => given,
+            _ => serde_json::Map::new(),
+        };
         match entry.parse(arguments.into_deserializer()) {
-            Ok(spec) => Some(PeerSpec::Probe(spec)),
+            Ok(spec) => Some(PeerSpec::Probe(spec, std::sync::Arc::new(given))),
             Err(error) => {
                 // The entry parses through a type-erased deserializer, which keeps toml's
                 // message and the key it names (`in `size``) as text but not its span: the

@@ -1,0 +1,427 @@
+//! Shims: event loops in other languages certified by the same catalogue (docs/SHIM.md).
+//!
+//! A shim is a program (`shims/<name>/shim.toml`, [`config`]) that plays both sides of a
+//! pairing in its own event loop when asked, one request per line on its stdin, one answer
+//! per line on its stdout ([`wire`]). To the runner it is a reactor under its folder's name:
+//! the plan gives it cells and decides, from the capabilities its `hello` declared, which of
+//! them it skips as not implemented; a trial sends the case's sides as the suite gave them,
+//! and turns each side of the answer into the record our reactors produce
+//! (`ConnectableProtocol::from_foreign`), so the very same expectations judge it. The runner
+//! starts the processes (an invariant: `connectable` never does), keeps one per trial
+//! running at once ([`process`]), and replaces one whose answer was not a valid result (it
+//! hung, crashed, answered malformed JSON or an impossible trace) or had a side still open
+//! at the timeout.
+
+pub mod config;
+pub mod process;
+pub mod wire;
+
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use connectable::{ConnectableProtocol, Delivery, ExpectedBytes};
+
+use crate::check::expected_bytes;
+use crate::external::files::PemFolder;
+use crate::load::{Diagnostic, quote};
+use crate::record::Side;
+use crate::suite::{Case, Expectation, PeerSpec, TransportKind};
+
+pub use config::{ShimConfig, load_shims};
+pub use process::ShimProcess;
+pub use wire::Capabilities;
+
+/// How long a shim may take to answer `hello`.
+pub const HELLO_WAIT: Duration = Duration::from_secs(10);
+
+/// How long past a trial's timeout a shim may take to answer before it is taken as hung:
+/// the shim stops its pairing at the timeout and answers at once, but a closing side of
+/// ours may linger 2 s, and a loaded machine is slow.
+pub const ANSWER_GRACE: Duration = Duration::from_secs(3);
+
+/// What a side keeps of what it received, for the reports (every byte is compared).
+const RECEIVED_SAMPLE: usize = 64 * 1024;
+
+/// The transports a shim can be asked for: those another process can share.
+pub const SHIM_TRANSPORTS: [TransportKind; 4] = [
+    TransportKind::Tcp,
+    TransportKind::Tcp6,
+    TransportKind::Tls,
+    TransportKind::Unix,
+];
+
+/// A registered shim: what its `shim.toml` says, whether it can run, and its idle processes.
+#[derive(Debug)]
+pub struct Shim {
+    /// Its folder, command and requirements.
+    pub config: ShimConfig,
+    name: &'static str,
+    state: State,
+    idle: Mutex<Vec<ShimProcess>>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// A program it requires is not on PATH: every trial is skipped with this reason.
+    Missing(String),
+    /// It could not start or answer `hello`: every trial fails with this message.
+    Broken(String),
+    /// It answered `hello` with these capabilities.
+    Ready(Capabilities),
+}
+
+/// Registers every shim in `dirs` (see [`load_shims`]) for this run: each checked for the
+/// programs it requires, then started once and asked `hello`, for the plan. `taken`: the
+/// reactor names already used.
+pub fn register(dirs: &[PathBuf], taken: &[&str]) -> Result<Vec<&'static Shim>, Vec<Diagnostic>> {
+    let configs = load_shims(dirs, taken)?;
+    Ok(configs.into_iter().map(Shim::register).collect())
+}
+
+impl Shim {
+    /// Checks what `config` requires, starts one process and asks it `hello`; the shim lives
+    /// for the rest of the process (trials refer to it).
+    pub fn register(config: ShimConfig) -> &'static Shim {
+        let name: &'static str = Box::leak(config.name.clone().into_boxed_str());
+        let mut idle = Vec::new();
+        let state = match missing_programs(&config) {
+            Some(missing) => State::Missing(format!(
+                "shim {name} requires {missing}, not found on PATH"
+            )),
+            None => match start(&config) {
+                Ok((process, capabilities)) => {
+                    idle.push(process);
+                    State::Ready(capabilities)
+                }
+                Err(problem) => State::Broken(problem),
+            },
+        };
+        Box::leak(Box::new(Shim {
+            config,
+            name,
+            state,
+            idle: Mutex::new(idle),
+        }))
+    }
+
+    /// Its name: the reactor name in its trials.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// What it declared it implements, once it answered `hello`.
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        match &self.state {
+            State::Ready(capabilities) => Some(capabilities),
+            _ => None,
+        }
+    }
+
+    /// Whether a cell of `case` over `transport` exists for a shim at all: a transport
+    /// another process can share, and no external side (a shim plays both sides).
+    pub fn applies(case: &Case, transport: TransportKind) -> bool {
+        SHIM_TRANSPORTS.contains(&transport)
+            && !case.server.is_external()
+            && !case.client.is_external()
+    }
+
+    /// Why this shim skips `case` over `transport` with `delivery`, if it does: a program it
+    /// requires is missing, or it did not declare something the trial needs.
+    pub fn skip(&self, case: &Case, transport: TransportKind, delivery: Delivery) -> Option<String> {
+        let capabilities = match &self.state {
+            State::Missing(why) => return Some(why.clone()),
+            // It runs, and fails with why it is broken.
+            State::Broken(_) => return None,
+            State::Ready(capabilities) => capabilities,
+        };
+        let name = self.name;
+        let lacks = |what: String| Some(format!("shim {name} does not implement {what}"));
+        if !capabilities.transports.iter().any(|t| t == transport.word()) {
+            return lacks(format!("the transport {}", transport.word()));
+        }
+        if !capabilities.deliveries.iter().any(|d| d == delivery.word()) {
+            return lacks(format!("the delivery {}", delivery.word()));
+        }
+        for peer in [&case.server, &case.client] {
+            match peer {
+                PeerSpec::Probe(spec, arguments) => {
+                    let Some(known) = capabilities.probes.get(spec.name()) else {
+                        return lacks(format!("the probe {}", quote(spec.name())));
+                    };
+                    if let Some(argument) = arguments.keys().find(|a| !known.contains(a)) {
+                        return lacks(format!(
+                            "the argument {} of the probe {}",
+                            quote(argument),
+                            quote(spec.name())
+                        ));
+                    }
+                }
+                PeerSpec::Script(script) => {
+                    if let Some(step) = script
+                        .steps()
+                        .iter()
+                        .find(|s| !capabilities.steps.iter().any(|k| k == s.word()))
+                    {
+                        return lacks(format!("the script step {}", quote(step.word())));
+                    }
+                }
+                PeerSpec::Command(_) | PeerSpec::Address(_) => {}
+            }
+        }
+        if transport.tls() {
+            let tls = &case.tls;
+            let needed = [
+                (tls.client_cert != connectable::pki::ClientCert::None, "client_cert"),
+                (tls.require_client_cert, "require_client_cert"),
+                (!tls.verify, "verify_false"),
+            ];
+            for (_, feature) in needed.iter().filter(|(needed, _)| *needed) {
+                if !capabilities.tls.iter().any(|f| f == feature) {
+                    return lacks(format!("the tls feature {feature}"));
+                }
+            }
+        }
+        None
+    }
+
+    /// Runs one trial of `case` on the shim: a process from the pool (or a new one), the
+    /// request, the answer checked and turned into both sides' records. An answer that is not
+    /// a valid result is the trial's failure, with the shim's stderr, and its process is
+    /// replaced.
+    pub fn pair(
+        &self,
+        case: &Case,
+        trial: &str,
+        transport: TransportKind,
+        delivery: Delivery,
+    ) -> Result<(Side, Side), String> {
+        let name = self.name;
+        let capabilities = match &self.state {
+            State::Ready(capabilities) => capabilities,
+            State::Broken(problem) => return Err(format!("shim {name} is broken: {problem}")),
+            State::Missing(why) => return Err(why.clone()),
+        };
+        let mut process = self.take(capabilities)?;
+        // The PEM files, and the UNIX socket path, in a private folder of the run folder,
+        // removed when the trial ends.
+        let folder = PemFolder::create(case.tls)?;
+        let tls = if transport.tls() {
+            let pki = connectable::pki::TestPki::get().map_err(|e| e.to_string())?;
+            let client = match pki.client(case.tls.client_cert) {
+                Some(client) => Some((
+                    folder.add("client-cert.pem", client.cert_pem.as_bytes())?,
+                    folder.add("client-key.pem", client.key_pem.as_bytes())?,
+                )),
+                None => None,
+            };
+            Some(wire::TlsFiles {
+                cert: folder.path("cert.pem"),
+                key: folder.path("key.pem"),
+                ca: folder.path("ca.pem"),
+                client,
+                require_client_cert: case.tls.require_client_cert,
+                verify: case.tls.verify,
+            })
+        } else {
+            None
+        };
+        let unix_path = (transport == TransportKind::Unix).then(|| folder.path("shim.sock"));
+        let id = process.next_id();
+        let request = wire::PairRequest {
+            id,
+            trial,
+            transport,
+            delivery,
+            timeout: case.timeout,
+            unix_path,
+            tls,
+            server: &case.server,
+            client: &case.client,
+        };
+        let wait = case.timeout + ANSWER_GRACE;
+        let answer = match process.exchange(&request.to_json(), wait) {
+            Ok(answer) => answer,
+            Err(trouble) => {
+                let log = process.stderr_since_request();
+                process.stop();
+                let what = if matches!(trouble, process::Trouble::Hung(_)) {
+                    "; it was killed, and the next trial starts a new process"
+                } else {
+                    "; the next trial starts a new process"
+                };
+                return Err(format!("shim {name} {trouble}{what}{}", shown_log(&log)));
+            }
+        };
+        match wire::read_result(&answer, id, transport.tls()) {
+            Ok((server, client)) => {
+                // A pairing it had to cut at the timeout may have left something behind in
+                // the process: the next trial gets a new one.
+                if server.reason.is_none() || client.reason.is_none() {
+                    process.stop();
+                } else {
+                    self.give_back(process);
+                }
+                Ok((
+                    self.side("server", server, &case.expect_server, delivery)?,
+                    self.side("client", client, &case.expect_client, delivery)?,
+                ))
+            }
+            Err(problem) => {
+                let log = process.stderr_since_request();
+                process.stop();
+                Err(format!(
+                    "shim {name}: {problem}; the next trial starts a new process{}",
+                    shown_log(&log)
+                ))
+            }
+        }
+    }
+
+    /// Stops every idle process (at the end of the run).
+    pub fn stop_idle(&self) {
+        let idle = std::mem::take(&mut *self.lock_idle());
+        idle.into_iter().for_each(ShimProcess::stop);
+    }
+
+    /// One side of a valid answer as the record our reactors make: its events and reason,
+    /// then its received bytes through the side's comparison and sample.
+    fn side(
+        &self,
+        role: &str,
+        answer: wire::SideAnswer,
+        expect: &Expectation,
+        delivery: Delivery,
+    ) -> Result<Side, String> {
+        let side =
+            ConnectableProtocol::from_foreign(self.name, delivery, answer.events, answer.reason)
+                .keep_received(RECEIVED_SAMPLE);
+        let expected = expect.received.as_ref().and_then(expected_bytes);
+        let side = match &expected {
+            Some(expected) => side.compare_received(expected.clone()),
+            None => side,
+        };
+        match answer.received {
+            wire::Received::Whole(bytes) => side.record_foreign_received(&bytes),
+            wire::Received::Digest {
+                length,
+                sha256,
+                head,
+            } => match expected {
+                // Only the count is checked: the head is the sample the reports show.
+                None => {
+                    side.record_foreign_received(&head);
+                    side.count_foreign_received(length - head.len() as u64);
+                }
+                // The same digest over the same length: the expected bytes are what it
+                // received, and they go through the comparison as its bytes would.
+                Some(expected) if expected.len() == length && digest(&expected) == sha256 => {
+                    feed(&side, &expected);
+                }
+                Some(expected) => {
+                    return Err(format!(
+                        "the {role} received {length} bytes, which the shim reported by their \
+                         sha256 only, and they are not the {} expected bytes (without the bytes, \
+                         where they differ cannot be shown)",
+                        expected.len()
+                    ));
+                }
+            },
+        }
+        Ok(Side::Probe(side))
+    }
+
+    /// An idle process, or a new one whose `hello` says what the first one's did.
+    fn take(&self, capabilities: &Capabilities) -> Result<ShimProcess, String> {
+        if let Some(process) = self.lock_idle().pop() {
+            return Ok(process);
+        }
+        let (process, said) = start(&self.config)?;
+        if said != *capabilities {
+            process.stop();
+            return Err(format!(
+                "shim {}: a new process answered hello differently from the first one",
+                self.name
+            ));
+        }
+        Ok(process)
+    }
+
+    fn give_back(&self, process: ShimProcess) {
+        self.lock_idle().push(process);
+    }
+
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<ShimProcess>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The programs `config` needs that are not on PATH: those it `requires`, and its command's
+/// program when that is a bare name.
+fn missing_programs(config: &ShimConfig) -> Option<String> {
+    let mut needed: Vec<&str> = config.requires.iter().map(String::as_str).collect();
+    if let Some(program) = config.command.first()
+        && !program.contains('/')
+        && !needed.contains(&program.as_str())
+    {
+        needed.push(program);
+    }
+    let missing: Vec<&str> = needed
+        .into_iter()
+        .filter(|program| !crate::external::on_path(program))
+        .collect();
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
+/// Starts a process of the shim and asks it `hello`.
+fn start(config: &ShimConfig) -> Result<(ShimProcess, Capabilities), String> {
+    let name = &config.name;
+    let mut process = ShimProcess::start(&config.dir, &config.command)
+        .map_err(|e| format!("shim {name} could not start: {e}"))?;
+    let id = process.next_id();
+    let answer = process.exchange(&wire::hello(id), HELLO_WAIT);
+    let capabilities = answer
+        .map_err(|trouble| trouble.to_string())
+        .and_then(|answer| wire::read_hello(&answer, id));
+    match capabilities {
+        Ok(capabilities) => Ok((process, capabilities)),
+        Err(problem) => {
+            let log = process.stderr_since_request();
+            process.stop();
+            Err(format!("shim {name}: hello: {problem}{}", shown_log(&log)))
+        }
+    }
+}
+
+/// A shim's stderr as a failure message shows it.
+fn shown_log(log: &str) -> String {
+    if log.trim().is_empty() {
+        "; its stderr was empty".to_owned()
+    } else {
+        format!("; its stderr:\n{}", log.trim_end())
+    }
+}
+
+/// The SHA-256 of the expected bytes, computed a window at a time.
+fn digest(expected: &ExpectedBytes) -> [u8; 32] {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    for_each_window(expected, |window| context.update(window));
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(context.finish().as_ref());
+    digest
+}
+
+/// Hands the expected bytes to `side` a window at a time.
+fn feed(side: &ConnectableProtocol, expected: &ExpectedBytes) {
+    for_each_window(expected, |window| side.record_foreign_received(window));
+}
+
+fn for_each_window(expected: &ExpectedBytes, mut each: impl FnMut(&[u8])) {
+    const WINDOW: u64 = 1 << 20;
+    let mut start = 0;
+    while start < expected.len() {
+        let end = (start + WINDOW).min(expected.len());
+        each(&expected.window(start..end));
+        start = end;
+    }
+}
