@@ -463,10 +463,11 @@ class Side {
     }
 
     // The connection is established (over TLS, see Pairing.attach for when).
-    start(socket) {
+    start(socket, handshakeDone = false) {
         this.socket = socket;
         this.made = true;
         this.event('made');
+        if (handshakeDone) this.event('handshake');
         socket.on('data', (bytes) => {
             if (this.ended || this.closing || this.aborted) return; // read and discarded
             this.held.push(bytes);
@@ -722,8 +723,7 @@ class Pairing {
             // Half-open only once the handshake is over: an EOF during it must end the socket
             // (tls.Server then reports it as a tlsClientError), not leave it waiting for us.
             socket.allowHalfOpen = true;
-            this.server.start(socket);
-            this.server.event('handshake');
+            this.server.start(socket, true);
         } else {
             this.server.start(socket);
         }
