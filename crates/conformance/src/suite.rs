@@ -98,43 +98,23 @@ pub enum PeerSpec {
 /// A probe's arguments as the suite gave them (defaults not applied), as JSON values.
 pub type ProbeArguments = std::sync::Arc<serde_json::Map<String, serde_json::Value>>;
 
-/// A case's expected failures: one mark or several, each saying why the case fails and
-/// where. Several marks let each runtime's difference be said in its own words
-/// (`xfail = [{ reactors = ["node"], why = "..." }, { reactors = ["twisted"], transports =
-/// ["unix"], why = "..." }]`); the first mark that applies to a cell is its reason.
+/// A case's expected failure: why, and on which reactors.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Xfail {
-    /// The marks, in the order the suite gave them; at least one.
-    pub marks: Vec<XfailMark>,
-}
-
-/// One expected failure: why, and on which reactors and transports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct XfailMark {
     /// Why the case is expected to fail.
     pub why: String,
     /// The reactors it is expected to fail on, by name; `None`: on every reactor (`xfail =
     /// "why"`).
     pub reactors: Option<Vec<String>>,
-    /// The transports it is expected to fail over; `None`: over every transport.
-    pub transports: Option<Vec<TransportKind>>,
 }
 
 impl Xfail {
-    /// Why the case is expected to fail on `reactor` over `transport`, if it is.
-    pub fn on(&self, reactor: &str, transport: TransportKind) -> Option<&str> {
-        self.marks
-            .iter()
-            .find(|mark| {
-                mark.reactors
-                    .as_ref()
-                    .is_none_or(|reactors| reactors.iter().any(|r| r == reactor))
-                    && mark
-                        .transports
-                        .as_ref()
-                        .is_none_or(|transports| transports.contains(&transport))
-            })
-            .map(|mark| mark.why.as_str())
+    /// Why the case is expected to fail on `reactor`, if it is.
+    pub fn on(&self, reactor: &str) -> Option<&str> {
+        match &self.reactors {
+            Some(reactors) if !reactors.iter().any(|r| r == reactor) => None,
+            _ => Some(&self.why),
+        }
     }
 }
 

@@ -156,7 +156,7 @@ pub fn blank_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
 /// Why `case` is expected to fail in this cell, if it is: its `xfail`, when that names no
 /// reactors or names this cell's.
 pub fn xfail_on(case: &Case, cell: Cell) -> Option<&str> {
-    case.xfail.as_ref()?.on(cell.reactor.name(), cell.transport)
+    case.xfail.as_ref()?.on(cell.reactor.name())
 }
 
 /// Whether this cell runs over TLS with certificate verification off (`tls = { verify =

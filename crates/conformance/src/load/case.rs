@@ -312,123 +312,52 @@ impl Checker<'_> {
         )
     }
 
-    /// `xfail = "why"` (every reactor), `xfail = { reactors = [...], transports = [...], why =
-    /// "..." }` (`transports` optional), or a non-empty list of such tables.
+    /// `xfail = "why"` (every reactor), or `xfail = { reactors = [...], why = "..." }`.
     fn xfail(&mut self, ctx: &str, value: &Value<'_>) -> Option<Xfail> {
         match value.get_ref() {
             DeValue::String(_) => Some(Xfail {
-                marks: vec![XfailMark {
-                    why: self.non_empty_text(ctx, "xfail", value)?,
-                    reactors: None,
-                    transports: None,
-                }],
+                why: self.non_empty_text(ctx, "xfail", value)?,
+                reactors: None,
             }),
-            DeValue::Table(table) => Some(Xfail {
-                marks: vec![self.xfail_mark(ctx, value, table)?],
-            }),
-            DeValue::Array(items) if !items.is_empty() => {
-                let mut marks = Vec::new();
-                let mut bad = false;
-                for item in items {
-                    match item.get_ref() {
-                        DeValue::Table(table) => match self.xfail_mark(ctx, item, table) {
-                            Some(mark) => marks.push(mark),
-                            None => bad = true,
-                        },
-                        other => {
-                            self.at(
-                                item.span(),
-                                format!(
-                                    "{ctx}xfail: expected a table {{ reactors = [...], why = \
-                                     \"...\" }} in the list, found {}",
-                                    found(other)
-                                ),
-                            );
-                            bad = true;
-                        }
+            DeValue::Table(table) => {
+                self.unknown_keys(&format!("{ctx}xfail: "), table, XFAIL_KEYS);
+                let why = match table.get("why") {
+                    Some(why) => self.non_empty_text(ctx, "xfail.why", why),
+                    None => {
+                        self.at(value.span(), format!("{ctx}xfail: missing key \"why\""));
+                        None
                     }
-                }
-                (!bad).then_some(Xfail { marks })
+                };
+                let reactors = match table.get("reactors") {
+                    Some(reactors) => self.reactors(&format!("{ctx}xfail."), reactors),
+                    None => {
+                        self.at(
+                            value.span(),
+                            format!(
+                                "{ctx}xfail: missing key \"reactors\" (xfail = \"why\" marks \
+                                 every reactor)"
+                            ),
+                        );
+                        None
+                    }
+                };
+                Some(Xfail {
+                    why: why?,
+                    reactors: Some(reactors?),
+                })
             }
             other => {
                 self.at(
                     value.span(),
                     format!(
-                        "{ctx}xfail: expected text (why), a table {{ reactors = [...], why = \
-                         \"...\" }} or a non-empty list of such tables, found {}",
+                        "{ctx}xfail: expected text (why) or a table {{ reactors = [...], why = \
+                         \"...\" }}, found {}",
                         found(other)
                     ),
                 );
                 None
             }
         }
-    }
-
-    /// The reactors of an `xfail` mark: ours and the registered shims, and also any other
-    /// well-formed shim name (`[a-z0-9-]+`), since a suite marks a shim's known differences
-    /// whether or not this run registers that shim (a plain run registers none). A mark for a
-    /// reactor not in the run marks nothing; a misspelt shim name shows as that shim's trials
-    /// failing where they were meant to be marked, never as a pass.
-    fn xfail_reactors(&mut self, ctx: &str, value: &Value<'_>) -> Option<Vec<String>> {
-        let mut valid: Vec<String> = self.reactors.iter().map(|r| r.to_string()).collect();
-        if let DeValue::Array(items) = value.get_ref() {
-            for item in items {
-                if let DeValue::String(word) = item.get_ref()
-                    && crate::shim::is_shim_name(word)
-                    && !valid.iter().any(|v| v == word.as_ref())
-                {
-                    valid.push(word.to_string());
-                }
-            }
-        }
-        let valid: Vec<&str> = valid.iter().map(String::as_str).collect();
-        let words = Words {
-            key: "reactors",
-            noun: "reactor",
-            valid: &valid,
-            set: true,
-        };
-        let words = self.word_list(&format!("{ctx}xfail."), &words, value)?;
-        Some(words.into_iter().map(str::to_owned).collect())
-    }
-
-    /// One `{ reactors = [...], transports = [...], why = "..." }` of `xfail`.
-    fn xfail_mark(
-        &mut self,
-        ctx: &str,
-        value: &Value<'_>,
-        table: &DeTable<'_>,
-    ) -> Option<XfailMark> {
-        self.unknown_keys(&format!("{ctx}xfail: "), table, XFAIL_KEYS);
-        let why = match table.get("why") {
-            Some(why) => self.non_empty_text(ctx, "xfail.why", why),
-            None => {
-                self.at(value.span(), format!("{ctx}xfail: missing key \"why\""));
-                None
-            }
-        };
-        let reactors = match table.get("reactors") {
-            Some(reactors) => self.xfail_reactors(ctx, reactors),
-            None => {
-                self.at(
-                    value.span(),
-                    format!(
-                        "{ctx}xfail: missing key \"reactors\" (xfail = \"why\" marks \
-                         every reactor)"
-                    ),
-                );
-                None
-            }
-        };
-        let transports = match table.get("transports") {
-            Some(transports) => Some(self.transports(&format!("{ctx}xfail."), transports)?),
-            None => None,
-        };
-        Some(XfailMark {
-            why: why?,
-            reactors: Some(reactors?),
-            transports,
-        })
     }
 
     pub(super) fn reactors(&mut self, ctx: &str, value: &Value<'_>) -> Option<Vec<String>> {
