@@ -1,5 +1,5 @@
 //! `cargo xtask conformance` and `cargo xtask check-suites`: build the runner, point it at
-//! `suites/`, and pass its exit status through.
+//! `suites/` and the shims in `shims/` (docs/SHIM.md), and pass its exit status through.
 //!
 //! The runner is built with the release profile: the catalogue's trials run our own crates'
 //! code (the reactors, the probes, the checks) thousands of times, and unoptimised it took
@@ -13,8 +13,9 @@ use anyhow::Context as _;
 
 use crate::{cargo, project_root};
 
-/// Runs the suites: `conformance --suites <root>/suites [args]`. A `--suites` in `args` comes
-/// later and so wins.
+/// Runs the suites: `conformance --suites <root>/suites --shims <root>/shims [args]`. A
+/// `--suites` in `args` comes later and so wins; a `--shims` in `args` or `CONFORMANCE_SHIMS`
+/// replaces the workspace's shims.
 ///
 /// Two test threads per core unless `args` or `RUST_TEST_THREADS` say otherwise: half of a
 /// catalogue run is trials waiting (their timeouts, lingers, pauses), which overlap on more
@@ -62,6 +63,7 @@ fn runner(options: &[&str], args: &[String]) -> anyhow::Result<ExitCode> {
         ])
         .arg("--suites")
         .arg(suites)
+        .args(shims(&root, args))
         .args(options)
         .args(args)
         .status()
@@ -69,4 +71,23 @@ fn runner(options: &[&str], args: &[String]) -> anyhow::Result<ExitCode> {
     // A signal leaves no code: report it as a failure rather than success.
     let code = status.code().unwrap_or(1);
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}
+
+/// `--shims <root>/shims` (relative to where the user is, when it can be), unless the user
+/// chose shims: a `--shims` in `args`, or `CONFORMANCE_SHIMS`.
+fn shims(root: &Path, args: &[String]) -> Vec<std::ffi::OsString> {
+    let chosen = std::env::var_os("CONFORMANCE_SHIMS").is_some()
+        || args
+            .iter()
+            .any(|arg| arg == "--shims" || arg.starts_with("--shims="));
+    if chosen {
+        return Vec::new();
+    }
+    let shims = root.join("shims");
+    let shims = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| shims.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|relative| !relative.as_os_str().is_empty())
+        .unwrap_or(shims);
+    vec!["--shims".into(), shims.into_os_string()]
 }

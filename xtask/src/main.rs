@@ -16,9 +16,11 @@ usage: cargo xtask <command> [arguments]
 
 commands:
   conformance [runner options] [libtest arguments]
-                 build and run the conformance suites in suites/ (exit status passed through:
-                 0 all passed, 101 a trial failed, 2 the suites could not be loaded)
+                 build and run the conformance suites in suites/ on our reactors and the
+                 shims in shims/ (exit status passed through: 0 all passed, 101 a trial
+                 failed, 2 the suites or shims could not be loaded)
                  e.g. cargo xtask conformance ::tls:: --skip bytewise
+                      cargo xtask conformance ::asyncio::
   check-suites [--suites DIR]
                  load and validate every suite without running it (exit status 2 on errors)
   soak [--trials N] [--sample-every K] [--seed S]

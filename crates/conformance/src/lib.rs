@@ -461,7 +461,10 @@ fn report_skips(plan: &plan::Plan, args: &Arguments, trials: &[Trial]) {
         }
     }
     for (why, count) in by_shim {
-        eprintln!("skipping {count} trial{}: {why}", if count == 1 { "" } else { "s" });
+        eprintln!(
+            "skipping {count} trial{}: {why}",
+            if count == 1 { "" } else { "s" }
+        );
     }
 }
 
@@ -575,6 +578,7 @@ mod reference_is_complete {
             crate::load::COMMAND_KEYS,
             crate::load::ADDRESS_KEYS,
             crate::load::TLS_KEYS,
+            crate::load::MARK_KEYS,
         ] {
             words.extend(keys.iter().map(|k| (*k).to_owned()));
         }

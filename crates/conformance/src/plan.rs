@@ -192,10 +192,17 @@ pub fn plan_with_shims(
                         (cell.transport == TransportKind::Tcp6 && !ipv6_loopback())
                             .then(|| "this machine has no IPv6 loopback (::1)".to_owned())
                     })
+                    .or_else(|| {
+                        crate::suite::marked(
+                            &case.skip_cells,
+                            cell.reactor.name(),
+                            cell.transport,
+                            cell.delivery,
+                        )
+                        .map(str::to_owned)
+                    })
                     .or_else(|| match cell.reactor {
-                        CellReactor::Shim(shim) => {
-                            shim.skip(&case, cell.transport, cell.delivery)
-                        }
+                        CellReactor::Shim(shim) => shim.skip(&case, cell.transport, cell.delivery),
                         CellReactor::Ours(_) => None,
                     });
                 plan.trials.push(Planned {

@@ -51,10 +51,15 @@ pub struct Case {
     /// Where the case's matrix is given (its `transports` or `reactors` key, else the case),
     /// for the plan's message when the matrix is empty.
     pub matrix_location: Location,
-    /// Why the case is expected to fail, if it is (`xfail = "why"`, or `xfail = { reactors =
-    /// [...], why = "..." }` for those reactors only): its trials pass while an expectation
-    /// fails, and fail as an unexpected pass once every expectation holds.
-    pub xfail: Option<Xfail>,
+    /// Why the case is expected to fail, and where (`xfail = "why"` everywhere; `xfail = {
+    /// reactors = [...], why = "..." }`, or a list of such tables, on those cells only): its
+    /// trials there pass while an expectation fails, and fail as an unexpected pass once every
+    /// expectation holds.
+    pub xfail: Vec<Mark>,
+    /// The cells skipped with a reason of their own (`skip = { reactors = [...], why = "..."
+    /// }` or a list of such tables): a known difference whose outcome depends on the seed of
+    /// chunked delivery, say, which an `xfail` could not state.
+    pub skip_cells: Vec<Mark>,
     /// The certificates of the TLS transports (`tls = { ... }`); unused over plain TCP.
     pub tls: TlsProfile,
     /// What the server side must show.
@@ -98,24 +103,59 @@ pub enum PeerSpec {
 /// A probe's arguments as the suite gave them (defaults not applied), as JSON values.
 pub type ProbeArguments = std::sync::Arc<serde_json::Map<String, serde_json::Value>>;
 
-/// A case's expected failure: why, and on which reactors.
+/// A mark on some cells of a case (`xfail`, or `skip` in its table form): why, and which
+/// cells: those of the reactors named, and of the transports and delivery modes named, if
+/// any are; a mark without reactors (`xfail = "why"`) is on every cell.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Xfail {
-    /// Why the case is expected to fail.
+pub struct Mark {
+    /// Why.
     pub why: String,
-    /// The reactors it is expected to fail on, by name; `None`: on every reactor (`xfail =
-    /// "why"`).
+    /// The reactors, by name; `None`: every reactor.
     pub reactors: Option<Vec<String>>,
+    /// The transports; `None`: every transport.
+    pub transports: Option<Vec<TransportKind>>,
+    /// The delivery modes (seeds ignored); `None`: every mode.
+    pub delivery: Option<Vec<Delivery>>,
 }
 
-impl Xfail {
-    /// Why the case is expected to fail on `reactor`, if it is.
-    pub fn on(&self, reactor: &str) -> Option<&str> {
-        match &self.reactors {
-            Some(reactors) if !reactors.iter().any(|r| r == reactor) => None,
-            _ => Some(&self.why),
+impl Mark {
+    /// A mark on every cell (`xfail = "why"`).
+    pub fn everywhere(why: String) -> Self {
+        Self {
+            why,
+            reactors: None,
+            transports: None,
+            delivery: None,
         }
     }
+
+    /// Whether the mark is on the cell of `reactor`, `transport` and `delivery`.
+    pub fn covers(&self, reactor: &str, transport: TransportKind, delivery: Delivery) -> bool {
+        self.reactors
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|name| name == reactor))
+            && self
+                .transports
+                .as_ref()
+                .is_none_or(|t| t.contains(&transport))
+            && self
+                .delivery
+                .as_ref()
+                .is_none_or(|d| d.iter().any(|mode| mode.word() == delivery.word()))
+    }
+}
+
+/// Why the first of `marks` that covers the cell marks it, if one does.
+pub fn marked<'m>(
+    marks: &'m [Mark],
+    reactor: &str,
+    transport: TransportKind,
+    delivery: Delivery,
+) -> Option<&'m str> {
+    marks
+        .iter()
+        .find(|m| m.covers(reactor, transport, delivery))
+        .map(|m| m.why.as_str())
 }
 
 /// An external program playing one side.
@@ -234,3 +274,72 @@ impl TransportKind {
 // What one side must show, its fields the key families of `expectations` (which own their
 // value types); named here too, as part of the model.
 pub use crate::expectations::{EVENT_WORDS, Expectation, Received};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mark_covers_the_cells_it_names() {
+        let mark = |reactors: Option<&[&str]>,
+                    transports: Option<&[TransportKind]>,
+                    delivery: Option<&[Delivery]>| Mark {
+            why: "w".into(),
+            reactors: reactors.map(|r| r.iter().map(|s| (*s).to_owned()).collect()),
+            transports: transports.map(<[_]>::to_vec),
+            delivery: delivery.map(<[_]>::to_vec),
+        };
+        let (tcp, tls) = (TransportKind::Tcp, TransportKind::Tls);
+        // Rows: the mark, the cell (reactor, transport, delivery), whether it covers it.
+        let rows = [
+            (
+                Mark::everywhere("w".into()),
+                ("tokio-ct", tcp, Delivery::Whole),
+                true,
+            ),
+            (
+                mark(Some(&["asyncio"]), None, None),
+                ("asyncio", tls, Delivery::Bytewise),
+                true,
+            ),
+            (
+                mark(Some(&["asyncio"]), None, None),
+                ("tokio-ct", tls, Delivery::Bytewise),
+                false,
+            ),
+            (
+                mark(Some(&["asyncio"]), Some(&[tcp]), None),
+                ("asyncio", tls, Delivery::Whole),
+                false,
+            ),
+            (
+                mark(Some(&["asyncio"]), Some(&[tcp]), None),
+                ("asyncio", tcp, Delivery::Whole),
+                true,
+            ),
+            // A chunked cell carries its seed; the mark names the mode.
+            (
+                mark(Some(&["asyncio"]), None, Some(&[Delivery::Chunked(0)])),
+                ("asyncio", tcp, Delivery::Chunked(42)),
+                true,
+            ),
+            (
+                mark(Some(&["asyncio"]), None, Some(&[Delivery::Bytewise])),
+                ("asyncio", tcp, Delivery::Chunked(42)),
+                false,
+            ),
+        ];
+        for (mark, (reactor, transport, delivery), covers) in rows {
+            assert_eq!(
+                mark.covers(reactor, transport, delivery),
+                covers,
+                "{mark:?} on {reactor} {transport:?} {delivery:?}"
+            );
+            let marks = [mark];
+            assert_eq!(
+                marked(&marks, reactor, transport, delivery).is_some(),
+                covers
+            );
+        }
+    }
+}

@@ -153,10 +153,15 @@ pub fn blank_record(suite: &str, case: &Case, cell: Cell) -> TrialRecord {
     }
 }
 
-/// Why `case` is expected to fail in this cell, if it is: its `xfail`, when that names no
-/// reactors or names this cell's.
+/// Why `case` is expected to fail in this cell, if it is: the first of its `xfail` marks
+/// that covers the cell.
 pub fn xfail_on(case: &Case, cell: Cell) -> Option<&str> {
-    case.xfail.as_ref()?.on(cell.reactor.name())
+    crate::suite::marked(
+        &case.xfail,
+        cell.reactor.name(),
+        cell.transport,
+        cell.delivery,
+    )
 }
 
 /// Whether this cell runs over TLS with certificate verification off (`tls = { verify =

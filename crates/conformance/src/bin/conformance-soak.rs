@@ -309,8 +309,9 @@ fn soak() -> anyhow::Result<bool> {
                 *left_out.entry("skipped").or_default() += 1;
                 continue;
             }
-            // An expected failure is a timeout by design here: it would only add waiting.
-            if case.xfail.is_some() {
+            // An expected failure is a timeout by design here: it would only add waiting (a mark
+            // on some reactors only, a shim's known difference, leaves ours to run).
+            if case.xfail.iter().any(|mark| mark.reactors.is_none()) {
                 *left_out.entry("expected to fail").or_default() += 1;
                 continue;
             }

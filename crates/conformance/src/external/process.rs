@@ -156,7 +156,11 @@ impl Program {
         );
         command
             .env(MARKER_VARIABLE, &marker)
-            .stdin(if serving { Stdio::piped() } else { Stdio::null() })
+            .stdin(if serving {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         #[cfg(unix)]

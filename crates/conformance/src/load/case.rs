@@ -102,10 +102,21 @@ impl Checker<'_> {
             None => Some(defaults.timeout),
             Some(value) => self.duration(&ctx, "timeout", value),
         };
-        let skip = table
-            .get("skip")
-            .map(|value| self.non_empty_text(&ctx, "skip", value));
-        let xfail = table.get("xfail").map(|value| self.xfail(&ctx, value));
+        let (skip, skip_cells) = match table.get("skip") {
+            None => (Some(None), Some(Vec::new())),
+            Some(value) if matches!(value.get_ref(), DeValue::String(_)) => (
+                Some(self.non_empty_text(&ctx, "skip", value)),
+                Some(Vec::new()),
+            ),
+            Some(value) => (Some(None), self.marks(&ctx, "skip", value)),
+        };
+        let xfail = match table.get("xfail") {
+            None => Some(Vec::new()),
+            Some(value) if matches!(value.get_ref(), DeValue::String(_)) => self
+                .non_empty_text(&ctx, "xfail", value)
+                .map(|why| vec![Mark::everywhere(why)]),
+            Some(value) => self.marks(&ctx, "xfail", value),
+        };
         let mut requires = Vec::new();
         if let Some(value) = table.get("requires") {
             match value.get_ref() {
@@ -187,10 +198,11 @@ impl Checker<'_> {
             reactors: reactors?,
             delivery: delivery?,
             timeout: timeout?,
-            skip: skip.flatten(),
+            skip: skip?,
+            skip_cells: skip_cells?,
             requires,
             matrix_location,
-            xfail: xfail.flatten(),
+            xfail: xfail?,
             tls: tls?,
             expect_server,
             expect_client,
@@ -312,52 +324,129 @@ impl Checker<'_> {
         )
     }
 
-    /// `xfail = "why"` (every reactor), or `xfail = { reactors = [...], why = "..." }`.
-    fn xfail(&mut self, ctx: &str, value: &Value<'_>) -> Option<Xfail> {
+    /// The table forms of `xfail` and `skip`: `{ reactors = [...], transports = [...],
+    /// delivery = [...], why = "..." }` (`reactors` and `why` required), or a list of them.
+    fn marks(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Option<Vec<Mark>> {
         match value.get_ref() {
-            DeValue::String(_) => Some(Xfail {
-                why: self.non_empty_text(ctx, "xfail", value)?,
-                reactors: None,
-            }),
-            DeValue::Table(table) => {
-                self.unknown_keys(&format!("{ctx}xfail: "), table, XFAIL_KEYS);
-                let why = match table.get("why") {
-                    Some(why) => self.non_empty_text(ctx, "xfail.why", why),
-                    None => {
-                        self.at(value.span(), format!("{ctx}xfail: missing key \"why\""));
-                        None
-                    }
-                };
-                let reactors = match table.get("reactors") {
-                    Some(reactors) => self.reactors(&format!("{ctx}xfail."), reactors),
-                    None => {
-                        self.at(
-                            value.span(),
-                            format!(
-                                "{ctx}xfail: missing key \"reactors\" (xfail = \"why\" marks \
-                                 every reactor)"
-                            ),
-                        );
-                        None
-                    }
-                };
-                Some(Xfail {
-                    why: why?,
-                    reactors: Some(reactors?),
-                })
+            DeValue::Table(_) => Some(vec![self.mark(ctx, key, value)?]),
+            DeValue::Array(items) if !items.is_empty() => {
+                let marks: Vec<Option<Mark>> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.mark(ctx, &format!("{key}[{i}]"), item))
+                    .collect();
+                marks.into_iter().collect()
             }
             other => {
                 self.at(
                     value.span(),
                     format!(
-                        "{ctx}xfail: expected text (why) or a table {{ reactors = [...], why = \
-                         \"...\" }}, found {}",
+                        "{ctx}{key}: expected text (why), a table {{ reactors = [...], why = \
+                         \"...\" }} or a non-empty list of them, found {}",
                         found(other)
                     ),
                 );
                 None
             }
         }
+    }
+
+    fn mark(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Option<Mark> {
+        let Some(table) = self.table(ctx, key, value) else {
+            return None;
+        };
+        self.unknown_keys(&format!("{ctx}{key}: "), table, MARK_KEYS);
+        for name in ["why", "reactors"] {
+            if table.get(name).is_none() {
+                self.at(
+                    value.span(),
+                    format!("{ctx}{key}: missing key {}", quote(name)),
+                );
+            }
+        }
+        let why = table
+            .get("why")
+            .and_then(|why| self.non_empty_text(ctx, &format!("{key}.why"), why));
+        let reactors = table
+            .get("reactors")
+            .and_then(|reactors| self.mark_reactors(&format!("{ctx}{key}.reactors"), reactors));
+        let transports = match table.get("transports") {
+            Some(value) => Some(Some(self.transports(&format!("{ctx}{key}: "), value)?)),
+            None => Some(None),
+        };
+        let delivery = match table.get("delivery") {
+            Some(value) => Some(Some(self.delivery(&format!("{ctx}{key}: "), value)?)),
+            None => Some(None),
+        };
+        Some(Mark {
+            why: why?,
+            reactors: Some(reactors?),
+            transports: transports?,
+            delivery: delivery?,
+        })
+    }
+
+    /// A mark's `reactors`: it may name a reactor this run does not have (a shim that is not
+    /// registered: the catalogue marks asyncio's differences, and loads without it), so a
+    /// name is refused only when it is not a reactor name at all, or so close to one this run
+    /// has that it is a typo.
+    fn mark_reactors(&mut self, path: &str, value: &Value<'_>) -> Option<Vec<String>> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.at(
+                value.span(),
+                format!(
+                    "{path}: expected a non-empty list of reactor names, found {}",
+                    found(value.get_ref())
+                ),
+            );
+            return None;
+        };
+        if items.is_empty() {
+            self.at(
+                value.span(),
+                format!("{path}: empty list; name at least one reactor"),
+            );
+            return None;
+        }
+        let mut names = Vec::new();
+        let mut good = true;
+        for item in items.iter() {
+            let Some(name) = item.get_ref().as_str() else {
+                self.at(
+                    item.span(),
+                    format!(
+                        "{path}: expected a reactor name, found {}",
+                        found(item.get_ref())
+                    ),
+                );
+                good = false;
+                continue;
+            };
+            let known = self.reactors.contains(&name);
+            let well_formed = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            let close = if known {
+                String::new()
+            } else {
+                did_you_mean(name, self.reactors)
+            };
+            if !well_formed || !close.is_empty() {
+                self.at(
+                    item.span(),
+                    format!(
+                        "{path}: unknown reactor {}{close} (valid: {}, or a shim's name)",
+                        quote(name),
+                        self.reactors.join(", ")
+                    ),
+                );
+                good = false;
+                continue;
+            }
+            names.push(name.to_owned());
+        }
+        good.then_some(names)
     }
 
     pub(super) fn reactors(&mut self, ctx: &str, value: &Value<'_>) -> Option<Vec<String>> {

@@ -39,7 +39,7 @@ use diagnostics::{
 };
 
 use crate::suite::{
-    AddressSpec, Case, CommandSpec, Location, PLACEHOLDERS, PeerSpec, Suite, TransportKind, Xfail,
+    AddressSpec, Case, CommandSpec, Location, Mark, PLACEHOLDERS, PeerSpec, Suite, TransportKind,
 };
 
 /// Loads every `*.toml` file directly in `dir` (not in subdirectories), sorted by file name.
@@ -205,7 +205,7 @@ pub(crate) const CASE_KEYS: &[&str] = &[
     "tls",
     "expect",
 ];
-pub(crate) const XFAIL_KEYS: &[&str] = &["reactors", "why"];
+pub(crate) const MARK_KEYS: &[&str] = &["reactors", "transports", "delivery", "why"];
 pub(crate) const COMMAND_KEYS: &[&str] = &["command", "ready", "env", "cwd", "stop_grace"];
 pub(crate) const ADDRESS_KEYS: &[&str] = &["address", "server_name", "ca"];
 pub(crate) const TLS_KEYS: &[&str] = &[

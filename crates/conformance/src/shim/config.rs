@@ -141,7 +141,13 @@ pub fn parse(file: &Path, text: &str) -> Result<(Vec<String>, Vec<String>), Vec<
     let at = |offset: usize, message: String| {
         let before = &text[..offset.min(text.len())];
         let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
         Diagnostic {
             path: file.to_owned(),
             position: Some((line, column)),

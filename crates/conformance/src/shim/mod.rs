@@ -126,7 +126,12 @@ impl Shim {
 
     /// Why this shim skips `case` over `transport` with `delivery`, if it does: a program it
     /// requires is missing, or it did not declare something the trial needs.
-    pub fn skip(&self, case: &Case, transport: TransportKind, delivery: Delivery) -> Option<String> {
+    pub fn skip(
+        &self,
+        case: &Case,
+        transport: TransportKind,
+        delivery: Delivery,
+    ) -> Option<String> {
         let capabilities = match &self.state {
             State::Missing(why) => return Some(why.clone()),
             // It runs, and fails with why it is broken.
@@ -135,7 +140,11 @@ impl Shim {
         };
         let name = self.name;
         let lacks = |what: String| Some(format!("shim {name} does not implement {what}"));
-        if !capabilities.transports.iter().any(|t| t == transport.word()) {
+        if !capabilities
+            .transports
+            .iter()
+            .any(|t| t == transport.word())
+        {
             return lacks(format!("the transport {}", transport.word()));
         }
         if !capabilities.deliveries.iter().any(|d| d == delivery.word()) {
@@ -170,7 +179,10 @@ impl Shim {
         if transport.tls() {
             let tls = &case.tls;
             let needed = [
-                (tls.client_cert != connectable::pki::ClientCert::None, "client_cert"),
+                (
+                    tls.client_cert != connectable::pki::ClientCert::None,
+                    "client_cert",
+                ),
                 (tls.require_client_cert, "require_client_cert"),
                 (!tls.verify, "verify_false"),
             ];
@@ -334,7 +346,8 @@ impl Shim {
         if let Some(process) = self.lock_idle().pop() {
             return Ok(process);
         }
-        let (process, said) = start(&self.config)?;
+        let (process, said) =
+            start(&self.config).map_err(|e| format!("shim {}: {e}", self.name))?;
         if said != *capabilities {
             process.stop();
             return Err(format!(
@@ -387,9 +400,8 @@ fn missing_programs(config: &ShimConfig) -> Option<String> {
 
 /// Starts a process of the shim and asks it `hello`.
 fn start(config: &ShimConfig) -> Result<(ShimProcess, Capabilities), String> {
-    let name = &config.name;
     let mut process = ShimProcess::start(&config.dir, &config.command)
-        .map_err(|e| format!("shim {name} could not start: {e}"))?;
+        .map_err(|e| format!("could not start: {e}"))?;
     let id = process.next_id();
     let answer = process.exchange(&wire::hello(id), HELLO_WAIT);
     let capabilities = answer
@@ -400,7 +412,7 @@ fn start(config: &ShimConfig) -> Result<(ShimProcess, Capabilities), String> {
         Err(problem) => {
             let log = process.stderr_since_request();
             process.stop();
-            Err(format!("shim {name}: hello: {problem}{}", shown_log(&log)))
+            Err(format!("hello: {problem}{}", shown_log(&log)))
         }
     }
 }

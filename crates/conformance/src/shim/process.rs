@@ -28,6 +28,8 @@ pub const STOP_GRACE: Duration = Duration::from_millis(500);
 enum Line {
     Text(Vec<u8>),
     TooLong,
+    /// The stream ended in the middle of a line.
+    Cut(Vec<u8>),
     End,
 }
 
@@ -49,6 +51,8 @@ pub enum Trouble {
     Hung(Duration),
     /// The process exited or closed stdout (the status when known).
     Exited(String),
+    /// The same, in the middle of its answer line (what it had written of it).
+    Cut(String, String),
     /// The line was not a JSON object.
     Malformed(String),
 }
@@ -58,6 +62,7 @@ impl std::fmt::Display for Trouble {
         match self {
             Self::Hung(after) => write!(f, "did not answer within {after:?}"),
             Self::Exited(how) => write!(f, "{how} before answering"),
+            Self::Cut(how, part) => write!(f, "{how} in the middle of its answer ({part})"),
             Self::Malformed(what) => write!(f, "answered malformed JSON: {what}"),
         }
     }
@@ -77,10 +82,10 @@ impl ShimProcess {
     pub fn start(dir: &Path, argv: &[String]) -> Result<Self, String> {
         let (program, args) = argv.split_first().ok_or("the command is empty")?;
         let mut command = Command::new(program);
-        command
-            .args(args)
-            .current_dir(dir)
-            .env("CONFORMANCE_SHIM_PROTOCOL", super::wire::PROTOCOL.to_string());
+        command.args(args).current_dir(dir).env(
+            "CONFORMANCE_SHIM_PROTOCOL",
+            super::wire::PROTOCOL.to_string(),
+        );
         let (program, stdin, stdout, stderr) =
             Program::start_serving(command, argv.join(" "), STOP_GRACE)?;
         let (tell, lines) = mpsc::channel();
@@ -113,7 +118,9 @@ impl ShimProcess {
         let mut line = request.to_string();
         line.push('\n');
         let written = match &mut self.stdin {
-            Some(stdin) => stdin.write_all(line.as_bytes()).and_then(|()| stdin.flush()),
+            Some(stdin) => stdin
+                .write_all(line.as_bytes())
+                .and_then(|()| stdin.flush()),
             None => Err(std::io::ErrorKind::BrokenPipe.into()),
         };
         if written.is_err() {
@@ -137,6 +144,9 @@ impl ShimProcess {
             Ok(Line::TooLong) => Err(Trouble::Malformed(format!(
                 "a line longer than {LINE_MAX} bytes"
             ))),
+            Ok(Line::Cut(part)) => {
+                Err(Trouble::Cut(self.how_it_ended(deadline), shown_line(&part)))
+            }
             Ok(Line::End) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                 Err(Trouble::Exited(self.how_it_ended(deadline)))
             }
@@ -175,14 +185,14 @@ impl ShimProcess {
     fn how_it_ended(&mut self, deadline: Instant) -> String {
         drop(self.stdin.take());
         let Some(program) = self.program.take() else {
-            return "it had exited".into();
+            return "had exited".into();
         };
         let wait = deadline.min(Instant::now() + STOP_GRACE);
         let record = program.finish(wait);
         match (record.killed, record.exit) {
-            (true, _) => "it closed its stdout".into(),
-            (false, Some(Some(code))) => format!("it exited with status {code}"),
-            (false, _) => "it died from a signal".into(),
+            (true, _) => "closed its stdout".into(),
+            (false, Some(Some(code))) => format!("exited with status {code}"),
+            (false, _) => "died from a signal".into(),
         }
     }
 
@@ -237,9 +247,9 @@ fn read_lines(stdout: impl Read, tell: &mpsc::Sender<Line>) {
                     return;
                 }
             }
-            // The last line had no newline: it is a line all the same.
+            // The stream ended before the line did: the shim died while answering.
             Ok(_) => {
-                let _ = tell.send(Line::Text(line));
+                let _ = tell.send(Line::Cut(line));
                 break;
             }
         }

@@ -87,9 +87,7 @@ pub fn expect_kind(answer: &Value, kind: &str, id: u64) -> Result<(), String> {
     }
     match answer.get("id").and_then(Value::as_u64) {
         Some(found) if found == id => Ok(()),
-        Some(found) => Err(format!(
-            "it answered id {found} to the request of id {id}"
-        )),
+        Some(found) => Err(format!("it answered id {found} to the request of id {id}")),
         None => Err("its answer has no \"id\"".into()),
     }
 }
@@ -269,11 +267,7 @@ struct RawReceived {
 
 /// Both sides of a `result` answer to request `id`, checked (docs/SHIM.md, sections 5 to 8),
 /// or what is wrong with it. `tls`: whether the pairing ran over TLS.
-pub fn read_result(
-    answer: &Value,
-    id: u64,
-    tls: bool,
-) -> Result<(SideAnswer, SideAnswer), String> {
+pub fn read_result(answer: &Value, id: u64, tls: bool) -> Result<(SideAnswer, SideAnswer), String> {
     expect_kind(answer, "result", id)?;
     let side = |name: &str| -> Result<SideAnswer, String> {
         let value = answer
@@ -388,7 +382,9 @@ fn read_side(raw: RawSide, tls: bool) -> Result<SideAnswer, String> {
             "lost" => {
                 lost += 1;
                 let Some(reason) = &reason else {
-                    return Err(format!("event {number}: lost, but the side's reason is null"));
+                    return Err(format!(
+                        "event {number}: lost, but the side's reason is null"
+                    ));
                 };
                 Event::Lost(reason.kind())
             }
@@ -411,7 +407,10 @@ fn read_side(raw: RawSide, tls: bool) -> Result<SideAnswer, String> {
         }
         (Some(DisconnectReason::Refused(_)), _, _) | (None, _, 0) => {}
         (Some(reason), 1, 0) => {
-            return Err(format!("its reason is {}, but it has no lost event", reason.kind().word()));
+            return Err(format!(
+                "its reason is {}, but it has no lost event",
+                reason.kind().word()
+            ));
         }
         (Some(_), 0, _) => {
             return Err("it has a reason but was never made (only refused means that)".into());
@@ -464,9 +463,8 @@ fn read_received(raw: RawReceived) -> Result<Received, String> {
         }
         (None, Some(digest), head) if raw.length > WHOLE_UP_TO => {
             let head = decode(head.as_deref().unwrap_or_default(), "head_base64")?;
-            let sha256 = parse_sha256(&digest).ok_or_else(|| {
-                format!("its received sha256 is not 64 hex digits: {digest:?}")
-            })?;
+            let sha256 = parse_sha256(&digest)
+                .ok_or_else(|| format!("its received sha256 is not 64 hex digits: {digest:?}"))?;
             if head.len() as u64 > raw.length {
                 return Err("its received head is longer than its length".into());
             }
@@ -528,38 +526,117 @@ mod tests {
         let data = json!({"at_us": 3, "event": "data", "bytes": 1});
         // Rows: the server side, then None when it is valid or the start of the problem.
         let rows: Vec<(Value, Option<&str>)> = vec![
-            (side(json!([ev(1, "made"), data.clone(), ev(4, "lost")]), json!("done"), x.clone()), None),
-            (side(json!([ev(1, "made")]), Value::Null, empty.clone()), None),
+            (
+                side(
+                    json!([ev(1, "made"), data.clone(), ev(4, "lost")]),
+                    json!("done"),
+                    x.clone(),
+                ),
+                None,
+            ),
+            (
+                side(json!([ev(1, "made")]), Value::Null, empty.clone()),
+                None,
+            ),
             (side(json!([]), json!("refused"), empty.clone()), None),
-            (side(json!([ev(1, "made"), ev(4, "lost"), data.clone()]), json!("done"), x.clone()),
-             Some("its server side is impossible: event 3 (data) comes after lost")),
-            (side(json!([ev(1, "made"), ev(2, "lost"), ev(3, "lost")]), json!("done"), empty.clone()),
-             Some("its server side is impossible: event 3 (lost) comes after lost")),
-            (side(json!([ev(2, "lost")]), json!("done"), empty.clone()),
-             Some("its server side is impossible: event 1 (lost) comes before made")),
-            (side(json!([ev(1, "made"), ev(2, "made")]), Value::Null, empty.clone()),
-             Some("its server side is impossible: event 2: made twice")),
-            (side(json!([ev(1, "made")]), json!("done"), empty.clone()),
-             Some("its server side is impossible: its reason is done, but it has no lost event")),
-            (side(json!([ev(1, "made"), ev(2, "handshake")]), Value::Null, empty.clone()),
-             Some("its server side is impossible: event 2: handshake over a plain transport")),
-            (side(json!([ev(5, "made"), ev(2, "lost")]), json!("done"), empty.clone()),
-             Some("its server side is impossible: event 2 (lost) at 2 us comes before")),
-            (side(json!([ev(1, "made"), ev(2, "lost")]), json!("closed"), empty.clone()),
-             Some("its server side is impossible: unknown reason \"closed\"")),
-            (side(json!([ev(1, "made"), ev(2, "lost")]), json!("done"), x.clone()),
-             Some("its server side is impossible: its data events add up to 0 bytes, but it received 1")),
-            (side(json!([ev(1, "made"), ev(2, "wat")]), Value::Null, empty.clone()),
-             Some("its server side is impossible: event 2: unknown event \"wat\"")),
-            (side(json!([ev(1, "made"), data.clone()]), Value::Null, json!({"length": 1, "base64": "!!"})),
-             Some("its server side is impossible: its received base64 is not valid base64")),
-            (json!({"reason": "done"}), Some("its server side is malformed: missing field `events`")),
+            (
+                side(
+                    json!([
+                        ev(1, "made"),
+                        ev(4, "lost"),
+                        json!({"at_us": 5, "event": "data", "bytes": 1})
+                    ]),
+                    json!("done"),
+                    x.clone(),
+                ),
+                Some("its server side is impossible: event 3 (data) comes after lost"),
+            ),
+            (
+                side(
+                    json!([ev(1, "made"), ev(2, "lost"), ev(3, "lost")]),
+                    json!("done"),
+                    empty.clone(),
+                ),
+                Some("its server side is impossible: event 3 (lost) comes after lost"),
+            ),
+            (
+                side(json!([ev(2, "lost")]), json!("done"), empty.clone()),
+                Some("its server side is impossible: event 1 (lost) comes before made"),
+            ),
+            (
+                side(
+                    json!([ev(1, "made"), ev(2, "made")]),
+                    Value::Null,
+                    empty.clone(),
+                ),
+                Some("its server side is impossible: event 2: made twice"),
+            ),
+            (
+                side(json!([ev(1, "made")]), json!("done"), empty.clone()),
+                Some("its server side is impossible: its reason is done, but it has no lost event"),
+            ),
+            (
+                side(
+                    json!([ev(1, "made"), ev(2, "handshake")]),
+                    Value::Null,
+                    empty.clone(),
+                ),
+                Some("its server side is impossible: event 2: handshake over a plain transport"),
+            ),
+            (
+                side(
+                    json!([ev(5, "made"), ev(2, "lost")]),
+                    json!("done"),
+                    empty.clone(),
+                ),
+                Some("its server side is impossible: event 2 (lost) at 2 us comes before"),
+            ),
+            (
+                side(
+                    json!([ev(1, "made"), ev(2, "lost")]),
+                    json!("closed"),
+                    empty.clone(),
+                ),
+                Some("its server side is impossible: unknown reason \"closed\""),
+            ),
+            (
+                side(
+                    json!([ev(1, "made"), ev(2, "lost")]),
+                    json!("done"),
+                    x.clone(),
+                ),
+                Some(
+                    "its server side is impossible: its data events add up to 0 bytes, but it received 1",
+                ),
+            ),
+            (
+                side(
+                    json!([ev(1, "made"), ev(2, "wat")]),
+                    Value::Null,
+                    empty.clone(),
+                ),
+                Some("its server side is impossible: event 2: unknown event \"wat\""),
+            ),
+            (
+                side(
+                    json!([ev(1, "made"), data.clone()]),
+                    Value::Null,
+                    json!({"length": 1, "base64": "!!"}),
+                ),
+                Some("its server side is impossible: its received base64 is not valid base64"),
+            ),
+            (
+                json!({"reason": "done"}),
+                Some("its server side is malformed: missing field `events`"),
+            ),
         ];
         for (server, problem) in rows {
             let found = read_result(&result(server.clone()), 3, false).err();
             match (found, problem) {
                 (None, None) => {}
-                (Some(found), Some(start)) => assert!(found.starts_with(start), "{found}\n{server}"),
+                (Some(found), Some(start)) => {
+                    assert!(found.starts_with(start), "{found}\n{server}")
+                }
                 (found, expected) => panic!("found {found:?}, expected {expected:?}: {server}"),
             }
         }
@@ -567,15 +644,31 @@ mod tests {
 
     #[test]
     fn the_answer_itself_is_checked() {
-        let good = result(side(json!([]), json!("refused"), json!({"length": 0, "base64": ""})));
+        let good = result(side(
+            json!([]),
+            json!("refused"),
+            json!({"length": 0, "base64": ""}),
+        ));
         let mut no_client = good.clone();
         no_client.as_object_mut().map(|o| o.remove("client"));
         let rows: Vec<(Value, u64, &str)> = vec![
             (good.clone(), 4, "it answered id 3 to the request of id 4"),
             (no_client, 3, "its answer has no client side"),
-            (json!({"type": "error", "id": 3, "message": "boom"}), 3, "it answered an error: boom"),
-            (json!({"type": "not_implemented", "id": 3, "what": "x"}), 3, "it does not implement x, but"),
-            (json!({"type": "hello", "id": 3}), 3, "it answered type \"hello\" where \"result\""),
+            (
+                json!({"type": "error", "id": 3, "message": "boom"}),
+                3,
+                "it answered an error: boom",
+            ),
+            (
+                json!({"type": "not_implemented", "id": 3, "what": "x"}),
+                3,
+                "it does not implement x, but",
+            ),
+            (
+                json!({"type": "hello", "id": 3}),
+                3,
+                "it answered type \"hello\" where \"result\"",
+            ),
             (json!({"id": 3}), 3, "its answer has no \"type\""),
         ];
         for (answer, id, start) in rows {
