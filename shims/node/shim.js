@@ -487,6 +487,25 @@ class Side {
 
     // Hands held bytes to the probe, split by the delivery mode, while it reads; then the EOF.
     deliver() {
+        // Corked while the probe is handed one read's pieces, so that what it writes back from
+        // each (an echo, bytewise) goes out in one write when the read is done, as a runtime
+        // that hands over whole reads would write it: not one system call per byte.
+        this.socket.cork();
+        try {
+            this.handOver();
+        } finally {
+            this.socket.uncork();
+        }
+        if (!this.paused && !this.ended && this.held.length === 0) {
+            this.socket.resume();
+            if (this.peerEof && !this.eofSeen) {
+                this.eofSeen = true;
+                this.peerClosed();
+            }
+        }
+    }
+
+    handOver() {
         while (this.held.length > 0 && !this.paused && !this.closing && !this.aborted && !this.ended) {
             const read = this.held[0];
             const size = this.nextChunk(read.length);
@@ -496,13 +515,6 @@ class Side {
             this.event('data', { bytes: piece.length });
             this.received.add(piece);
             if (this.probe.data) this.call(() => this.probe.data(this.t, piece));
-        }
-        if (!this.paused && !this.ended && this.held.length === 0) {
-            this.socket.resume();
-            if (this.peerEof && !this.eofSeen) {
-                this.eofSeen = true;
-                this.peerClosed();
-            }
         }
     }
 
