@@ -467,13 +467,21 @@ mod tests {
                 command: command.iter().map(|s| s.to_string()).collect(),
                 requires: requires.iter().map(|s| s.to_string()).collect(),
             };
-            assert_eq!(missing_programs(&config), expect, "{command:?} {requires:?}");
+            assert_eq!(
+                missing_programs(&config),
+                expect,
+                "{command:?} {requires:?}"
+            );
         };
         let absent = "no-such-program-anywhere";
         check(&["sh", "shim.sh"], &[], None);
         check(&["bin/python", "shim.py"], &["sh"], None);
         check(&[absent], &[], Some(format!("{absent}, not found on PATH")));
-        check(&["sh"], &[absent], Some(format!("{absent}, not found on PATH")));
+        check(
+            &["sh"],
+            &[absent],
+            Some(format!("{absent}, not found on PATH")),
+        );
         check(
             &["venv/bin/python", "shim.py"],
             &[],
