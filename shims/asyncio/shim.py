@@ -17,11 +17,10 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
-import socket
 import ssl
 import sys
 import time
+import unicodedata
 
 PROTOCOL = 1
 
@@ -72,11 +71,11 @@ def describe(data):
     more = "..." if len(data) > 64 else ""
     try:
         text = head.decode("utf-8")
-        if not any(ch in text for ch in map(chr, range(32))
-                   if ch not in "\n\t"):
-            return f"{json.dumps(text, ensure_ascii=False)}{more} ({len(data)} bytes)"
     except UnicodeDecodeError:
-        pass
+        text = None
+    if text is not None and not any(
+            unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+        return f"{json.dumps(text, ensure_ascii=False)}{more} ({len(data)} bytes)"
     return f"hex {head.hex()}{more} ({len(data)} bytes)"
 
 
@@ -517,7 +516,10 @@ class CloseTwice(Probe):
         if not self.closed:
             self.closed = True
             for how in (self.first, self.second):
-                conn.lose_connection() if how == "lose" else conn.abort_connection()
+                if how == "lose":
+                    conn.lose_connection()
+                else:
+                    conn.abort_connection()
 
     def connection_made(self, conn):
         if self.send is not None:

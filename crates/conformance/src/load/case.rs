@@ -352,9 +352,7 @@ impl Checker<'_> {
     }
 
     fn mark(&mut self, ctx: &str, key: &str, value: &Value<'_>) -> Option<Mark> {
-        let Some(table) = self.table(ctx, key, value) else {
-            return None;
-        };
+        let table = self.table(ctx, key, value)?;
         self.unknown_keys(&format!("{ctx}{key}: "), table, MARK_KEYS);
         for name in ["why", "reactors"] {
             if table.get(name).is_none() {

@@ -78,9 +78,17 @@ impl std::fmt::Debug for ShimProcess {
 }
 
 impl ShimProcess {
-    /// Starts `command` in `dir`, named `shown` in messages.
+    /// Starts the program and arguments `argv` with `dir` as its working directory, in a process
+    /// group of its own, its three streams piped.
     pub fn start(dir: &Path, argv: &[String]) -> Result<Self, String> {
         let (program, args) = argv.split_first().ok_or("the command is empty")?;
+        // A relative path is the shim folder's (std leaves it to the platform which folder a
+        // relative program is found from once the working directory changes).
+        let program = if program.contains('/') && Path::new(program).is_relative() {
+            dir.join(program).into_os_string()
+        } else {
+            program.into()
+        };
         let mut command = Command::new(program);
         command.args(args).current_dir(dir).env(
             "CONFORMANCE_SHIM_PROTOCOL",

@@ -13,6 +13,8 @@ import os
 import sys
 import time
 
+# The asyncio shim is imported from the source tree: no bytecode written there.
+sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "..", "shims", "asyncio"))
 import shim  # noqa: E402  (the asyncio shim)
