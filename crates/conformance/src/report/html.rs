@@ -665,8 +665,10 @@ mod tests {
     /// then: a reactor that skipped every trial of the case does not count.
     #[test]
     fn differences_lists_cases_whose_outcome_differs() {
+        /// A case, each reactor's outcome on its one trial, and whether the view lists it.
+        type Row<'a> = (&'a str, &'a [(&'a str, Outcome)], bool);
         #[rustfmt::skip]
-        let rows: [(&str, &[(&str, Outcome)], bool); 5] = [
+        let rows: [Row<'_>; 5] = [
             ("same",      &[("tokio-ct", Outcome::Passed), ("node", Outcome::Passed)], false),
             ("marked",    &[("tokio-ct", Outcome::Passed), ("node", Outcome::ExpectedFailure)], true),
             ("broken",    &[("tokio-ct", Outcome::Failed), ("twisted", Outcome::Passed)], true),
