@@ -44,6 +44,10 @@ PROBES = {
     "half-close": ["send", "when", "twice", "close_on_write_lost", "fail"],
     "large-buffer-writer": ["size", "delay_ms"],
     "pause-reading": ["on", "resume_after_ms", "close_after"],
+    "write-sequence": ["parts", "then"],
+    "reject-data": ["send", "allow"],
+    "panic-on-data": ["send"],
+    "never-close": ["send"],
     "idle": [],
 }
 STEPS = [
@@ -121,8 +125,10 @@ class Record:
             received = {"length": self.received_total,
                         "sha256": self.digest.hexdigest(),
                         "head_base64": base64.b64encode(bytes(self.received[:HEAD])).decode()}
+        # A copy: what asyncio does after the answer (closing what the timeout aborted)
+        # must not change it.
         return {"reason": self.reason, "detail": self.detail,
-                "events": self.events, "received": received}
+                "events": [dict(event) for event in self.events], "received": received}
 
 
 class Splitter:
@@ -194,6 +200,15 @@ class Conn(asyncio.Protocol):
             self.pending_writes.append(bytes(data))
         else:
             self.transport.write(data)
+
+    def write_sequence(self, parts):
+        """Our write_sequence: asyncio's writelines."""
+        if self.close_requested or self.transport is None:
+            return
+        if self.handshaking:
+            self.pending_writes.extend(bytes(part) for part in parts if part)
+        else:
+            self.transport.writelines(parts)
 
     def lose_connection(self):
         self._ask_close("lose")
@@ -617,6 +632,65 @@ class PauseReading(Probe):
         self._pause(conn)
 
 
+class WriteSequence(Probe):
+    """Writes its parts with one writelines call when connected, then waits, closes or aborts."""
+
+    def __init__(self, parts, then="wait"):
+        self.parts, self.then = [part.encode() for part in parts], then
+
+    def connection_made(self, conn):
+        conn.write_sequence(self.parts)
+        if self.then == "close":
+            conn.lose_connection()
+        elif self.then == "abort":
+            conn.abort_connection()
+
+
+class RejectData(Probe):
+    """Writes `send` when connected; fails on the first byte not in `allow`."""
+
+    def __init__(self, send=None, allow=""):
+        self.send, self.allowed, self.received = send, set(allow.encode()), 0
+
+    def connection_made(self, conn):
+        if self.send is not None:
+            conn.write(self.send.encode())
+
+    def data_received(self, conn, data):
+        for at, byte in enumerate(data):
+            if byte not in self.allowed:
+                raise ProbeFailed(f"unexpected byte {chr(byte)!r} at offset {self.received + at}")
+        self.received += len(data)
+
+
+class PanicOnData(Probe):
+    """Writes `send` when connected; raises when the first data arrives."""
+
+    def __init__(self, send=None):
+        self.send = send
+
+    def connection_made(self, conn):
+        if self.send is not None:
+            conn.write(self.send.encode())
+
+    def data_received(self, conn, data):
+        raise RuntimeError(f"panic-on-data got {len(data)} bytes and panicked on purpose")
+
+
+class NeverClose(Probe):
+    """Writes `send` when connected, then never closes, not even at the peer's half-close."""
+
+    def __init__(self, send=None):
+        self.send = send
+
+    def half_close_aware(self):
+        return True
+
+    def connection_made(self, conn):
+        if self.send is not None:
+            conn.write(self.send.encode())
+
+
 class Script(Probe):
     """A conversation written in the suite file: steps run in order (script.rs)."""
 
@@ -733,6 +807,10 @@ PROBE_CLASSES = {
     "half-close": HalfClose,
     "large-buffer-writer": LargeBufferWriter,
     "pause-reading": PauseReading,
+    "write-sequence": WriteSequence,
+    "reject-data": RejectData,
+    "panic-on-data": PanicOnData,
+    "never-close": NeverClose,
     "idle": Probe,
 }
 

@@ -452,7 +452,120 @@ fn for_each_window(expected: &ExpectedBytes, mut each: impl FnMut(&[u8])) {
 
 #[cfg(test)]
 mod tests {
-    use super::{ShimConfig, missing_programs};
+    use super::*;
+
+    /// A shim that answered hello with these capabilities, without a process.
+    fn shim() -> Shim {
+        let capabilities = Capabilities {
+            implementation: "test".into(),
+            transports: vec!["tcp".into(), "tls".into()],
+            deliveries: vec!["whole".into()],
+            probes: [
+                ("send".to_owned(), vec!["data".to_owned()]),
+                ("echo".to_owned(), vec![]),
+            ]
+            .into(),
+            steps: vec!["send".into(), "close".into()],
+            tls: vec!["client_cert".into()],
+        };
+        Shim {
+            config: ShimConfig {
+                name: "s".into(),
+                dir: PathBuf::from("."),
+                command: vec!["true".into()],
+                requires: Vec::new(),
+            },
+            name: "s",
+            state: State::Ready(capabilities),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn case(keys: &str) -> Case {
+        let text = format!("[[case]]\nname = \"c\"\nabout = \"a\"\n{keys}\n");
+        let suite = crate::load::load_str(
+            std::path::Path::new("t.toml"),
+            &text,
+            &protocols::catalogue(),
+            &["tokio-ct", "s"],
+        )
+        .unwrap_or_else(|d| panic!("{text}: {d:?}"));
+        suite.cases.into_iter().next().expect("one case")
+    }
+
+    #[test]
+    fn what_a_shim_did_not_declare_is_skipped_with_the_reason() {
+        use TransportKind::{Tcp, Tls, Unix};
+        let echo_send = "server = \"echo\"\nclient = { probe = \"send\", data = \"x\" }";
+        // Rows: the case's keys, the cell's transport and delivery, why it is skipped.
+        let rows: &[(&str, TransportKind, Delivery, Option<&str>)] = &[
+            (echo_send, Tcp, Delivery::Whole, None),
+            (
+                echo_send,
+                Unix,
+                Delivery::Whole,
+                Some("shim s does not implement the transport unix"),
+            ),
+            (
+                echo_send,
+                Tcp,
+                Delivery::Bytewise,
+                Some("shim s does not implement the delivery bytewise"),
+            ),
+            (
+                "server = \"closing\"\nclient = \"echo\"",
+                Tcp,
+                Delivery::Whole,
+                Some("shim s does not implement the probe \"closing\""),
+            ),
+            (
+                "server = \"echo\"\nclient = { probe = \"send\", data = \"x\", then = \"close\" }",
+                Tcp,
+                Delivery::Whole,
+                Some("shim s does not implement the argument \"then\" of the probe \"send\""),
+            ),
+            (
+                "server = \"echo\"\nclient = { script = [ { send = \"x\" }, { expect = \"x\" } ] }",
+                Tcp,
+                Delivery::Whole,
+                Some("shim s does not implement the script step \"expect\""),
+            ),
+            (
+                "server = \"echo\"\nclient = { script = [ { send = \"x\" }, { close = true } ] }",
+                Tcp,
+                Delivery::Whole,
+                None,
+            ),
+            (
+                &format!("{echo_send}\ntls = {{ client_cert = \"valid\" }}"),
+                Tls,
+                Delivery::Whole,
+                None,
+            ),
+            (
+                &format!("{echo_send}\ntls = {{ verify = false }}"),
+                Tls,
+                Delivery::Whole,
+                Some("shim s does not implement the tls feature verify_false"),
+            ),
+            // Over plain TCP the case's TLS profile means nothing.
+            (
+                &format!("{echo_send}\ntls = {{ verify = false }}"),
+                Tcp,
+                Delivery::Whole,
+                None,
+            ),
+        ];
+        let shim = shim();
+        for (keys, transport, delivery, why) in rows {
+            let found = shim.skip(&case(keys), *transport, *delivery);
+            assert_eq!(
+                found.as_deref(),
+                *why,
+                "{keys} over {transport:?} {delivery:?}"
+            );
+        }
+    }
 
     /// A shim folder holding `bin/python`, and what `missing_programs` says of each command.
     #[test]
