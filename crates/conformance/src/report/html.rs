@@ -1,6 +1,8 @@
 //! `--report DIR/index.html`: the matrix at a glance, after quic-interop-runner's result grid
 //! and Autobahn's report. The page opens on a summary of reactors x transports (pass counts,
-//! coloured by the worst outcome under them); then one table per suite, a row per case and a
+//! coloured by the worst outcome under them); then the cases whose outcome differs between
+//! reactors (where tokio, asyncio, Twisted and Node part, each marked difference's reason in
+//! its cell's title); then one table per suite, a row per case and a
 //! column per reactor, whose cell aggregates that reactor's transports and deliveries and
 //! opens on click to the full cells, one per trial, coloured by outcome and linking to its
 //! trace file. What did not pass comes first, with its failure message one click away.
@@ -84,6 +86,7 @@ pub fn page(run: &super::Run<'_>) -> String {
          pass</label> <span class=\"counted\" id=\"counted\"></span></p>\n",
     );
     summary_matrix(&mut out, trials, run.reactors);
+    differences(&mut out, trials, run.reactors);
     problems(&mut out, trials);
 
     let mut suites: BTreeMap<&str, Vec<&TrialRecord>> = BTreeMap::new();
@@ -245,6 +248,86 @@ fn summary_matrix(out: &mut String, trials: &[TrialRecord], reactors: &[&str]) {
                 worst(under.iter().copied()).word(),
                 transport.word(),
                 escape(&title)
+            );
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// The cases whose outcome differs between reactors: a row per case, a cell per reactor with
+/// the worst outcome of its trials and their pass count, the marked difference's reason (the
+/// `xfail` why) in the cell's title. A reactor on which every trial of the case was skipped
+/// (a shim that does not implement it) shows but does not make a difference. This is the view
+/// a person comparing runtimes opens the page for: where tokio, asyncio, Twisted and Node part.
+fn differences(out: &mut String, trials: &[TrialRecord], reactors: &[&str]) {
+    let mut cases: BTreeMap<(&str, &str), Vec<&TrialRecord>> = BTreeMap::new();
+    for trial in trials {
+        cases
+            .entry((&trial.suite, &trial.case))
+            .or_default()
+            .push(trial);
+    }
+    let all: Vec<&TrialRecord> = trials.iter().collect();
+    let columns = reactors_of(&all, reactors);
+    let mut rows = Vec::new();
+    for ((suite, case), under) in &cases {
+        let mut seen: Vec<Outcome> = columns
+            .iter()
+            .map(|reactor| under.iter().copied().filter(|t| t.reactor == *reactor))
+            .map(worst)
+            .filter(|outcome| *outcome != Outcome::Skipped)
+            .collect();
+        seen.sort_by_key(|o| o.word());
+        seen.dedup();
+        if seen.len() > 1 {
+            rows.push((*suite, *case, under));
+        }
+    }
+    if rows.is_empty() || columns.len() < 2 {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<h2 id=\"differences\">Where reactors differ ({} cases)</h2>\n\
+         <table class=\"grid differences\" id=\"differences-table\">\n<thead><tr>\
+         <th class=\"case\">case</th>",
+        rows.len()
+    );
+    for reactor in &columns {
+        let _ = write!(out, "<th class=\"level0\">{}</th>", escape(reactor));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for (suite, case, under) in rows {
+        let _ = write!(
+            out,
+            "<tr class=\"differs\"><th class=\"case\"><a href=\"#suite-{0}\">{0}</a>::{1}</th>",
+            escape(suite),
+            escape(case)
+        );
+        for reactor in &columns {
+            let mine: Vec<&TrialRecord> = under
+                .iter()
+                .copied()
+                .filter(|t| t.reactor == *reactor)
+                .collect();
+            if mine.is_empty() {
+                out.push_str("<td class=\"none\"></td>");
+                continue;
+            }
+            let outcome = worst(mine.iter().copied());
+            let (count, tally_title) = tally(&mine);
+            let why = mine
+                .iter()
+                .find_map(|t| t.note.as_deref())
+                .map_or_else(String::new, |why| format!(": {why}"));
+            let _ = write!(
+                out,
+                "<td class=\"cell {}\" title=\"{reactor}: {}{}\">{} {count}</td>",
+                outcome.word(),
+                escape(&tally_title),
+                escape(&why),
+                symbol(outcome)
             );
         }
         out.push_str("</tr>\n");
@@ -576,5 +659,48 @@ mod tests {
         assert!(!page.contains("<reason>"));
         // Self-contained: nothing is fetched.
         assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("src="));
+    }
+
+    /// The differences view lists a case when two reactors that ran it disagree, and only
+    /// then: a reactor that skipped every trial of the case does not count.
+    #[test]
+    fn differences_lists_cases_whose_outcome_differs() {
+        /// A case, each reactor's outcome on its one trial, and whether the view lists it.
+        type Row<'a> = (&'a str, &'a [(&'a str, Outcome)], bool);
+        #[rustfmt::skip]
+        let rows: [Row<'_>; 5] = [
+            ("same",      &[("tokio-ct", Outcome::Passed), ("node", Outcome::Passed)], false),
+            ("marked",    &[("tokio-ct", Outcome::Passed), ("node", Outcome::ExpectedFailure)], true),
+            ("broken",    &[("tokio-ct", Outcome::Failed), ("twisted", Outcome::Passed)], true),
+            ("unshimmed", &[("tokio-ct", Outcome::Passed), ("node", Outcome::Skipped)], false),
+            ("alone",     &[("tokio-ct", Outcome::Failed)], false),
+        ];
+        for (case, cells, listed) in rows {
+            let trials: Vec<TrialRecord> = cells
+                .iter()
+                .map(|(reactor, outcome)| {
+                    let mut t = trial(&format!("s::{case}::tcp::{reactor}::whole"), *outcome, 1);
+                    t.note =
+                        (*outcome == Outcome::ExpectedFailure).then(|| "node's own way".into());
+                    t
+                })
+                .collect();
+            let page = page(&crate::report::Run {
+                seed: 1,
+                repeat: 1,
+                records: &trials,
+                reactors: &["tokio-ct", "node", "twisted"],
+            });
+            let row = format!("<a href=\"#suite-s\">s</a>::{case}</th>");
+            assert_eq!(page.contains(&row), listed, "{case}");
+            assert_eq!(
+                page.contains("Where reactors differ (1 cases)"),
+                listed,
+                "{case}"
+            );
+            if case == "marked" {
+                assert!(page.contains(": node&#39;s own way\">x 0/1</td>"), "{page}");
+            }
+        }
     }
 }

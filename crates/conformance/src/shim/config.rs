@@ -62,6 +62,15 @@ pub fn load_shims(dirs: &[PathBuf], taken: &[&str]) -> Result<Vec<ShimConfig>, V
     }
 }
 
+/// Whether `name` can be a shim's name: `[a-z0-9-]+`, at most [`NAME_MAX`] characters.
+pub fn is_shim_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= NAME_MAX
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// The shim in `folder`: its name checked, its `shim.toml` read.
 fn load_shim(
     folder: &Path,
@@ -74,12 +83,7 @@ fn load_shim(
         .unwrap_or_default();
     let file = folder.join("shim.toml");
     let mut problems = Vec::new();
-    let good_name = !name.is_empty()
-        && name.len() <= NAME_MAX
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !good_name {
+    if !is_shim_name(&name) {
         problems.push(Diagnostic::whole(
             folder,
             format!(

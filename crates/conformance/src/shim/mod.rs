@@ -28,7 +28,7 @@ use crate::load::{Diagnostic, quote};
 use crate::record::Side;
 use crate::suite::{Case, Expectation, PeerSpec, TransportKind};
 
-pub use config::{ShimConfig, load_shims};
+pub use config::{ShimConfig, is_shim_name, load_shims};
 pub use process::ShimProcess;
 pub use wire::Capabilities;
 
@@ -86,9 +86,7 @@ impl Shim {
         let name: &'static str = Box::leak(config.name.clone().into_boxed_str());
         let mut idle = Vec::new();
         let state = match missing_programs(&config) {
-            Some(missing) => {
-                State::Missing(format!("shim {name} requires {missing}, not found on PATH"))
-            }
+            Some(missing) => State::Missing(format!("shim {name} requires {missing}")),
             None => match start(&config) {
                 Ok((process, capabilities)) => {
                     idle.push(process);
@@ -396,21 +394,35 @@ impl Shim {
     }
 }
 
-/// The programs `config` needs that are not on PATH: those it `requires`, and its command's
-/// program when that is a bare name.
+/// What `config` needs and does not find, as the end of the skip reason: the programs it
+/// `requires` and its command's program when that is a bare name, not on PATH; its command's
+/// program when that is a path (relative to the shim's folder, as a virtual environment's
+/// interpreter is), not there. The issue asks for both to skip, not fail: a shim whose
+/// program is missing is not installed here, not broken.
 fn missing_programs(config: &ShimConfig) -> Option<String> {
     let mut needed: Vec<&str> = config.requires.iter().map(String::as_str).collect();
-    if let Some(program) = config.command.first()
+    let program = config.command.first();
+    if let Some(program) = program
         && !program.contains('/')
         && !needed.contains(&program.as_str())
     {
         needed.push(program);
     }
-    let missing: Vec<&str> = needed
+    let off_path: Vec<&str> = needed
         .into_iter()
         .filter(|program| !crate::external::on_path(program))
         .collect();
-    (!missing.is_empty()).then(|| missing.join(", "))
+    let mut missing = Vec::new();
+    if !off_path.is_empty() {
+        missing.push(format!("{}, not found on PATH", off_path.join(", ")));
+    }
+    if let Some(program) = program
+        && program.contains('/')
+        && !config.dir.join(program).is_file()
+    {
+        missing.push(format!("{program}, not found in {}", config.dir.display()));
+    }
+    (!missing.is_empty()).then(|| missing.join("; "))
 }
 
 /// Starts a process of the shim and asks it `hello`.
@@ -580,5 +592,49 @@ mod tests {
                 "{keys} over {transport:?} {delivery:?}"
             );
         }
+    }
+
+    /// A shim folder holding `bin/python`, and what `missing_programs` says of each command.
+    #[test]
+    fn missing_programs_names_what_is_not_there() {
+        let dir = std::env::temp_dir().join(format!("shim-missing-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("bin")).expect("a temporary folder");
+        std::fs::write(dir.join("bin/python"), "").expect("a file in it");
+        let check = |command: &[&str], requires: &[&str], expect: Option<String>| {
+            let config = ShimConfig {
+                name: "s".into(),
+                dir: dir.clone(),
+                command: command.iter().map(|s| s.to_string()).collect(),
+                requires: requires.iter().map(|s| s.to_string()).collect(),
+            };
+            assert_eq!(
+                missing_programs(&config),
+                expect,
+                "{command:?} {requires:?}"
+            );
+        };
+        let absent = "no-such-program-anywhere";
+        check(&["sh", "shim.sh"], &[], None);
+        check(&["bin/python", "shim.py"], &["sh"], None);
+        check(&[absent], &[], Some(format!("{absent}, not found on PATH")));
+        check(
+            &["sh"],
+            &[absent],
+            Some(format!("{absent}, not found on PATH")),
+        );
+        check(
+            &["venv/bin/python", "shim.py"],
+            &[],
+            Some(format!("venv/bin/python, not found in {}", dir.display())),
+        );
+        check(
+            &["venv/bin/python"],
+            &[absent],
+            Some(format!(
+                "{absent}, not found on PATH; venv/bin/python, not found in {}",
+                dir.display()
+            )),
+        );
+        std::fs::remove_dir_all(&dir).expect("removed");
     }
 }

@@ -83,9 +83,13 @@ impl ShimProcess {
     pub fn start(dir: &Path, argv: &[String]) -> Result<Self, String> {
         let (program, args) = argv.split_first().ok_or("the command is empty")?;
         // A relative path is the shim folder's (std leaves it to the platform which folder a
-        // relative program is found from once the working directory changes).
+        // relative program is found from once the working directory changes), made absolute:
+        // `dir` itself is relative when `--shims` was (`--shims shims`), and joined to a
+        // relative folder the path would be looked up again from inside `dir` on Linux.
         let program = if program.contains('/') && Path::new(program).is_relative() {
-            dir.join(program).into_os_string()
+            std::path::absolute(dir.join(program))
+                .map_err(|e| format!("cannot resolve {program:?} in {}: {e}", dir.display()))?
+                .into_os_string()
         } else {
             program.into()
         };
