@@ -94,6 +94,20 @@ impl Step {
         }
     }
 
+    /// Whether the step waits for bytes to arrive (and so can never hold once the peer's
+    /// EOF was read).
+    pub fn expects_bytes(&self) -> bool {
+        matches!(
+            self,
+            Self::Expect(_)
+                | Self::ExpectHex(_)
+                | Self::ExpectSize(_)
+                | Self::ExpectUntil(_)
+                | Self::ExpectLine(_)
+                | Self::ExpectRegex(_)
+        )
+    }
+
     /// Every step's key, in documentation order.
     pub const WORDS: &'static [&'static str] = &[
         "send",
@@ -324,6 +338,7 @@ impl Running {
             Step::ExpectUntil(text) => format!("bytes up to {}", describe_escaped(text.as_bytes())),
             Step::ExpectLine(pattern) => format!("a line matching {:?}", pattern.text()),
             Step::ExpectRegex(pattern) => format!("bytes matching {:?}", pattern.text()),
+            Step::ExpectSize(n) => format!("{n} more bytes"),
             other => other.word().to_owned(),
         };
         format!(
@@ -375,7 +390,12 @@ impl Protocol for Running {
 
     fn read_connection_lost(&mut self, transport: &mut Transport) -> CallbackResult {
         self.peer_closed = true;
-        self.advance(transport)
+        self.advance(transport)?;
+        // No byte comes after the peer's EOF: a step still waiting for some never holds.
+        if self.steps.get(self.next).is_some_and(Step::expects_bytes) {
+            return Err(self.mismatch("but the peer closed its side after").into());
+        }
+        Ok(())
     }
 
     fn timer_fired(&mut self, transport: &mut Transport, timer: TimerId) -> CallbackResult {
@@ -401,13 +421,9 @@ impl Protocol for Running {
         self.advance(transport)?;
         match self.steps.get(self.next) {
             None => Ok(()),
-            Some(
-                Step::Expect(_)
-                | Step::ExpectHex(_)
-                | Step::ExpectUntil(_)
-                | Step::ExpectLine(_)
-                | Step::ExpectRegex(_),
-            ) => Err(self.mismatch("but the connection closed after").into()),
+            Some(step) if step.expects_bytes() => {
+                Err(self.mismatch("but the connection closed after").into())
+            }
             Some(step) => Err(format!(
                 "script step {} ({}) had not run when the connection closed",
                 self.next + 1,
@@ -702,6 +718,31 @@ mod tests {
                 .contains(r#"after "\xff\x00" (2 bytes, hex ff00)"#),
             "{reason}"
         );
+        // A script that goes on after the peer's EOF sees it as a half-close: a step still
+        // waiting for bytes then fails at once, not at the timeout.
+        for (step, message) in [
+            (
+                r#"{ expect_regex = "[0-9]+;" }"#,
+                r#"expected bytes matching "[0-9]+;", but the peer closed its side after "12""#,
+            ),
+            (
+                r#"{ expect_size = 5 }"#,
+                r#"expected 5 more bytes, but the peer closed its side after "12""#,
+            ),
+        ] {
+            let steps = format!(r#"{step}, {{ expect_closed = true }}, {{ send = "bye" }}"#);
+            let mut harness = Harness::new(script(&steps).unwrap().instantiate(), Delivery::Whole);
+            harness.feed(b"12");
+            assert!(harness.peer_half_closed(), "[{steps}] is half-close aware");
+            assert_eq!(
+                harness.close_requested(),
+                Some(CloseRequest::Abort),
+                "[{steps}]"
+            );
+            harness.end(DisconnectReason::Aborted);
+            let reason = harness.reason().unwrap();
+            assert!(reason.detail().contains(message), "[{steps}]: {reason}");
+        }
     }
 
     #[test]
