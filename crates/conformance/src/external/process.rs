@@ -488,6 +488,10 @@ fn read_output(
                 Err(_) => break,
             }
         }
+        // Closed before telling: a runner that counts its open descriptors once every stream
+        // said so (`--test-threads 1`) must not find this pipe still open, which it did
+        // under load, blaming the trial's reactor for it.
+        drop(stream);
         let _ = tell.send(News::Closed);
     });
 }
