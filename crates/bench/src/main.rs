@@ -9,8 +9,8 @@
 //!    the speed-up, and each run's peak memory (the child's maximum RSS, from getrusage).
 //! 3. Pairings: in each round, one floor pairing (hand-written tokio, tokio-rustls) and one
 //!    framework pairing (`run_protocols`, `closing-later` on both sides) per reactor, over tcp
-//!    and tls, in an order that rotates from round to round, so that noise and warm caches
-//!    favour no one. Medians per cell, and the ratio framework/floor per transport and
+//!    and tls, in an order shuffled afresh each round (a fixed seed), so that noise, warm
+//!    caches and what the runner before left behind favour no one. Medians per cell, and the ratio framework/floor per transport and
 //!    reactor.
 //! 4. Bulk: 60 MiB from server to client, floor and framework interleaved the same way, as
 //!    MB/s.
@@ -373,27 +373,69 @@ impl Runner {
 /// Samples per transport and runner, in `runners` order.
 type Samples = Vec<Vec<Vec<Duration>>>;
 
-/// Runs `rounds` rounds (after a warm-up); in each, every runner once per transport, the
-/// order rotated by one each round.
+/// Runs `rounds` rounds (after a warm-up); in each, every runner once per transport, in an
+/// order shuffled afresh each time.
+///
+/// Not rotated: a rotation keeps every runner's neighbours, so that each one always ran right
+/// after the same other one, and what a runner leaves behind (a 60 MiB buffer swept through
+/// the caches, a runtime's workers parked or spinning) always fell on the same next one. In
+/// the full bench, tokio-ct's bulk transfer always followed the 60 MiB floor's and took 28.8
+/// ms where it took 25.8 ms after the one-chunk floor, which always followed `threads`
+/// (BENCHMARKS.md). A shuffle gives every runner every predecessor alike. The seed is fixed,
+/// so two runs use the same orders. `BENCH_TRACE_ORDER=1` prints each sample to stderr with
+/// the runner that ran before it (`sample TRANSPORT RUNNER PREVIOUS NANOSECONDS`).
 fn interleave(
     runners: &[Runner],
     rounds: usize,
     warm_up: usize,
     mut once: impl FnMut(usize, Runner) -> anyhow::Result<Duration>,
 ) -> anyhow::Result<Samples> {
+    let trace = std::env::var_os("BENCH_TRACE_ORDER").is_some();
     let mut samples: Samples = vec![vec![Vec::with_capacity(rounds); runners.len()]; 2];
+    let mut order: Vec<usize> = (0..runners.len()).collect();
+    let mut shuffle = Shuffle(0x9e37_79b9_7f4a_7c15);
+    let mut previous = "none";
     for round in 0..warm_up + rounds {
         for (transport, cells) in samples.iter_mut().enumerate() {
-            for k in 0..runners.len() {
-                let i = (round + k) % runners.len();
+            shuffle.shuffle(&mut order);
+            for &i in &order {
                 let took = once(transport, runners[i])?;
                 if round >= warm_up {
                     cells[i].push(took);
+                    if trace {
+                        #[allow(clippy::print_stderr)]
+                        {
+                            let (name, nanos) = (runners[i].name(), took.as_nanos());
+                            eprintln!("sample {transport} {name} {previous} {nanos}");
+                        }
+                    }
                 }
+                previous = runners[i].name();
             }
         }
     }
     Ok(samples)
+}
+
+/// A xorshift64 generator with a fixed seed, for the order of each round: no dependency, and
+/// the same orders in every run.
+struct Shuffle(u64);
+
+impl Shuffle {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Fisher-Yates.
+    fn shuffle(&mut self, order: &mut [usize]) {
+        for i in (1..order.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+    }
 }
 
 fn pairings(
