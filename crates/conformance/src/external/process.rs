@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use super::ExternalRecord;
-use super::ready::{Bounded, ReadyMatcher, listening};
+use super::ready::{Bounded, ReadyMatcher, holds_socket, listening};
 
 /// The environment variable that marks a program and its descendants.
 pub const MARKER_VARIABLE: &str = "CONFORMANCE_PROGRAM";
@@ -251,6 +251,20 @@ impl Program {
         Ok((program, streams))
     }
 
+    /// Whether the program (or a process it started) listens on `port`: a listener there
+    /// that is not its own (a program of a parallel trial that was given the same free port,
+    /// or anything else) is not its readiness, or our client would talk to that one.
+    fn listens_on(&self, port: u16) -> bool {
+        match listening(port) {
+            Some(inodes) if inodes.is_empty() => false,
+            Some(inodes) => members_alive(self.child.id(), &self.marker, true)
+                .into_iter()
+                .any(|pid| holds_socket(pid, &inodes)),
+            // No kernel tables (not Linux): whether something accepts a connection there.
+            None => std::net::TcpStream::connect((std::net::Ipv4Addr::LOCALHOST, port)).is_ok(),
+        }
+    }
+
     /// Waits until the server is ready: its `ready` text seen, or its port listening.
     pub fn wait_ready(
         &mut self,
@@ -281,7 +295,7 @@ impl Program {
                 }
                 _ => false,
             };
-            if !by_text && listening(port) {
+            if !by_text && self.listens_on(port) {
                 return Ok(());
             }
             let left = deadline.saturating_duration_since(Instant::now());

@@ -118,25 +118,45 @@ pub fn reachable_from_loopback_v4(ip: IpAddr) -> bool {
     }
 }
 
-/// Whether something listens on `port` where our client can reach it, from the kernel's
-/// TCP tables (IPv4 and IPv6); elsewhere than Linux, by connecting.
-pub fn listening(port: u16) -> bool {
+/// The inode of the socket on one line of `/proc/net/tcp` or `/proc/net/tcp6` (its tenth
+/// field), to find which process holds it.
+pub fn inode(line: &str) -> Option<u64> {
+    line.split_whitespace().nth(9)?.parse().ok()
+}
+
+/// The sockets listening on `port` where our client can reach it, by inode, from the
+/// kernel's TCP tables (IPv4 and IPv6); `None` where there are no tables to read (not Linux).
+pub fn listening(port: u16) -> Option<Vec<u64>> {
     let mut read_any = false;
+    let mut found = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
         };
         read_any = true;
-        if text
-            .lines()
-            .skip(1)
-            .filter_map(listener)
-            .any(|(ip, listening_port)| listening_port == port && reachable_from_loopback_v4(ip))
-        {
-            return true;
-        }
+        found.extend(text.lines().skip(1).filter_map(|line| {
+            let (ip, listening_port) = listener(line)?;
+            (listening_port == port && reachable_from_loopback_v4(ip))
+                .then(|| inode(line))
+                .flatten()
+        }));
     }
-    !read_any && std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok()
+    read_any.then_some(found)
+}
+
+/// Whether process `pid` holds one of these sockets (by inode) among its descriptors.
+pub fn holds_socket(pid: u32, inodes: &[u64]) -> bool {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        std::fs::read_link(entry.path()).is_ok_and(|target| {
+            target
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok())
+                .is_some_and(|inode: u64| inodes.contains(&inode))
+        })
+    })
 }
 
 #[cfg(test)]
@@ -202,6 +222,31 @@ mod tests {
 
     // The lines are as a little-endian machine's kernel prints them.
     #[cfg(target_endian = "little")]
+    /// A listener's inode is read from its line, and readiness takes a listener only from
+    /// the process that holds it: this one's own listener is found among its descriptors, and
+    /// not among those of a child that holds no socket.
+    #[test]
+    fn a_listener_is_found_in_the_process_that_holds_it() {
+        let line = "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 12345 1 0000000000000000 100 0 0 10 0";
+        assert_eq!(inode(line), Some(12345));
+        assert_eq!(inode("garbage"), None);
+
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let inodes = listening(port).expect("this test runs on Linux");
+        assert_eq!(inodes.len(), 1, "one listener on port {port}");
+        assert!(holds_socket(std::process::id(), &inodes));
+        let mut other = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        assert!(!holds_socket(other.id(), &inodes));
+        other.kill().unwrap();
+        other.wait().unwrap();
+        drop(listener);
+        assert_eq!(listening(port), Some(Vec::new()));
+    }
+
     #[test]
     fn listeners_are_read_from_both_tables() {
         let v4_header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";

@@ -21,6 +21,24 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A problem at the end of `before`, the text of the file up to the place (its line and
+    /// column counted there, the column in characters).
+    pub fn after(path: &Path, before: &str, message: impl Into<String>) -> Self {
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
+        Self {
+            path: path.to_owned(),
+            position: Some((line, column)),
+            message: message.into(),
+        }
+    }
+
     /// A problem with a whole file or folder, at no line.
     pub fn whole(path: &Path, message: impl Into<String>) -> Self {
         Self {

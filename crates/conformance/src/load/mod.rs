@@ -113,22 +113,14 @@ fn not_utf8_at(path: &Path, bytes: &[u8]) -> Diagnostic {
     let valid_up_to = std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), str::len);
     let valid = std::str::from_utf8(&bytes[..valid_up_to]).unwrap_or_default();
     let valid = valid.strip_prefix('\u{feff}').unwrap_or(valid);
-    let line = valid.matches('\n').count() + 1;
-    let column = valid
-        .rsplit('\n')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .count()
-        + 1;
-    Diagnostic {
-        path: path.to_owned(),
-        position: Some((line, column)),
-        message: format!(
+    Diagnostic::after(
+        path,
+        valid,
+        format!(
             "the suite file is not UTF-8 text: byte 0x{:02x} (offset {valid_up_to}) is not valid UTF-8",
             bytes.get(valid_up_to).copied().unwrap_or_default()
         ),
-    }
+    )
 }
 
 /// Loads one suite from `text`, read from `path`; the suite's name is the file's stem, which

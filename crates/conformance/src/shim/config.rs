@@ -139,20 +139,11 @@ fn load_shim(
 /// The command and the required programs of one `shim.toml`'s text.
 pub fn parse(file: &Path, text: &str) -> Result<(Vec<String>, Vec<String>), Vec<Diagnostic>> {
     let at = |offset: usize, message: String| {
-        let before = &text[..offset.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .count()
-            + 1;
-        Diagnostic {
-            path: file.to_owned(),
-            position: Some((line, column)),
-            message,
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
         }
+        Diagnostic::after(file, &text[..offset], message)
     };
     let table = match DeTable::parse(text) {
         Ok(table) => table,
