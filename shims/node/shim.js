@@ -26,6 +26,9 @@ const HEAD = 64 * 1024;
 // and counts its close as done (the contract's linger).
 const LINGER_MS = 2000;
 
+// Past this many events, a data event following another is merged into it (docs/SHIM.md, 6).
+const EVENTS_KEPT = 1 << 16;
+
 function log(...parts) {
     process.stderr.write(`node-shim: ${parts.join(' ')}\n`);
 }
@@ -357,14 +360,35 @@ class Received {
         this.length = 0;
         this.chunks = [];
         this.hash = crypto.createHash('sha256');
+        // The pieces of one read handed over one after another (bytewise, chunked) are
+        // adjacent views of the same memory: they are taken in as one span when something
+        // else comes, not one hash update per byte.
+        this.span = null;
+        this.settled = 0;
     }
 
     add(bytes) {
         this.length += bytes.length;
+        const span = this.span;
+        if (span !== null && span.memory === bytes.buffer && span.end === bytes.byteOffset) {
+            span.end += bytes.length;
+            return;
+        }
+        this.settle();
+        this.span = { memory: bytes.buffer, start: bytes.byteOffset, end: bytes.byteOffset + bytes.length };
+    }
+
+    // Takes in the span of pieces not taken in yet.
+    settle() {
+        const span = this.span;
+        if (span === null) return;
+        this.span = null;
+        const bytes = Buffer.from(span.memory, span.start, span.end - span.start);
         this.hash.update(bytes);
+        this.settled += bytes.length;
         if (this.chunks !== null) {
             this.chunks.push(bytes);
-            if (this.length > WHOLE_LIMIT) {
+            if (this.settled > WHOLE_LIMIT) {
                 // Too much to send whole: keep the head, the digest runs on.
                 this.head = Buffer.concat(this.chunks).subarray(0, HEAD);
                 this.chunks = null;
@@ -375,6 +399,7 @@ class Received {
     }
 
     toJSON() {
+        this.settle();
         if (this.chunks !== null) {
             return { length: this.length, base64: Buffer.concat(this.chunks).toString('base64') };
         }
@@ -403,6 +428,7 @@ class Side {
         this.halfClosed = false;
         this.paused = false;
         this.held = []; // bytes read and not handed over yet (paused, or split mid-read)
+        this.gathered = null; // writes made while one read is handed over, sent as one
         this.peerEof = false; // the peer's EOF arrived, not acted on yet
         this.eofSeen = false;
         this.error = null; // the first error the socket reported
@@ -412,6 +438,11 @@ class Side {
     }
 
     event(word, extra = {}) {
+        const last = this.events[this.events.length - 1];
+        if (word === 'data' && this.events.length >= EVENTS_KEPT && last.event === 'data') {
+            last.bytes += extra.bytes;
+            return;
+        }
         this.events.push({ at_us: this.pairing.now(), event: word, ...extra });
     }
 
@@ -420,11 +451,19 @@ class Side {
         return {
             write: (bytes) => {
                 if (this.ended || this.closing || this.aborted || this.halfClosed) return;
-                this.socket.write(bytes);
+                if (this.gathered !== null) this.gathered.push(bytes);
+                else this.socket.write(bytes);
             },
-            loseConnection: () => this.loseConnection('lose'),
+            loseConnection: () => {
+                this.flushGathered();
+                this.loseConnection('lose');
+            },
+            // An abort discards what is unsent, the gathered bytes too.
             abortConnection: () => this.abort(),
-            halfClose: () => this.halfClose(),
+            halfClose: () => {
+                this.flushGathered();
+                this.halfClose();
+            },
             pauseReading: () => {
                 if (this.ended || this.paused) return;
                 this.paused = true;
@@ -487,14 +526,17 @@ class Side {
 
     // Hands held bytes to the probe, split by the delivery mode, while it reads; then the EOF.
     deliver() {
-        // Corked while the probe is handed one read's pieces, so that what it writes back from
-        // each (an echo, bytewise) goes out in one write when the read is done, as a runtime
-        // that hands over whole reads would write it: not one system call per byte.
-        this.socket.cork();
+        // What the probe writes back from each piece of one read (an echo, bytewise) is
+        // gathered and goes out in one write when the read is handed over, as from a runtime
+        // that hands over whole reads: not one stream write per byte. Anything else the probe
+        // asks of its connection sends the gathered bytes first (flushGathered), so the order
+        // on the wire is the order of its calls.
+        this.gathered = [];
         try {
             this.handOver();
         } finally {
-            this.socket.uncork();
+            this.flushGathered();
+            this.gathered = null;
         }
         if (!this.paused && !this.ended && this.held.length === 0) {
             this.socket.resume();
@@ -503,6 +545,14 @@ class Side {
                 this.peerClosed();
             }
         }
+    }
+
+    flushGathered() {
+        const gathered = this.gathered;
+        this.gathered = gathered === null ? null : [];
+        if (gathered === null || gathered.length === 0) return;
+        if (this.ended || this.closing || this.aborted || this.halfClosed) return;
+        this.socket.write(gathered.length === 1 ? gathered[0] : Buffer.concat(gathered));
     }
 
     handOver() {

@@ -31,6 +31,8 @@ from zope.interface import implementer
 PROTOCOL = 1
 # Received bytes are sent whole up to this many, as a digest and a head above (SHIM.md, 8).
 WHOLE_LIMIT = 16 * 1024 * 1024
+# Past this many events, a data event following another is merged into it (docs/SHIM.md, 6).
+EVENTS_KEPT = 1 << 16
 HEAD = 64 * 1024
 
 
@@ -496,11 +498,17 @@ class Side:
         self.half_closed = False
         self.paused = False
         self.held = []  # bytes read and not handed over yet (paused, or split mid-read)
+        self.offset = 0  # how much of held[0] was handed over already
+        self.gathered = None  # writes made while a read is handed over, sent as one
         self.failure = None  # the message of a probe callback that raised
         self.timers = []
 
     def event(self, word, **extra):
-        self.events.append({"at_us": self.pairing.now(), "event": word, **extra})
+        events = self.events
+        if word == "data" and len(events) >= EVENTS_KEPT and events[-1]["event"] == "data":
+            events[-1]["bytes"] += extra["bytes"]
+            return
+        events.append({"at_us": self.pairing.now(), "event": word, **extra})
 
     def call(self, callback, *args):
         """Runs a probe callback; one that raises fails the side: it aborts, ends `error`."""
@@ -518,9 +526,22 @@ class Side:
 
     def write(self, data):
         if not (self.ended or self.closing or self.aborted or self.half_closed):
-            self.transport.write(data)
+            if self.gathered is not None:
+                self.gathered.append(data)
+            else:
+                self.transport.write(data)
+
+    def flush_gathered(self):
+        """Writes what the probe wrote since the read's hand-over began, as one write."""
+        gathered = self.gathered
+        if not gathered:
+            return
+        self.gathered = []
+        if not (self.ended or self.closing or self.aborted or self.half_closed):
+            self.transport.write(b"".join(gathered))
 
     def lose(self):
+        self.flush_gathered()
         if self.ended or self.closing or self.aborted:
             return
         self.closing = True
@@ -535,6 +556,7 @@ class Side:
         self.transport.abortConnection()
 
     def half_close(self):
+        self.flush_gathered()
         if self.ended or self.closing or self.aborted or self.half_closed:
             return
         self.half_closed = True
@@ -586,18 +608,33 @@ class Side:
         self.deliver()
 
     def deliver(self):
-        """Hands held bytes to the probe, split by the delivery mode, while it reads."""
-        while self.held and not (self.paused or self.closing or self.aborted or self.ended):
-            read = self.held[0]
-            size = self.next_chunk(len(read))
-            piece = read[:size]
-            if size >= len(read):
-                self.held.pop(0)
-            else:
-                self.held[0] = read[size:]
-            self.event("data", bytes=len(piece))
-            self.received.add(piece)
-            self.call(self.probe.data, piece)
+        """Hands held bytes to the probe, split by the delivery mode, while it reads.
+
+        What the probe writes back from each piece of a read (an echo, bytewise) is gathered
+        and written once the hand-over ends, as it would be if Twisted had handed over the
+        whole read: not one TLS record per byte. A close or half-close the probe asks for sends
+        the gathered bytes first, so the order of its calls is the order on the wire; an abort
+        discards them, as it discards what Twisted had not sent yet. The pieces are slices
+        from an offset into the read: slicing off the rest each time would copy it for every
+        byte.
+        """
+        self.gathered = []
+        try:
+            while self.held and not (self.paused or self.closing or self.aborted or self.ended):
+                read = self.held[0]
+                start = self.offset
+                size = self.next_chunk(len(read) - start)
+                self.offset = start + size
+                if self.offset >= len(read):
+                    self.held.pop(0)
+                    self.offset = 0
+                piece = read[start:start + size]
+                self.event("data", bytes=size)
+                self.received.add(piece)
+                self.call(self.probe.data, piece)
+        finally:
+            self.flush_gathered()
+            self.gathered = None
 
     def read_lost(self):
         self.event("read-lost")
@@ -617,7 +654,7 @@ class Side:
         for timer in self.timers:
             if timer.active():
                 timer.cancel()
-        self.held = []
+        self.held, self.offset = [], 0
         detail = ""
         if self.failure is not None:
             reason, detail = "error", self.failure
