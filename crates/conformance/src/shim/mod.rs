@@ -18,6 +18,7 @@ pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use connectable::{ConnectableProtocol, Delivery, ExpectedBytes};
@@ -59,6 +60,8 @@ pub struct Shim {
     name: &'static str,
     state: State,
     idle: Mutex<Vec<ShimProcess>>,
+    /// Threads stopping a process cut at a timeout and starting its replacement.
+    replacing: Mutex<Vec<JoinHandle<()>>>,
 }
 
 #[derive(Debug)]
@@ -100,6 +103,7 @@ impl Shim {
             name,
             state,
             idle: Mutex::new(idle),
+            replacing: Mutex::new(Vec::new()),
         }))
     }
 
@@ -225,7 +229,7 @@ impl Shim {
     /// a valid result is the trial's failure, with the shim's stderr, and its process is
     /// replaced.
     pub fn pair(
-        &self,
+        &'static self,
         case: &Case,
         trial: &str,
         transport: TransportKind,
@@ -295,7 +299,7 @@ impl Shim {
                 // A pairing it had to cut at the timeout may have left something behind in
                 // the process: the next trial gets a new one.
                 if server.reason.is_none() || client.reason.is_none() {
-                    process.stop();
+                    self.replace(process, capabilities);
                 } else {
                     self.give_back(process);
                 }
@@ -315,10 +319,45 @@ impl Shim {
         }
     }
 
-    /// Stops every idle process (at the end of the run).
+    /// Stops every idle process (at the end of the run), once the replacements under way
+    /// have ended.
     pub fn stop_idle(&self) {
+        let replacing = std::mem::take(&mut *lock(&self.replacing));
+        for thread in replacing {
+            // A panic there has nothing left to stop: the process went with the thread.
+            let _ = thread.join();
+        }
         let idle = std::mem::take(&mut *self.lock_idle());
         idle.into_iter().for_each(ShimProcess::stop);
+    }
+
+    /// Stops `process`, which a timeout cut, and starts the next one in the background:
+    /// stopping it (its grace) and starting another (an interpreter and its imports, 0.6 s
+    /// for Twisted) would otherwise lengthen this trial or the next one by both, after every
+    /// trial of a marked difference that waits out its timeout. The new process goes to the
+    /// idle ones if its `hello` says what the first one's did; a trial that finds none idle
+    /// meanwhile starts its own, as ever.
+    fn replace(&'static self, process: ShimProcess, capabilities: &'static Capabilities) {
+        let replacement = move || {
+            process.stop();
+            if let Ok((process, said)) = start(&self.config) {
+                if said == *capabilities {
+                    self.give_back(process);
+                } else {
+                    process.stop();
+                }
+            }
+        };
+        let mut replacing = lock(&self.replacing);
+        replacing.retain(|thread| !thread.is_finished());
+        // Without a thread to be had, the process is stopped as the closure is dropped, and
+        // the next trial starts one.
+        if let Ok(thread) = std::thread::Builder::new()
+            .name(format!("shim-{}-replace", self.name))
+            .spawn(replacement)
+        {
+            replacing.push(thread);
+        }
     }
 
     /// One side of a valid answer as the record our reactors make: its events and reason,
@@ -390,7 +429,7 @@ impl Shim {
     }
 
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<ShimProcess>> {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.idle)
     }
 }
 
@@ -423,6 +462,10 @@ fn missing_programs(config: &ShimConfig) -> Option<String> {
         missing.push(format!("{program}, not found in {}", config.dir.display()));
     }
     (!missing.is_empty()).then(|| missing.join("; "))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Starts a process of the shim and asks it `hello`.
