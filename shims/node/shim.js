@@ -24,6 +24,7 @@ const WHOLE_LIMIT = 16 * 1024 * 1024;
 const HEAD = 64 * 1024;
 // How long a closing side reads and discards, waiting for the peer's EOF, before it gives up
 // and counts its close as done (the contract's linger).
+// How long a close waits for the peer's EOF unless the request says (its linger_ms).
 const LINGER_MS = 2000;
 
 // Past this many events, a data event following another is merged into it (docs/SHIM.md, 6).
@@ -592,7 +593,7 @@ class Side {
         const linger = setTimeout(() => {
             this.timers.delete(linger);
             if (!this.ended) this.socket.destroy();
-        }, LINGER_MS);
+        }, this.pairing.lingerMs);
         this.timers.add(linger);
     }
 
@@ -708,6 +709,7 @@ class Pairing {
         this.transport = request.transport;
         this.tls = request.transport === 'tls';
         this.delivery = request.delivery;
+        this.lingerMs = typeof request.linger_ms === 'number' ? request.linger_ms : LINGER_MS;
         this.seed = request.seed;
         this.started = process.hrtime.bigint();
         this.server = new Side(this, 'server', makeProbe(request.server));

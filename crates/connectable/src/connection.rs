@@ -52,7 +52,8 @@ use crate::{
 /// How long a closing side waits for the peer's EOF after sending its own, reading and
 /// discarding, so that unread bytes in the receive buffer do not turn a clean close into a
 /// reset (its end counts as `done`); and how long the last flush before a FIN may take. Part
-/// of the contract, so it lives here and not in a reactor.
+/// of the contract, so it lives here and not in a reactor. The default: a side may set its own
+/// ([`ConnectableProtocol::with_linger`]).
 pub const LINGER: Duration = Duration::from_secs(2);
 
 /// What the reactor must do next for one side: [`Connection::poll_action`]'s answer.
@@ -119,6 +120,8 @@ pub struct Connection {
     protocol: Box<dyn Protocol>,
     transport: Option<Transport>,
     delivery: Delivery,
+    /// How long the last flush and the wait for the peer's EOF may take ([`LINGER`]).
+    linger: Duration,
     record: Arc<SideRecord>,
     reactor: &'static str,
     failure: Option<String>,
@@ -180,6 +183,7 @@ impl Connection {
             protocol,
             transport: None,
             delivery: side.delivery,
+            linger: side.linger,
             record: Arc::clone(&side.record),
             reactor,
             failure: None,
@@ -299,7 +303,7 @@ impl Connection {
                         None if self.half_close_requested() => Phase::ShuttingDown {
                             close_notify: false,
                             then: AfterShutdown::ReadOn,
-                            deadline: Some(now + LINGER),
+                            deadline: Some(now + self.linger),
                         },
                         None if self.is_write_closed() && self.peer_half_closed => {
                             self.finish(DisconnectReason::Done);
@@ -320,7 +324,7 @@ impl Connection {
                         self.phase = Phase::ShuttingDown {
                             close_notify,
                             then,
-                            deadline: Some(now + LINGER),
+                            deadline: Some(now + self.linger),
                         };
                     }
                     return Action::ShutDownWriting { close_notify };
@@ -343,8 +347,9 @@ impl Connection {
     }
 
     /// The clock reached `now`: fires the protocol's due timers (unless cancelled); ends a
-    /// last flush that took longer than [`LINGER`] `lost`, and a linger that saw no EOF
-    /// `done` (our close went out; unread bytes must not make it a failure).
+    /// last flush that took longer than the linger ([`LINGER`] by default) `lost`, and a
+    /// linger that saw no EOF `done` (our close went out; unread bytes must not make it a
+    /// failure).
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.phase {
             Phase::Open => {
@@ -493,7 +498,7 @@ impl Connection {
                 self.phase = Phase::ShuttingDown {
                     close_notify: self.tls,
                     then: AfterShutdown::Done,
-                    deadline: Some(now + LINGER),
+                    deadline: Some(now + self.linger),
                 };
             }
             Phase::ShuttingDown { .. } => self.peer_eof = true,
@@ -522,7 +527,7 @@ impl Connection {
             }
             AfterShutdown::Linger if !self.peer_half_closed && !self.peer_eof => {
                 self.phase = Phase::Lingering {
-                    until: now + LINGER,
+                    until: now + self.linger,
                 };
             }
             AfterShutdown::Linger | AfterShutdown::Done => self.finish(DisconnectReason::Done),
@@ -1177,6 +1182,63 @@ mod tests {
             assert!(!dropped.load(Ordering::SeqCst), "{about}: the protocol lives while its connection does");
             drop(connection);
             assert!(dropped.load(Ordering::SeqCst), "{about}: the protocol is dropped with its connection");
+        }
+    }
+
+    /// A side's own linger bounds both waits of its close, as [`LINGER`] does by default:
+    /// the last flush (then `lost`) and the wait for the peer's EOF (then `done`).
+    #[test]
+    fn a_side_sets_its_own_linger() {
+        let linger = Duration::from_millis(200);
+        // (what it shows, what the protocol does when connected, whether our FIN went out
+        // (else the peer closed, and our write is still unsent), the reason at the linger's end)
+        let rows = [
+            (
+                "the end of a shorter linger counts as done",
+                Made::Lose,
+                true,
+                "done",
+            ),
+            (
+                "a last flush not taken within a shorter linger is lost",
+                Made::Write,
+                false,
+                "lost",
+            ),
+        ];
+        for (about, made, fin, reason) in rows {
+            let dropped = Arc::new(AtomicBool::new(false));
+            let protocol = Scripted {
+                made,
+                aware: false,
+                dropped,
+            };
+            let mut side = ConnectableProtocol::new(protocol).with_linger(linger);
+            let mut now = Instant::now();
+            let mut connection = Connection::new(&mut side, "test", now).unwrap();
+            let addr = Address::Ip(SocketAddr::from((Ipv4Addr::LOCALHOST, 1)));
+            connection.made(addr.clone(), addr, false, now);
+            connection.poll_action(now);
+            if fin {
+                connection.write_shut(now);
+            } else {
+                connection.peer_closed(now);
+            }
+            let wake = connection
+                .poll_timeout()
+                .map(|at| at.saturating_duration_since(now));
+            assert_eq!(wake, Some(linger), "{about}");
+            now += linger - Duration::from_millis(1);
+            connection.handle_timeout(now);
+            assert_eq!(side.disconnect_reason(), None, "{about}");
+            now += Duration::from_millis(1);
+            connection.handle_timeout(now);
+            let got = side.disconnect_reason();
+            assert_eq!(
+                got.as_ref().map(|r| r.kind().word()),
+                Some(reason),
+                "{about}: {got:?}"
+            );
         }
     }
 

@@ -52,6 +52,8 @@ pub struct ConnectableProtocol {
     pub(crate) delivery: Delivery,
     /// Whether writes are split as the delivery mode splits reads.
     pub(crate) split_writes: bool,
+    /// How long a close waits for its last writes and the peer's EOF ([`crate::LINGER`]).
+    pub(crate) linger: Duration,
     pub(crate) record: Arc<SideRecord>,
 }
 
@@ -77,6 +79,7 @@ impl ConnectableProtocol {
             protocol: Some(protocol),
             delivery: Delivery::Whole,
             split_writes: false,
+            linger: crate::LINGER,
             record: Arc::new(SideRecord::default()),
         }
     }
@@ -95,6 +98,16 @@ impl ConnectableProtocol {
     /// and writing a byte at a time would only slow them down.
     pub fn split_writes(mut self) -> Self {
         self.split_writes = true;
+        self
+    }
+
+    /// How long this side's close may wait ([`LINGER`](crate::LINGER), 2 s, by default): for
+    /// its last writes to drain before its FIN (longer ends it `lost`), then, reading and
+    /// discarding, for the peer's EOF (longer ends it `done`: its close went out). A case
+    /// whose peer never closes by design waits it out every trial; a shorter one shortens
+    /// the trial, not what is checked.
+    pub fn with_linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
         self
     }
 
@@ -136,6 +149,7 @@ impl ConnectableProtocol {
             protocol: None,
             delivery,
             split_writes: false,
+            linger: crate::LINGER,
             record: Arc::new(SideRecord::default()),
         };
         {

@@ -202,6 +202,22 @@ impl Checker<'_> {
             table.get("expect"),
         );
         let connect_timeout = connect_timeout.and_then(|(_, bound)| bound);
+        let linger = table.get("linger").and_then(|value| {
+            let linger = self.duration(&ctx, "linger", value)?;
+            if let Some(timeout) = timeout
+                && linger >= timeout
+            {
+                self.at(
+                    value.span(),
+                    format!(
+                        "{ctx}linger: {linger:?} is not shorter than the timeout ({timeout:?}): \
+                         a close would wait the trial out"
+                    ),
+                );
+                return None;
+            }
+            Some(linger)
+        });
         if self.diagnostics.len() != before {
             return None;
         }
@@ -232,6 +248,7 @@ impl Checker<'_> {
             delivery: delivery?,
             timeout: timeout?,
             connect_timeout,
+            linger,
             skip: skip?,
             skip_cells: skip_cells?,
             requires,

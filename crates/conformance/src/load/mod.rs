@@ -198,6 +198,7 @@ pub(crate) const CASE_KEYS: &[&str] = &[
     "tls",
     "expect",
     "connect_timeout",
+    "linger",
 ];
 pub(crate) const MARK_KEYS: &[&str] = &["reactors", "transports", "delivery", "why"];
 pub(crate) const COMMAND_KEYS: &[&str] = &[

@@ -275,6 +275,7 @@ impl Shim {
             transport,
             delivery,
             timeout: case.timeout,
+            linger: case.linger.unwrap_or(connectable::LINGER),
             unix_path,
             tls,
             server: &case.server,
@@ -548,6 +549,7 @@ mod tests {
             name: "s",
             state: State::Ready(capabilities),
             idle: Mutex::new(Vec::new()),
+            replacing: Mutex::new(Vec::new()),
         }
     }
 

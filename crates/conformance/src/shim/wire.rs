@@ -122,6 +122,8 @@ pub struct PairRequest<'a> {
     pub delivery: Delivery,
     /// The pairing's timeout.
     pub timeout: Duration,
+    /// How long a side's close waits for its last writes and the peer's EOF.
+    pub linger: Duration,
     /// Where the UNIX socket goes.
     pub unix_path: Option<String>,
     /// The TLS files and settings.
@@ -158,6 +160,7 @@ impl PairRequest<'_> {
                 _ => None,
             },
             "timeout_ms": u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
+            "linger_ms": u64::try_from(self.linger.as_millis()).unwrap_or(u64::MAX),
             "unix_path": self.unix_path,
             "tls": tls,
             "server": side(self.server),
