@@ -46,8 +46,10 @@ const FAILURES: &[(&str, &[&str])] = &[
     (
         "never_close_outlives_a_closing_peer",
         &[
-            "timed out after 2.5s with the server still open: the peer half-closed at ",
+            "timed out after 1s with the server still open: the peer half-closed at ",
             "waiting for this side's protocol to close its own side",
+            // The client's close is not held by a peer that never closes: its linger ends it.
+            "client: done, received",
         ],
     ),
     (
