@@ -185,6 +185,8 @@ class Conn(asyncio.Protocol):
         self.peer_half_closed = False
         self.reading_paused = False
         self.held = b""
+        self.offset = 0       # how much of `held` was handed over already
+        self.gathered = None  # writes made while a read is handed over, sent as one
         self.timers = []
         self.failure = None
         self.done = pairing.loop.create_future()
@@ -198,7 +200,11 @@ class Conn(asyncio.Protocol):
             return
         if self.handshaking:
             self.pending_writes.append(bytes(data))
+        elif self.gathered is not None and not self.half_closed:
+            self.gathered.append(bytes(data))
         else:
+            # After write_eof asyncio raises here, in the probe's callback, as it would
+            # unsplit: that is not gathered.
             self.transport.write(data)
 
     def write_sequence(self, parts):
@@ -207,8 +213,18 @@ class Conn(asyncio.Protocol):
             return
         if self.handshaking:
             self.pending_writes.extend(bytes(part) for part in parts if part)
+        elif self.gathered is not None and not self.half_closed:
+            self.gathered.extend(bytes(part) for part in parts if part)
         else:
             self.transport.writelines(parts)
+
+    def _flush_gathered(self):
+        """Writes what the probe wrote since the read's hand-over began, as one write."""
+        gathered = self.gathered
+        if gathered:
+            self.gathered = []
+            if not self.close_requested and self.transport is not None:
+                self.transport.write(b"".join(gathered))
 
     def lose_connection(self):
         self._ask_close("lose")
@@ -221,6 +237,11 @@ class Conn(asyncio.Protocol):
             return
         if self.close_requested == how:
             return
+        if how == "abort":
+            # An abort discards what is unsent, the gathered bytes too.
+            self.gathered = [] if self.gathered is not None else None
+        else:
+            self._flush_gathered()
         self.close_requested = how
         self.record.event("close-requested", how=how)
         if how == "abort":
@@ -237,6 +258,7 @@ class Conn(asyncio.Protocol):
             # close, as in our contract.
             self.lose_connection()
             return
+        self._flush_gathered()
         self.half_closed = True
         self.record.event("half-close-requested")
         self.transport.write_eof()
@@ -313,19 +335,42 @@ class Conn(asyncio.Protocol):
         if self.handshaking:
             # asyncio hands over data decrypted after the handshake before start_tls
             # returns: held until the handshake is recorded, which came first.
-            self.held += data
+            self._hold(data)
             return
         self._deliver(data)
 
+    def _hold(self, data):
+        if data:
+            self.held = self.held[self.offset:] + data
+            self.offset = 0
+
     def _deliver(self, data):
         """Hands what was read to the probe, split for the delivery mode; what is left when
-        the probe pauses or asks to close is held (and handed over on resume)."""
-        self.held += data
-        while self.held and self._accepts_data() and not self.reading_paused:
-            size = self.splitter.size(len(self.held))
-            chunk, self.held = self.held[:size], self.held[size:]
-            self.record.got(chunk)
-            self._call(self.probe.data_received, self, chunk)
+        the probe pauses or asks to close is held (and handed over on resume).
+
+        What the probe writes back from the pieces of one read (an echo, bytewise) is
+        gathered and written once the hand-over ends, as asyncio would have had it from one
+        data_received with the whole read, not one send per byte (docs/SHIM.md, 9). Pieces
+        are sliced from an offset into the held bytes: cutting the rest off each time would
+        copy it for every byte."""
+        self._hold(data)
+        outermost = self.gathered is None  # a resume from inside a data callback nests
+        if outermost:
+            self.gathered = []
+        try:
+            while (self.offset < len(self.held) and self._accepts_data()
+                   and not self.reading_paused):
+                size = self.splitter.size(len(self.held) - self.offset)
+                chunk = self.held[self.offset:self.offset + size]
+                self.offset += size
+                if self.offset >= len(self.held):
+                    self.held, self.offset = b"", 0
+                self.record.got(chunk)
+                self._call(self.probe.data_received, self, chunk)
+        finally:
+            if outermost:
+                self._flush_gathered()
+                self.gathered = None
 
     def eof_received(self):
         if not self.tls and self.probe.half_close_aware() and not self.close_requested:
