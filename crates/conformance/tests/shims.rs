@@ -152,6 +152,11 @@ fn bad_answers_fail_their_trial_and_the_run_goes_on() {
              but its hello said it does",
             ],
         ),
+        (
+            "timed-out",
+            "FAILED",
+            &["timed out after 2s with the client still open"],
+        ),
         ("lacks-send", "ignored", &[]),
         ("missing-program", "ignored", &[]),
         (

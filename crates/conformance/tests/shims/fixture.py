@@ -20,6 +20,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "..", "shims", "asyncio"
 import shim  # noqa: E402  (the asyncio shim)
 
 FAULT = sys.argv[1]
+# Whether this process answered a pairing as cut at its timeout ("timed-out").
+CUT = False
 
 
 def send(answer):
@@ -55,6 +57,16 @@ def faulty(request):
         sys.stdout.write('{"type": "result", "id": ')
         sys.stdout.flush()
         os._exit(3)
+    if FAULT == "timed-out":
+        # A valid answer of a pairing cut at its timeout: the client had not ended. The runner
+        # must not hand this process another pairing: if it does, the answer is garbage.
+        global CUT
+        CUT = True
+        answer = real(request)
+        client = answer["client"]
+        client["reason"], client["detail"] = None, ""
+        client["events"] = [e for e in client["events"] if e["event"] != "lost"]
+        return answer
     if FAULT == "not-implemented":
         return {"type": "not_implemented", "id": request["id"], "what": "the argument data of the probe send"}
     raise SystemExit(f"unknown fault {FAULT!r}")
@@ -70,6 +82,8 @@ def main():
             if FAULT == "bad-hello":
                 answer = "hello?"
             send(answer)
+        elif CUT:
+            send("a process cut at a timeout was handed another pairing")
         elif "::first::" in request["trial"]:
             send(faulty(request))
         else:
