@@ -47,8 +47,8 @@ pub struct Case {
     /// `None`: as long as `timeout`.
     pub connect_timeout: Option<Duration>,
     /// How long a close of our sides waits for its last writes and the peer's EOF (`linger`;
-    /// `None`: [`connectable::LINGER`]).
-    pub linger: Option<Duration>,
+    /// [`connectable::LINGER`] unless the case says).
+    pub linger: Duration,
     /// Why the case is skipped, if it is (`skip = "why"`): its trials show as ignored.
     pub skip: Option<String>,
     /// The programs the case needs on PATH (`requires = [...]`); the plan skips the case, with

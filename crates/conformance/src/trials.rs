@@ -373,7 +373,7 @@ fn pair(case: &Case, cell: Cell) -> Result<(Side, Side), String> {
         };
         let side = ConnectableProtocol::from_box(protocol)
             .with_delivery(cell.delivery)
-            .with_linger(case.linger.unwrap_or(connectable::LINGER))
+            .with_linger(case.linger)
             .keep_received(
                 (expect.received.as_ref())
                     .and_then(judged_on)

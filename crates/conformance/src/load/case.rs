@@ -248,7 +248,7 @@ impl Checker<'_> {
             delivery: delivery?,
             timeout: timeout?,
             connect_timeout,
-            linger,
+            linger: linger.unwrap_or(connectable::LINGER),
             skip: skip?,
             skip_cells: skip_cells?,
             requires,

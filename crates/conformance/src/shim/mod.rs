@@ -275,7 +275,7 @@ impl Shim {
             transport,
             delivery,
             timeout: case.timeout,
-            linger: case.linger.unwrap_or(connectable::LINGER),
+            linger: case.linger,
             unix_path,
             tls,
             server: &case.server,
