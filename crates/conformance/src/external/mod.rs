@@ -15,9 +15,11 @@ pub mod process;
 pub mod ready;
 pub mod unreachable;
 
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use connectable::pki::{TlsConfigs, TlsProfile};
@@ -165,13 +167,45 @@ fn lost_the_port(record: &ExternalRecord) -> bool {
     record.exit.is_some() && !record.killed && said.contains("address already in use")
 }
 
-/// A free loopback port: bound, read, released. Another process could take it before the
-/// program binds it: [`lost_the_port`] tells, and the program is started again elsewhere.
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("finding a free port: {e}"))
+/// The ports handed to the server programs of trials still running. The kernel can give a
+/// port that was just let go to the next trial before the first trial's program has bound
+/// it; a program that binds with `SO_REUSEPORT` (HAProxy does) then shares it with the other
+/// trial's without an error, and each gets some of the other's connections (CI: a TLS trial's
+/// client answered by the plain-TCP trial's HAProxy).
+static LEASED_PORTS: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+/// A port leased to one trial's program until the trial ends.
+struct PortLease(u16);
+
+impl Drop for PortLease {
+    fn drop(&mut self) {
+        leased_ports().remove(&self.0);
+    }
+}
+
+fn leased_ports() -> std::sync::MutexGuard<'static, BTreeSet<u16>> {
+    LEASED_PORTS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A free loopback port no other trial of this run holds: bound, read, released. Another
+/// process could take it before the program binds it: [`lost_the_port`] tells, and the
+/// program is started again elsewhere.
+fn free_port() -> Result<PortLease, String> {
+    // A port another trial holds stays bound here until one is found, so that the kernel
+    // offers another.
+    let mut passed_over = Vec::new();
+    loop {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|e| format!("finding a free port: {e}"))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| format!("finding a free port: {e}"))?
+            .port();
+        if leased_ports().insert(port) {
+            return Ok(PortLease(port));
+        }
+        passed_over.push(listener);
+    }
 }
 
 fn endpoint(
@@ -262,11 +296,12 @@ fn against_server_command(
         TlsConfigs::for_profile(setting.profile)
     })?;
     let mut attempt = 1;
-    let (server, pem, port) = loop {
-        let port = free_port()?;
+    let (server, pem, lease) = loop {
+        let lease = free_port()?;
+        let port = lease.0;
         let (mut server, pem) = start(spec, port, setting, spec.ready.as_deref())?;
         let Err(why) = server.wait_ready(port, spec.ready.is_some(), deadline) else {
-            break (server, pem, port);
+            break (server, pem, lease);
         };
         let record = finish(server, pem, Instant::now(), spec.stop_grace);
         // The port was free when we chose it, but we had to let go of it for the program to
@@ -283,7 +318,7 @@ fn against_server_command(
             record.stderr
         ));
     };
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, lease.0));
     let clients = connect_each(
         ours,
         setting.reactor,
@@ -292,6 +327,8 @@ fn against_server_command(
         deadline,
     );
     let record = finish(server, pem, deadline, spec.stop_grace);
+    // The port goes back only once the program has been stopped.
+    drop(lease);
     Ok((clients?, record))
 }
 
@@ -403,6 +440,19 @@ pub fn on_path(program: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ports leased at once are all different, each held in the run's set, and each given
+    /// back when its trial lets it go.
+    #[test]
+    fn a_port_is_leased_to_one_trial_at_a_time() {
+        let leases: Vec<PortLease> = (0..50).map(|_| free_port().expect("a port")).collect();
+        let ports: BTreeSet<u16> = leases.iter().map(|lease| lease.0).collect();
+        assert_eq!(ports.len(), leases.len(), "a port leased twice: {ports:?}");
+        assert!(ports.iter().all(|port| leased_ports().contains(port)));
+        drop(leases);
+        let held = leased_ports();
+        assert!(ports.iter().all(|port| !held.contains(port)), "{held:?}");
+    }
 
     #[test]
     fn only_a_program_that_lost_its_port_is_started_again() {
