@@ -1,37 +1,26 @@
-//! `threads`: std blocking sockets, one thread per side, rustls over the blocking stream.
+//! `threads`: std sockets, one thread per side, `poll(2)`, rustls driven by hand.
 //!
 //! A genuinely different implementation of the contract `tokio-ct` and `tokio-mt` implement,
-//! as Twisted has select, poll and epoll reactors: no runtime, no readiness events, no
-//! futures. `drive` connects the two sockets, then runs each side on a thread of its own (the
-//! client on a scoped thread, so none outlives the pairing, the server on the caller's). A
-//! side's thread owns its socket, its [`Connection`] and, over TLS, its `rustls::Connection`,
+//! as Twisted has select, poll and epoll reactors: no runtime, no registration, no futures.
+//! `drive` connects the two sockets, then runs each side on a thread of its own (the client on
+//! a scoped thread, so none outlives the pairing, the server on the caller's). A side's thread
+//! owns its non-blocking socket, its [`Connection`] and, over TLS, its `rustls::Connection`,
 //! which it drives by hand (`read_tls`, `process_new_packets`, `reader`; `writer`,
 //! `write_tls`).
 //!
 //! # One thread, two directions
 //!
 //! A side must keep reading while its writes are blocked (two peers that both write more than
-//! the socket buffers hold would otherwise deadlock), and must wake for its timers. With
-//! blocking sockets and no `poll(2)` in std, each side alternates bounded blocking calls:
+//! the socket buffers hold would otherwise deadlock), and must wake for its timers. Each turn
+//! it writes what the socket takes and reads what has come, without blocking; if neither
+//! moved, it waits in `poll(2)` on its one socket for what it wants (readable if its
+//! connection wants to read, writable while bytes wait to go) until its next timer or the
+//! pairing's deadline, whichever comes first; wanting neither, it sleeps until then.
 //!
-//! - only reading (nothing to send): one `read` that blocks until data, EOF, or the next
-//!   timer or the deadline (`SO_RCVTIMEO`);
-//! - only writing (reading paused or closed): one `write` that blocks until the socket takes
-//!   bytes, or the next timer or the deadline (`SO_SNDTIMEO`);
-//! - both: a `write` bounded by a short slice, then a `read`: non-blocking if the write made
-//!   progress, bounded by the slice if it did not. The slice starts at 1 ms and doubles, up
-//!   to 16 ms, while neither direction moves, so a side stuck on a peer that neither reads nor
-//!   writes makes about 30 rounds a second; any progress resets it. The direction a call
-//!   waits on is served at once when it can move; the other within a slice;
-//! - neither: sleep until the next timer or the deadline (only a timer can change anything).
-//!
-//! Every blocking call is bounded by the pairing's deadline, so at the timeout each thread
-//! returns by itself, leaving its side unfinished, and no thread has to unblock another. A
-//! side that stops at the deadline keeps its socket open until both threads have stopped:
-//! closing it at once would send the other side an EOF it could still end `done` on.
-//! (A reader thread and a writer thread per side would wake exactly on each event, but would
-//! need a third thread for the protocol and a way to unblock a blocked writer on abort without
-//! sending a FIN; bounded calls keep one thread per side and make the deadline local.)
+//! Every wait is bounded by the pairing's deadline, so at the timeout each thread returns by
+//! itself, leaving its side unfinished, and no thread has to unblock another. A side that
+//! stops at the deadline keeps its socket open until both threads have stopped: closing it at
+//! once would send the other side an EOF it could still end `done` on.
 //!
 //! # Closing
 //!
@@ -39,17 +28,20 @@
 //! actions (send and read while it flushes and lingers, close_notify when asked and FIN with
 //! `shutdown(Write)`, a reset) and tells it what happened. An abort resets: std has no stable
 //! `SO_LINGER`, so the TCP socket is handed to `tokio::net::TcpSocket` (a plain socket wrapper
-//! that needs no runtime) for `set_zero_linger`, then closed. A UNIX socket has no reset: its peer sees an
-//! EOF, or a reset if it had unread data, as on the tokio reactors.
+//! that needs no runtime) for `set_zero_linger`, then closed. A UNIX socket has no reset: its
+//! peer sees an EOF, or a reset if it had unread data, as on the tokio reactors.
 //!
 //! It runs TCP over IPv4 and IPv6 loopback and UNIX domain sockets, each with or without TLS;
 //! not the in-memory pipe, which is a tokio duplex and only a tokio reactor can drive.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, Timespec};
 
 use crate::buffers::ReadBuffer;
 use crate::{Action, Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
@@ -60,25 +52,16 @@ use super::{
     ip_address, take_left_behind, unix_address,
 };
 
-/// The most handed to one `write` on a plain socket, so one call cannot keep a side from
-/// reading for long while a slow peer takes a large buffer bit by bit.
+/// The most handed to one `write` on a plain socket, so that a side whose peer takes a large
+/// buffer as fast as it comes still reads and serves its timers between writes.
 const WRITE_CHUNK: usize = 256 * 1024;
 
-/// The bound of each blocking call while a side both writes and reads, at first ...
-const MIN_SLICE: Duration = Duration::from_millis(1);
-
-/// ... and at most, after rounds in which neither direction moved.
-const MAX_SLICE: Duration = Duration::from_millis(16);
-
-/// How often a listener is polled while no connection is pending.
-const ACCEPT_POLL: Duration = Duration::from_millis(2);
-
-/// The `threads` reactor: std blocking sockets, a thread per side, rustls driven by hand.
+/// The `threads` reactor: std sockets, a thread per side, `poll(2)`, rustls driven by hand.
 ///
 /// Each side runs on a thread of its own for the pairing (scoped: none outlives `drive`),
-/// alternating reads and writes bounded by socket timeouts so that neither direction blocks
-/// the other, its timers, or the deadline. Aborts reset TCP connections (`SO_LINGER` 0).
-/// It drives TCP over IPv4 and IPv6 and UNIX domain sockets, with or without TLS; not the
+/// and waits in `poll(2)` on its socket, bounded by its next timer and the deadline, so that
+/// neither direction blocks the other. Aborts reset TCP connections (`SO_LINGER` 0). It
+/// drives TCP over IPv4 and IPv6 and UNIX domain sockets, with or without TLS; not the
 /// in-memory pipe, a tokio duplex stream that only a tokio runtime can drive.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Threads;
@@ -143,7 +126,7 @@ impl Reactor for Threads {
         listener
             .set_nonblocking(true)
             .map_err(Error::io("making the listener non-blocking"))?;
-        match accept_until(deadline, || listener.accept().map(|(stream, _)| stream)) {
+        match accept_until(&listener, deadline, || listener.accept().map(|(s, _)| s)) {
             Ok(Some(stream)) => {
                 drop(listener);
                 drop(side(endpoint, stream, &mut server, Role::Server, deadline));
@@ -199,7 +182,7 @@ fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Er
                 .map_err(Error::io("reading the client's address"))?;
             // Only this pairing's connection: a late one of an earlier trial on the kept
             // listener is closed unread.
-            let server = accept_until(deadline, || {
+            let server = accept_until(&listener, deadline, || {
                 loop {
                     let (accepted, from) = listener.accept()?;
                     if listeners::is_ours(client_address, from) {
@@ -220,7 +203,7 @@ fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Er
                 .set_nonblocking(true)
                 .map_err(Error::io("making the listener non-blocking"))?;
             let client = UnixStream::connect(&path.0).map_err(Error::io("connecting"))?;
-            let server = accept_until(deadline, || listener.accept().map(|(s, _)| s))
+            let server = accept_until(&listener, deadline, || listener.accept().map(|(s, _)| s))
                 .map_err(|e| listeners::not_accepted(Some(e)))?
                 .ok_or_else(|| listeners::not_accepted(None))?;
             // The path is removed here; the connected sockets do not need it.
@@ -234,23 +217,20 @@ fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Er
     }
 }
 
-/// Accepts one connection from a non-blocking listener, polling until `deadline`; `None` if
-/// none came by then.
+/// Accepts one connection from a non-blocking `listener`, waiting for one until `deadline`;
+/// `None` if none came by then.
 fn accept_until<T>(
+    listener: impl AsFd,
     deadline: Instant,
     mut accept: impl FnMut() -> io::Result<T>,
 ) -> io::Result<Option<T>> {
     loop {
         match accept() {
             Ok(stream) => return Ok(Some(stream)),
-            Err(e) if quiet(&e) => {}
-            Err(e) => return Err(e),
+            Err(e) if !quiet(&e) => return Err(e),
+            Err(_) if Instant::now() >= deadline => return Ok(None),
+            Err(_) => wait(&listener, PollFlags::IN, deadline)?,
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(None);
-        }
-        thread::sleep(left.min(ACCEPT_POLL));
     }
 }
 
@@ -268,47 +248,30 @@ fn run(
     }
 }
 
-/// What this reactor needs of a blocking socket.
-trait Raw: Read + Write + Sized {
+/// What this reactor needs of a socket beyond reading and writing.
+trait Raw: Read + Write + AsFd + Sized {
     /// This end's address and the peer's (TCP: also turns Nagle off, as the tokio reactors
     /// do).
     fn addresses(&self) -> (Address, Address);
-    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()>;
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    fn set_nonblocking(&self) -> io::Result<()>;
     /// Sends FIN: the peer reads EOF.
     fn shutdown_write(&self) -> io::Result<()>;
     /// Discards what is unsent and closes with a reset where the network has one.
     fn reset(self);
 }
 
-/// The calls std's TCP and UNIX streams both have, under the same names.
-macro_rules! raw_calls {
-    ($stream:ty) => {
-        fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-            <$stream>::set_nonblocking(self, nonblocking)
-        }
-
-        fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-            <$stream>::set_read_timeout(self, timeout)
-        }
-
-        fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-            <$stream>::set_write_timeout(self, timeout)
-        }
-
-        fn shutdown_write(&self) -> io::Result<()> {
-            self.shutdown(Shutdown::Write)
-        }
-    };
-}
-
 impl Raw for TcpStream {
-    raw_calls!(TcpStream);
-
     fn addresses(&self) -> (Address, Address) {
         let _ = self.set_nodelay(true);
         (ip_address(self.local_addr()), ip_address(self.peer_addr()))
+    }
+
+    fn set_nonblocking(&self) -> io::Result<()> {
+        TcpStream::set_nonblocking(self, true)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
     }
 
     fn reset(self) {
@@ -320,8 +283,6 @@ impl Raw for TcpStream {
 }
 
 impl Raw for UnixStream {
-    raw_calls!(UnixStream);
-
     fn addresses(&self) -> (Address, Address) {
         let path = |a: io::Result<std::os::unix::net::SocketAddr>| {
             unix_address(a.ok().as_ref().and_then(|a| a.as_pathname()))
@@ -329,117 +290,41 @@ impl Raw for UnixStream {
         (path(self.local_addr()), path(self.peer_addr()))
     }
 
+    fn set_nonblocking(&self) -> io::Result<()> {
+        UnixStream::set_nonblocking(self, true)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+
     fn reset(self) {}
 }
 
-/// How long one socket call may block.
-#[derive(Clone, Copy, Debug)]
-enum Wait {
-    /// Not at all (non-blocking mode).
-    Poll,
-    /// Until this instant (a socket timeout); an instant already past means [`Wait::Poll`].
-    Until(Instant),
-}
-
-impl Wait {
-    /// Whether a loop of calls under this wait must stop now.
-    fn passed(self) -> bool {
-        match self {
-            Self::Poll => true,
-            Self::Until(at) => Instant::now() >= at,
-        }
+/// Waits until `socket` is ready for `interest`, or `until` passes; with no interest, only
+/// for the time (a socket with an error or a reset would otherwise wake it at once, again and
+/// again, while its side neither reads nor writes).
+fn wait(socket: impl AsFd, interest: PollFlags, until: Instant) -> io::Result<()> {
+    let left = until.saturating_duration_since(Instant::now());
+    if interest.is_empty() {
+        thread::sleep(left);
+        return Ok(());
+    }
+    let timeout = Timespec::try_from(left).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    match rustix::event::poll(&mut [PollFd::new(&socket, interest)], Some(&timeout)) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Direction {
-    Read,
-    Write,
-}
-
-/// A blocking socket whose every call is bounded by a [`Wait`].
-struct Wire<S> {
-    stream: S,
-    nonblocking: bool,
-}
-
-impl<S: Raw> Wire<S> {
-    fn new(stream: S) -> io::Result<Self> {
-        stream.set_nonblocking(false)?;
-        Ok(Self {
-            stream,
-            nonblocking: false,
-        })
-    }
-
-    fn prepare(&mut self, wait: Wait, direction: Direction) -> io::Result<()> {
-        let timeout = match wait {
-            Wait::Poll => None,
-            Wait::Until(at) => {
-                Some(at.saturating_duration_since(Instant::now())).filter(|left| !left.is_zero())
-            }
-        };
-        let Some(timeout) = timeout else {
-            if !self.nonblocking {
-                self.stream.set_nonblocking(true)?;
-                self.nonblocking = true;
-            }
-            return Ok(());
-        };
-        if self.nonblocking {
-            self.stream.set_nonblocking(false)?;
-            self.nonblocking = false;
-        }
-        match direction {
-            Direction::Read => self.stream.set_read_timeout(Some(timeout)),
-            Direction::Write => self.stream.set_write_timeout(Some(timeout)),
-        }
-    }
-
-    fn read(&mut self, buffer: &mut [u8], wait: Wait) -> io::Result<usize> {
-        self.prepare(wait, Direction::Read)?;
-        self.stream.read(buffer)
-    }
-
-    fn write(&mut self, data: &[IoSlice<'_>], wait: Wait) -> io::Result<usize> {
-        self.prepare(wait, Direction::Write)?;
-        self.stream.write_vectored(data)
-    }
-
-    fn read_tls(&mut self, tls: &mut rustls::Connection, wait: Wait) -> io::Result<usize> {
-        self.prepare(wait, Direction::Read)?;
-        tls.read_tls(&mut self.stream)
-    }
-
-    fn write_tls(&mut self, tls: &mut rustls::Connection, wait: Wait) -> io::Result<usize> {
-        self.prepare(wait, Direction::Write)?;
-        tls.write_tls(&mut self.stream)
-    }
-
-    /// Sends all rustls holds, trying at least once, unless `until` passes first; whether it
-    /// all went.
-    fn flush_tls(&mut self, tls: &mut rustls::Connection, until: Instant) -> io::Result<bool> {
-        let mut tried = false;
-        while tls.wants_write() {
-            if tried && Instant::now() >= until {
-                return Ok(false);
-            }
-            tried = true;
-            match self.write_tls(tls, Wait::Until(until)) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Err(e) if !quiet(&e) => return Err(e),
-                Ok(_) | Err(_) => {}
-            }
-        }
-        Ok(true)
-    }
-}
-
-/// Whether an I/O error only means "not now": a timeout, a would-block, a signal.
+/// Whether an I/O error only means "not now": a would-block, a signal.
 fn quiet(error: &io::Error) -> bool {
     matches!(
         error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
     )
 }
 
@@ -497,30 +382,28 @@ fn side<S: Raw>(
             rustls::ClientConnection::new(config, name).map(Into::into)
         }
     });
-    let (wire, tls) = match (Wire::new(stream), tls.transpose().map_err(tls_error)) {
-        (Ok(wire), Ok(tls)) => (wire, tls),
+    let tls = match (stream.set_nonblocking(), tls.transpose().map_err(tls_error)) {
+        (Ok(()), Ok(tls)) => tls,
         (Err(e), _) | (_, Err(e)) => {
             connection.failed(&e);
             return None;
         }
     };
     let mut side = Side {
-        wire,
+        stream,
         tls,
         deadline,
         buffer: ReadBuffer::take(),
     };
-    if side.tls.is_some() {
-        match side.handshake() {
-            Err(Expired) => return Some(side.wire.stream),
-            Ok(Some(error)) => {
-                connection.failed(&error);
-                return None;
-            }
-            Ok(None) => {
-                if let Some(tls) = &side.tls {
-                    connection.tls_negotiated(tls);
-                }
+    match side.handshake() {
+        Err(Expired) => return Some(side.stream),
+        Ok(Some(error)) => {
+            connection.failed(&error);
+            return None;
+        }
+        Ok(None) => {
+            if let Some(tls) = &side.tls {
+                connection.tls_negotiated(tls);
                 connection.handshake_completed();
             }
         }
@@ -530,17 +413,17 @@ fn side<S: Raw>(
 
 /// One side's socket, TLS state and read buffer, owned by its thread.
 struct Side<S> {
-    wire: Wire<S>,
+    stream: S,
     tls: Option<rustls::Connection>,
     deadline: Instant,
     buffer: ReadBuffer,
 }
 
 impl<S: Raw> Side<S> {
-    /// Runs the TLS handshake to its end; `Some` if it failed.
+    /// Runs the TLS handshake, if any, to its end; `Some` if it failed.
     fn handshake(&mut self) -> Result<Option<io::Error>, Expired> {
         let Self {
-            wire,
+            stream,
             tls: Some(tls),
             deadline,
             ..
@@ -550,7 +433,7 @@ impl<S: Raw> Side<S> {
         };
         let deadline = *deadline;
         loop {
-            match wire.flush_tls(tls, deadline) {
+            match flush_tls(stream, tls, deadline) {
                 Ok(true) => {}
                 Ok(false) => return Err(Expired),
                 Err(e) => return Ok(Some(e)),
@@ -558,10 +441,10 @@ impl<S: Raw> Side<S> {
             if !tls.is_handshaking() {
                 return Ok(None);
             }
-            match wire.read_tls(tls, Wait::Until(deadline)) {
+            match tls.read_tls(stream) {
                 Ok(n) => match tls.process_new_packets() {
                     Err(e) => {
-                        send_alert(wire, tls);
+                        send_alert(stream, tls);
                         return Ok(Some(tls_error(e)));
                     }
                     Ok(state) if tls.is_handshaking() && (n == 0 || state.peer_has_closed()) => {
@@ -570,9 +453,13 @@ impl<S: Raw> Side<S> {
                     }
                     Ok(_) => {}
                 },
-                Err(e) if quiet(&e) && Instant::now() < deadline => {}
-                Err(e) if quiet(&e) => return Err(Expired),
-                Err(e) => return Ok(Some(e)),
+                Err(e) if !quiet(&e) => return Ok(Some(e)),
+                Err(_) if Instant::now() >= deadline => return Err(Expired),
+                Err(_) => {
+                    if let Err(e) = wait(&*stream, PollFlags::IN, deadline) {
+                        return Ok(Some(e));
+                    }
+                }
             }
         }
     }
@@ -581,16 +468,15 @@ impl<S: Raw> Side<S> {
     /// ended or the deadline passes; every decision is the connection's, this only moves
     /// bytes and waits. Returns the socket, still open, if the deadline passed (see [`side`]).
     fn converse(mut self, connection: &mut Connection) -> Option<S> {
-        let mut slice = MIN_SLICE;
         loop {
             let now = Instant::now();
             if now >= self.deadline {
-                return Some(self.wire.stream);
+                return Some(self.stream);
             }
             match connection.poll_action(now) {
                 Action::Finished => return None,
                 Action::Reset => {
-                    self.wire.stream.reset();
+                    self.stream.reset();
                     connection.reset_done();
                     return None;
                 }
@@ -610,14 +496,9 @@ impl<S: Raw> Side<S> {
                         connection.handle_timeout(now);
                         continue;
                     }
-                    let read = connection.wants_read();
-                    match self.step(connection, read, self.wake(connection), slice) {
-                        Step::Idle => slice = (slice * 2).min(MAX_SLICE),
-                        Step::Progress => slice = MIN_SLICE,
-                        Step::Read(n) => {
-                            slice = MIN_SLICE;
-                            connection.received(&self.buffer[..n]);
-                        }
+                    match self.step(connection, self.wake(connection)) {
+                        Step::Idle | Step::Progress => {}
+                        Step::Read(n) => connection.received(&self.buffer[..n]),
                         Step::Eof => connection.peer_closed(Instant::now()),
                         Step::Failed(e) => connection.failed(&e),
                     }
@@ -633,83 +514,69 @@ impl<S: Raw> Side<S> {
             .map_or(self.deadline, |at| at.min(self.deadline))
     }
 
-    /// One turn: send what is pending and, if `read`, read; block at most until `wake` (see
-    /// the module documentation for how the two directions share the wait).
-    fn step(
-        &mut self,
-        connection: &mut Connection,
-        read: bool,
-        wake: Instant,
-        slice: Duration,
-    ) -> Step {
-        if read && let Some(step) = self.plaintext() {
-            return step;
-        }
-        let writing = !connection.pending_writes().is_empty()
-            || self.tls.as_ref().is_some_and(|tls| tls.wants_write());
-        if writing {
-            let bounded = || wake.min(Instant::now() + slice);
-            let until = if read { bounded() } else { wake };
-            let progress = match self.write_some(connection, Wait::Until(until)) {
-                Ok(progress) => progress,
-                Err(fault) => return Step::Failed(fault),
-            };
-            if read {
-                let wait = if progress {
-                    Wait::Poll
-                } else {
-                    Wait::Until(bounded())
-                };
-                match self.read_some(wait) {
-                    Step::Idle | Step::Progress => {}
-                    step => return step,
-                }
-            }
-            return if progress { Step::Progress } else { Step::Idle };
-        }
+    /// One turn: sends what the socket takes and, if the connection wants to read, reads what
+    /// has come; if neither moved, waits in `poll(2)` until the socket is ready for what this
+    /// side wants, or `wake`.
+    fn step(&mut self, connection: &mut Connection, wake: Instant) -> Step {
+        let read = connection.wants_read();
+        let wrote = match self.write_some(connection) {
+            Ok(wrote) => wrote,
+            Err(e) => return Step::Failed(e),
+        };
         if read {
-            return self.read_some(Wait::Until(wake));
+            match self.read_some() {
+                Step::Idle => {}
+                step => return step,
+            }
         }
-        // Neither direction can move: only a timer (or the deadline) changes anything.
-        thread::sleep(wake.saturating_duration_since(Instant::now()));
-        Step::Idle
+        if wrote {
+            return Step::Progress;
+        }
+        let mut interest = PollFlags::empty();
+        if read {
+            interest |= PollFlags::IN;
+        }
+        if !connection.pending_writes().is_empty()
+            || self.tls.as_ref().is_some_and(|tls| tls.wants_write())
+        {
+            interest |= PollFlags::OUT;
+        }
+        match wait(&self.stream, interest, wake) {
+            Ok(()) => Step::Idle,
+            Err(e) => Step::Failed(e),
+        }
     }
 
-    /// Over TLS, plaintext rustls already holds (or the end it already knows of).
-    fn plaintext(&mut self) -> Option<Step> {
-        let tls = self.tls.as_mut()?;
-        match tls.reader().read(&mut self.buffer) {
-            Ok(0) => Some(Step::Eof),
-            Ok(n) => Some(Step::Read(n)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
-            Err(e) => Some(Step::Failed(e)),
-        }
-    }
-
-    /// Reads once (over TLS, until a whole record's plaintext or the wait ends).
-    fn read_some(&mut self, wait: Wait) -> Step {
-        if self.tls.is_none() {
-            return match self.wire.read(&mut self.buffer, wait) {
+    /// Reads what has come (over TLS, until a whole record's plaintext or nothing more).
+    fn read_some(&mut self) -> Step {
+        let Self {
+            stream,
+            tls,
+            buffer,
+            ..
+        } = self;
+        let Some(tls) = tls else {
+            return match stream.read(buffer) {
                 Ok(0) => Step::Eof,
                 Ok(n) => Step::Read(n),
                 Err(e) if quiet(&e) => Step::Idle,
                 Err(e) => Step::Failed(e),
             };
-        }
+        };
         loop {
-            if let Some(step) = self.plaintext() {
-                return step;
+            // Plaintext rustls already holds, or the end it already knows of.
+            match tls.reader().read(buffer) {
+                Ok(0) => return Step::Eof,
+                Ok(n) => return Step::Read(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Step::Failed(e),
             }
-            let Self { wire, tls, .. } = self;
-            let Some(tls) = tls else {
-                return Step::Idle;
-            };
-            match wire.read_tls(tls, wait) {
+            match tls.read_tls(stream) {
                 // Ok(0) is the TCP EOF: rustls remembers it, and its reader then says whether
                 // close_notify came first.
                 Ok(_) => {
                     if let Err(e) = tls.process_new_packets() {
-                        send_alert(wire, tls);
+                        send_alert(stream, tls);
                         return Step::Failed(tls_error(e));
                     }
                 }
@@ -719,15 +586,18 @@ impl<S: Raw> Side<S> {
         }
     }
 
-    /// Sends what it can of what is pending within `wait`; whether anything moved. Over TLS
-    /// the protocol's bytes count as written once rustls has taken them, as with
-    /// tokio-rustls.
-    fn write_some(&mut self, connection: &mut Connection, wait: Wait) -> io::Result<bool> {
-        let Self { wire, tls, .. } = self;
+    /// Sends what the socket takes of what is pending; whether anything moved. Over TLS the
+    /// protocol's bytes count as written once rustls has taken them, as with tokio-rustls,
+    /// and a turn sends at most what rustls holds (its buffer limit, 64 KiB by default).
+    fn write_some(&mut self, connection: &mut Connection) -> io::Result<bool> {
+        let Self { stream, tls, .. } = self;
         let Some(tls) = tls else {
+            if connection.pending_writes().is_empty() {
+                return Ok(false);
+            }
             let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
             let filled = connection.pending_write_slices(&mut slices, WRITE_CHUNK);
-            return match wire.write(&slices[..filled], wait) {
+            return match stream.write_vectored(&slices[..filled]) {
                 Ok(0) => Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     connection.wrote(n);
@@ -737,39 +607,31 @@ impl<S: Raw> Side<S> {
                 Err(e) => Err(e),
             };
         };
-        let mut progress = false;
-        loop {
-            progress |= hand_to_tls(tls, connection)?;
-            if !tls.wants_write() {
-                return Ok(progress);
-            }
-            match wire.write_tls(tls, wait) {
+        let mut progress = hand_to_tls(tls, connection)?;
+        while tls.wants_write() {
+            match tls.write_tls(stream) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(_) => progress = true,
-                Err(e) if quiet(&e) => return Ok(progress),
+                Err(e) if quiet(&e) => break,
                 Err(e) => return Err(e),
             }
-            // A peer that keeps taking records must not keep this side from its reads and
-            // timers past the wait.
-            if wait.passed() {
-                return Ok(progress);
-            }
         }
+        Ok(progress)
     }
 
     /// Sends what rustls still holds, close_notify first if asked, by `until`, then shuts
     /// down writing (FIN); whether it got that far by `until`.
     fn shut_down_writing(&mut self, close_notify: bool, until: Instant) -> io::Result<bool> {
-        let Self { wire, tls, .. } = self;
+        let Self { stream, tls, .. } = self;
         if let Some(tls) = tls {
             if close_notify {
                 tls.send_close_notify();
             }
-            if !wire.flush_tls(tls, until)? {
+            if !flush_tls(stream, tls, until)? {
                 return Ok(false);
             }
         }
-        match wire.stream.shutdown_write() {
+        match stream.shutdown_write() {
             // As tokio's shutdown: a connection the peer has already reset has no writing
             // side left to shut down; the reset shows on the next read, if any.
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(true),
@@ -795,11 +657,30 @@ fn hand_to_tls(tls: &mut rustls::Connection, connection: &mut Connection) -> io:
     Ok(took)
 }
 
+/// Sends all rustls holds, trying at least once, unless `until` passes first; whether it
+/// all went.
+fn flush_tls<S: Raw>(
+    stream: &mut S,
+    tls: &mut rustls::Connection,
+    until: Instant,
+) -> io::Result<bool> {
+    while tls.wants_write() {
+        match tls.write_tls(stream) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(_) => {}
+            Err(e) if !quiet(&e) => return Err(e),
+            Err(_) if Instant::now() >= until => return Ok(false),
+            Err(_) => wait(&*stream, PollFlags::OUT, until)?,
+        }
+    }
+    Ok(true)
+}
+
 /// After a TLS failure, sends the alert rustls queued, if the socket takes it at once (as
 /// tokio-rustls does).
-fn send_alert<S: Raw>(wire: &mut Wire<S>, tls: &mut rustls::Connection) {
+fn send_alert<S: Raw>(stream: &mut S, tls: &mut rustls::Connection) {
     while tls.wants_write() {
-        match wire.write_tls(tls, Wait::Poll) {
+        match tls.write_tls(stream) {
             Ok(n) if n > 0 => {}
             _ => break,
         }
