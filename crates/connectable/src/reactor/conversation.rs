@@ -13,8 +13,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::time::Instant;
 
 use crate::buffers::ReadBuffer;
-use crate::{Action, Address, Connection, Endpoint};
+use crate::{Action, Connection, Endpoint};
 
+use super::connecting::End;
 use super::stream::ByteStream;
 use super::{Held, Role, WRITE_SLICES, tls};
 
@@ -22,20 +23,17 @@ use super::{Held, Role, WRITE_SLICES, tls};
 /// the runtime.
 const LONG_DELIVERY: Duration = Duration::from_millis(1);
 
-/// One side over a stream of a known type; `addresses` (this end's, the peer's), if known,
-/// spare asking the stream. The connection says whether to reset at once (an abort in
-/// `connection_made`), run the TLS handshake, or converse.
+/// One side over a stream of a known type. The connection says whether to reset at once (an
+/// abort in `connection_made`), run the TLS handshake, or converse.
 pub(super) async fn side_over<S: ByteStream>(
     endpoint: &Endpoint,
-    stream: S,
-    addresses: Option<(Address, Address)>,
+    (stream, (host, peer)): End<S>,
     connection: &mut Connection,
     role: Role,
     held: Held,
 ) {
     // Registered for as long as this side (its stream, TLS state and timers) lives.
     let _held = held;
-    let (host, peer) = addresses.unwrap_or_else(|| stream.addresses());
     connection.made(host, peer, endpoint.tls.is_some(), StdInstant::now());
     let tls = match connection.poll_action(StdInstant::now()) {
         Action::Reset => {

@@ -5,8 +5,8 @@
 //! reactor is what is under test; a reactor here is the same: something that implements this
 //! trait and can then be certified against the whole catalogue.
 
+mod connecting;
 mod conversation;
-mod listeners;
 mod pool;
 mod stream;
 mod threads;
@@ -17,9 +17,10 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::{Address, Connection, Endpoint, Error};
+use crate::{Connection, Endpoint, Error};
 
 pub use self::tokio::{TokioCurrentThread, TokioMultiThread};
+pub use connecting::set_unix_socket_dir;
 pub use pool::release_idle_runtimes;
 pub use stream::{ByteStream, PairReactor, drive_streams};
 pub use threads::Threads;
@@ -32,76 +33,6 @@ pub use crate::connection::LINGER;
 /// as 64 KiB shared chunks goes out 4 MiB per system call, as much as a loopback socket takes
 /// at once.
 pub(crate) const WRITE_SLICES: usize = 64;
-
-/// A fresh UNIX socket path in the temporary directory, removed when dropped: the built-in
-/// reactors bind their `unix` listeners here.
-pub(crate) struct UnixPath(pub(crate) std::path::PathBuf);
-
-/// Where [`UnixPath::fresh`] puts its paths, when not the system's temporary directory.
-static UNIX_SOCKET_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-
-/// Puts the UNIX socket paths of the built-in reactors in `dir` from now on, rather than in
-/// the system's temporary directory: a runner that removes one private folder of its own at
-/// the end of a run, or when interrupted, points this into it, so that a pairing cut short
-/// leaves no socket file behind. It can be set once; returns false if it already was.
-pub fn set_unix_socket_dir(dir: std::path::PathBuf) -> bool {
-    UNIX_SOCKET_DIR.set(dir).is_ok()
-}
-
-impl UnixPath {
-    pub(crate) fn fresh() -> Self {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let dir = UNIX_SOCKET_DIR
-            .get()
-            .cloned()
-            .unwrap_or_else(std::env::temp_dir);
-        Self(dir.join(format!(
-            "connectable-{}-{}.sock",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        )))
-    }
-}
-
-impl Drop for UnixPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// An IP socket's address as its connection reports it: unspecified if the socket cannot
-/// say. Shared by the built-in streams of every reactor.
-pub(crate) fn ip_address(address: std::io::Result<std::net::SocketAddr>) -> Address {
-    Address::Ip(address.unwrap_or_else(|_| (std::net::Ipv4Addr::UNSPECIFIED, 0).into()))
-}
-
-/// A UNIX socket's path: empty for the unnamed connecting side, or if the socket cannot say.
-pub(crate) fn unix_address(path: Option<&std::path::Path>) -> Address {
-    Address::Unix(path.map(std::path::PathBuf::from).unwrap_or_default())
-}
-
-/// How long a client's connect may take: the endpoint's `connect_timeout`, within the side's
-/// own `timeout`.
-pub(crate) fn connect_bound(endpoint: &Endpoint, timeout: Duration) -> Duration {
-    endpoint
-        .connect_timeout
-        .map_or(timeout, |bound| bound.min(timeout))
-}
-
-/// Why a connect to `address` failed, as the `refused` reason's detail: the OS error, or
-/// that it did not complete within `bound` (every built-in reactor says it alike).
-pub(crate) fn connect_failed(
-    address: std::net::SocketAddr,
-    error: &std::io::Error,
-    bound: Duration,
-) -> String {
-    if error.kind() == std::io::ErrorKind::TimedOut {
-        format!("connecting to {address}: no connection within the connect timeout ({bound:?})")
-    } else {
-        format!("connecting to {address}: {error}")
-    }
-}
 
 /// Which end of a pairing a side is: it decides who runs the TLS server handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,10 +60,10 @@ pub trait Reactor: Send + Sync + std::fmt::Debug {
     /// (its record shows it was open).
     ///
     /// What a reactor must do with a [`Connection`]: call `made` once connected (before any
-    /// TLS handshake), `handshake_completed` once the handshake is done, `received` with bytes
-    /// read, send `pending_writes` (only after the handshake) and report them with `wrote`,
-    /// carry out `close_requested`, and call `finish` with the reason the connection ended.
-    /// See the crate documentation for the meaning of each reason.
+    /// TLS handshake), then carry out what `poll_action` asks and tell it what happened
+    /// (`handshake_completed`, `received`, `wrote`, `peer_closed`, `write_shut`, `failed`,
+    /// and `handle_timeout` at `poll_timeout`), as its documentation says; every rule of the
+    /// contract that needs no socket is decided there.
     fn drive(
         &self,
         endpoint: &Endpoint,
@@ -143,14 +74,18 @@ pub trait Reactor: Send + Sync + std::fmt::Debug {
 
     /// Accepts one connection on `listener` (bound by the caller, so that a client in another
     /// process can be started first) and drives `server` over it until it ends or `timeout`
-    /// has passed. Used to pair a probe with a client someone else wrote.
+    /// has passed. Used to pair a probe with a client someone else wrote. By default: an
+    /// error, this reactor pairs probes only.
     fn accept(
         &self,
         endpoint: &Endpoint,
         listener: std::net::TcpListener,
         server: Connection,
         timeout: Duration,
-    ) -> Result<(), Error>;
+    ) -> Result<(), Error> {
+        let _ = (endpoint, listener, server, timeout);
+        Err(probes_only())
+    }
 
     /// What the pairing this thread last drove left behind once `drive`, `accept` or
     /// `connect` returned, each entry naming one thing still held (a socket, a task, a
@@ -164,15 +99,26 @@ pub trait Reactor: Send + Sync + std::fmt::Debug {
     /// Connects `client` to `address` and drives it until it ends or `timeout` has passed;
     /// a failed connect ends it `refused`, with the OS error as the detail (`Connection
     /// refused (os error 111)`), and so does a connect that has not completed within the
-    /// endpoint's `connect_timeout` (shorter than `timeout`). Used to pair a probe with a server someone else
-    /// wrote.
+    /// endpoint's `connect_timeout` (shorter than `timeout`). Used to pair a probe with a
+    /// server someone else wrote. By default: an error, this reactor pairs probes only.
     fn connect(
         &self,
         endpoint: &Endpoint,
         address: std::net::SocketAddr,
         client: Connection,
         timeout: Duration,
-    ) -> Result<(), Error>;
+    ) -> Result<(), Error> {
+        let _ = (endpoint, address, client, timeout);
+        Err(probes_only())
+    }
+}
+
+/// What [`Reactor::accept`] and [`Reactor::connect`] return on a reactor that has neither.
+fn probes_only() -> Error {
+    Error::Io {
+        context: "this reactor pairs probes only, not programs in other processes",
+        source: std::io::ErrorKind::Unsupported.into(),
+    }
 }
 
 /// The reactors built in, by name.

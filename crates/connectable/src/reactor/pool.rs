@@ -133,7 +133,7 @@ impl RuntimePool {
 }
 
 /// Drops the runtimes kept between pairings, and with them their threads and descriptors, and
-/// closes the loopback listeners kept between pairings (`listeners.rs`).
+/// closes the loopback listeners kept between pairings (`connecting.rs`).
 ///
 /// For leak checks: how many runtimes are kept depends on how many pairings ran at once and
 /// how many timed out (a runtime with a pairing left on it is not kept), so a count of a
@@ -153,7 +153,7 @@ pub fn release_idle_runtimes() {
             shut_down(runtime);
         }
     }
-    super::listeners::release_idle();
+    super::connecting::release_idle();
 }
 
 /// How long `drive` waits, once a pairing is over, for a runtime it does not keep to drop its

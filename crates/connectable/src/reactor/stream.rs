@@ -4,7 +4,6 @@
 //! streams (TCP, UNIX, the in-memory pipe) implement it the same way.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -13,9 +12,11 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::memory::MemoryStream;
 use crate::{Address, Connection, Endpoint, Error, Network, Reactor};
 
+use super::connecting::End;
+use super::connecting::{ip_address, unix_address};
 use super::conversation::side_over;
 use super::pool::Flavor;
-use super::{CLIENT_HELD, Role, SERVER_HELD, ip_address, take_left_behind, unix_address};
+use super::{CLIENT_HELD, Role, SERVER_HELD, take_left_behind};
 
 /// Drives a pairing over two connected streams of a transport of your own, the way the
 /// tokio reactors drive their built-in ones, on a current-thread runtime of its own: the
@@ -32,17 +33,24 @@ pub fn drive_streams<S: ByteStream>(
     Flavor::CurrentThread.pool().run(|runtime, ledger| {
         let (server_held, client_held) = (ledger.hold(SERVER_HELD), ledger.hold(CLIENT_HELD));
         let (s, c) = (&mut server, &mut client);
-        let server = side_over(endpoint, server_stream, None, s, Role::Server, server_held);
-        let client = side_over(endpoint, client_stream, None, c, Role::Client, client_held);
+        let (server_end, client_end) = (ends(server_stream), ends(client_stream));
+        let server = side_over(endpoint, server_end, s, Role::Server, server_held);
+        let client = side_over(endpoint, client_end, c, Role::Client, client_held);
         let both = async { tokio::join!(server, client) };
         let finished = runtime.block_on(async { tokio::time::timeout(timeout, both).await });
         ((), finished.is_ok())
     })
 }
 
+/// A stream with its addresses, as it reports them.
+pub(super) fn ends<S: ByteStream>(stream: S) -> End<S> {
+    let addresses = stream.addresses();
+    (stream, addresses)
+}
+
 /// A reactor made of a transport of your own: `connect_pair` returns two connected streams
 /// (server's, client's) and [`drive_streams`] runs the contract over them. It pairs probes
-/// only (no `accept` or `connect` with other processes) and says which networks it carries.
+/// only (the trait's default `accept` and `connect`, an error) and says which networks it carries.
 pub struct PairReactor<S, F> {
     name: &'static str,
     networks: &'static [Network],
@@ -108,33 +116,6 @@ where
             (client_stream, client),
             timeout,
         )
-    }
-
-    fn accept(
-        &self,
-        _: &Endpoint,
-        _: std::net::TcpListener,
-        _: Connection,
-        _: Duration,
-    ) -> Result<(), Error> {
-        Err(probes_only())
-    }
-
-    fn connect(
-        &self,
-        _: &Endpoint,
-        _: SocketAddr,
-        _: Connection,
-        _: Duration,
-    ) -> Result<(), Error> {
-        Err(probes_only())
-    }
-}
-
-fn probes_only() -> Error {
-    Error::Io {
-        context: "this reactor pairs probes only, not programs in other processes",
-        source: io::ErrorKind::Unsupported.into(),
     }
 }
 

@@ -37,20 +37,18 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::event::PollFlags;
 
 use crate::buffers::ReadBuffer;
-use crate::{Action, Address, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
+use crate::{Action, Connection, DisconnectReason, Endpoint, Error, Network, Reactor};
 
-use super::listeners;
-use super::{
-    CLIENT_HELD, Ledger, Role, SERVER_HELD, UnixPath, WRITE_SLICES, connect_bound, connect_failed,
-    ip_address, take_left_behind, unix_address,
-};
+use super::connecting::{End, Opened, Pair, connect_pair, quiet, wait_ready};
+use super::{CLIENT_HELD, Ledger, Role, SERVER_HELD, WRITE_SLICES, take_left_behind};
 
 /// The most handed to one `write` on a plain socket, so that a side whose peer takes a large
 /// buffer as fast as it comes still reads and serves its timers between writes.
@@ -85,27 +83,21 @@ impl Reactor for Threads {
         timeout: Duration,
     ) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
-        Ledger::account(|ledger| {
-            let (server_stream, client_stream) = connected(endpoint.network, deadline)?;
-            let (client_held, server_held) = (ledger.hold(CLIENT_HELD), ledger.hold(SERVER_HELD));
-            thread::scope(|scope| {
-                let client_side = move || {
-                    let kept = run(endpoint, client_stream, client, Role::Client, deadline);
-                    (kept, client_held)
-                };
-                let client_thread = thread::Builder::new()
-                    .name("threads-client".into())
-                    .spawn_scoped(scope, client_side)
-                    .map_err(Error::io("spawning the client's thread"))?;
-                let server_kept = run(endpoint, server_stream, server, Role::Server, deadline);
-                let client_kept = client_thread
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                // Sides still open at the deadline, and the ledger's entries that go with their
-                // sockets, are dropped only now that neither thread runs.
-                drop((server_kept, server_held, client_kept));
-                Ok(())
-            })
+        Ledger::account(|ledger| match connect_pair(endpoint.network, deadline)? {
+            Pair::Tcp([server_end, client_end]) => both(
+                endpoint,
+                (server_end, server),
+                (client_end, client),
+                deadline,
+                ledger,
+            ),
+            Pair::Unix([server_end, client_end]) => both(
+                endpoint,
+                (server_end, server),
+                (client_end, client),
+                deadline,
+                ledger,
+            ),
         })
     }
 
@@ -123,18 +115,8 @@ impl Reactor for Threads {
         timeout: Duration,
     ) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
-        listener
-            .set_nonblocking(true)
-            .map_err(Error::io("making the listener non-blocking"))?;
-        match accept_until(&listener, deadline, || listener.accept().map(|(s, _)| s)) {
-            Ok(Some(stream)) => {
-                drop(listener);
-                drop(side(endpoint, stream, &mut server, Role::Server, deadline));
-            }
-            // The timeout leaves the side unfinished, which is how the caller learns of it.
-            Ok(None) => {}
-            Err(e) => server.finish(DisconnectReason::Refused(format!("accept failed: {e}"))),
-        }
+        let opened = Opened::accept(listener, deadline);
+        one_side(endpoint, opened, &mut server, Role::Server, deadline);
         Ok(())
     }
 
@@ -146,114 +128,60 @@ impl Reactor for Threads {
         timeout: Duration,
     ) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
-        let bound = connect_bound(endpoint, timeout);
-        match TcpStream::connect_timeout(&address, bound) {
-            Ok(stream) => drop(side(endpoint, stream, &mut client, Role::Client, deadline)),
-            Err(_) if Instant::now() >= deadline => {}
-            Err(e) => client.finish(DisconnectReason::Refused(connect_failed(
-                address, &e, bound,
-            ))),
-        }
+        let opened = Opened::connect(endpoint, address, timeout);
+        one_side(endpoint, opened, &mut client, Role::Client, deadline);
         Ok(())
     }
 }
 
-/// A connected byte stream of any network this reactor runs, before TLS.
-enum Stream {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-/// A connected pair of streams over `network`: (server's, client's). The listener (and a
-/// UNIX socket's path) is gone once both ends exist.
-fn connected(network: Network, deadline: Instant) -> Result<(Stream, Stream), Error> {
-    match network {
-        Network::Tcp | Network::Tcp6 => {
-            let (listener, address) = listeners::take(network)?;
-            // The kernel completes a loopback connection without waiting for accept(), so
-            // connecting first and accepting next needs no second thread.
-            let wait = deadline
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1));
-            let client =
-                TcpStream::connect_timeout(&address, wait).map_err(Error::io("connecting"))?;
-            let client_address = client
-                .local_addr()
-                .map_err(Error::io("reading the client's address"))?;
-            // Only this pairing's connection: a late one of an earlier trial on the kept
-            // listener is closed unread.
-            let server = accept_until(&listener, deadline, || {
-                loop {
-                    let (accepted, from) = listener.accept()?;
-                    if listeners::is_ours(client_address, from) {
-                        return Ok(accepted);
-                    }
-                }
-            })
-            .map_err(|e| listeners::not_accepted(Some(e)))?
-            .ok_or_else(|| listeners::not_accepted(None))?;
-            listeners::give_back((listener, address));
-            Ok((Stream::Tcp(server), Stream::Tcp(client)))
-        }
-        Network::Unix => {
-            let path = UnixPath::fresh();
-            let listener =
-                UnixListener::bind(&path.0).map_err(Error::io("binding a UNIX socket"))?;
-            listener
-                .set_nonblocking(true)
-                .map_err(Error::io("making the listener non-blocking"))?;
-            let client = UnixStream::connect(&path.0).map_err(Error::io("connecting"))?;
-            let server = accept_until(&listener, deadline, || listener.accept().map(|(s, _)| s))
-                .map_err(|e| listeners::not_accepted(Some(e)))?
-                .ok_or_else(|| listeners::not_accepted(None))?;
-            // The path is removed here; the connected sockets do not need it.
-            drop(path);
-            Ok((Stream::Unix(server), Stream::Unix(client)))
-        }
-        Network::Memory => Err(Error::Io {
-            context: "the threads reactor has no in-memory transport",
-            source: io::ErrorKind::Unsupported.into(),
-        }),
-    }
-}
-
-/// Accepts one connection from a non-blocking `listener`, waiting for one until `deadline`;
-/// `None` if none came by then.
-fn accept_until<T>(
-    listener: impl AsFd,
-    deadline: Instant,
-    mut accept: impl FnMut() -> io::Result<T>,
-) -> io::Result<Option<T>> {
-    loop {
-        match accept() {
-            Ok(stream) => return Ok(Some(stream)),
-            Err(e) if !quiet(&e) => return Err(e),
-            Err(_) if Instant::now() >= deadline => return Ok(None),
-            Err(_) => wait(&listener, PollFlags::IN, deadline)?,
-        }
-    }
-}
-
-/// Runs one side on this thread; the socket, still open, if the deadline passed.
-fn run(
+/// Runs both sides of a pairing, the client on a thread of its own, until both have ended or
+/// the deadline passes.
+fn both<S: Raw + Send>(
     endpoint: &Endpoint,
-    stream: Stream,
-    mut connection: Connection,
+    (server_end, mut server): (End<S>, Connection),
+    (client_end, mut client): (End<S>, Connection),
+    deadline: Instant,
+    ledger: &Arc<Ledger>,
+) -> Result<(), Error> {
+    let (client_held, server_held) = (ledger.hold(CLIENT_HELD), ledger.hold(SERVER_HELD));
+    thread::scope(|scope| {
+        let client_side = move || {
+            let kept = side(endpoint, client_end, &mut client, Role::Client, deadline);
+            (kept, client_held)
+        };
+        let client_thread = thread::Builder::new()
+            .name("threads-client".into())
+            .spawn_scoped(scope, client_side)
+            .map_err(Error::io("spawning the client's thread"))?;
+        let server_kept = side(endpoint, server_end, &mut server, Role::Server, deadline);
+        let client_kept = client_thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // Sides still open at the deadline, and the ledger's entries that go with their
+        // sockets, are dropped only now that neither thread runs.
+        drop((server_kept, server_held, client_kept));
+        Ok(())
+    })
+}
+
+/// One side against a program in another process, until its end or the deadline.
+fn one_side(
+    endpoint: &Endpoint,
+    opened: Opened,
+    connection: &mut Connection,
     role: Role,
     deadline: Instant,
-) -> Option<Stream> {
-    match stream {
-        Stream::Tcp(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Tcp),
-        Stream::Unix(s) => side(endpoint, s, &mut connection, role, deadline).map(Stream::Unix),
+) {
+    match opened {
+        Opened::Stream(end) => drop(side(endpoint, end, connection, role, deadline)),
+        Opened::Refused(why) => connection.finish(DisconnectReason::Refused(why)),
+        // The timeout leaves the side unfinished, which is how the caller learns of it.
+        Opened::TimedOut => {}
     }
 }
 
 /// What this reactor needs of a socket beyond reading and writing.
 trait Raw: Read + Write + AsFd + Sized {
-    /// This end's address and the peer's (TCP: also turns Nagle off, as the tokio reactors
-    /// do).
-    fn addresses(&self) -> (Address, Address);
-    fn set_nonblocking(&self) -> io::Result<()>;
     /// Sends FIN: the peer reads EOF.
     fn shutdown_write(&self) -> io::Result<()>;
     /// Discards what is unsent and closes with a reset where the network has one.
@@ -261,15 +189,6 @@ trait Raw: Read + Write + AsFd + Sized {
 }
 
 impl Raw for TcpStream {
-    fn addresses(&self) -> (Address, Address) {
-        let _ = self.set_nodelay(true);
-        (ip_address(self.local_addr()), ip_address(self.peer_addr()))
-    }
-
-    fn set_nonblocking(&self) -> io::Result<()> {
-        TcpStream::set_nonblocking(self, true)
-    }
-
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
@@ -283,49 +202,11 @@ impl Raw for TcpStream {
 }
 
 impl Raw for UnixStream {
-    fn addresses(&self) -> (Address, Address) {
-        let path = |a: io::Result<std::os::unix::net::SocketAddr>| {
-            unix_address(a.ok().as_ref().and_then(|a| a.as_pathname()))
-        };
-        (path(self.local_addr()), path(self.peer_addr()))
-    }
-
-    fn set_nonblocking(&self) -> io::Result<()> {
-        UnixStream::set_nonblocking(self, true)
-    }
-
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
 
     fn reset(self) {}
-}
-
-/// Waits until `socket` is ready for `interest`, or `until` passes; with no interest, only
-/// for the time (a socket with an error or a reset would otherwise wake it at once, again and
-/// again, while its side neither reads nor writes).
-fn wait(socket: impl AsFd, interest: PollFlags, until: Instant) -> io::Result<()> {
-    let left = until.saturating_duration_since(Instant::now());
-    if interest.is_empty() {
-        thread::sleep(left);
-        return Ok(());
-    }
-    let timeout = Timespec::try_from(left).unwrap_or(Timespec {
-        tv_sec: i64::MAX,
-        tv_nsec: 0,
-    });
-    match rustix::event::poll(&mut [PollFd::new(&socket, interest)], Some(&timeout)) {
-        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Whether an I/O error only means "not now": a would-block, a signal.
-fn quiet(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }
 
 /// A rustls failure as an I/O error, the way tokio-rustls reports it, so that
@@ -359,12 +240,12 @@ enum Step {
 /// EOF it could end `done` on. The caller closes both once both threads have stopped.
 fn side<S: Raw>(
     endpoint: &Endpoint,
-    stream: S,
+    (stream, addresses): End<S>,
     connection: &mut Connection,
     role: Role,
     deadline: Instant,
 ) -> Option<S> {
-    let (host, peer) = stream.addresses();
+    let (host, peer) = addresses;
     connection.made(host, peer, endpoint.tls.is_some(), Instant::now());
     match connection.poll_action(Instant::now()) {
         Action::Reset => {
@@ -382,10 +263,10 @@ fn side<S: Raw>(
             rustls::ClientConnection::new(config, name).map(Into::into)
         }
     });
-    let tls = match (stream.set_nonblocking(), tls.transpose().map_err(tls_error)) {
-        (Ok(()), Ok(tls)) => tls,
-        (Err(e), _) | (_, Err(e)) => {
-            connection.failed(&e);
+    let tls = match tls.transpose() {
+        Ok(tls) => tls,
+        Err(e) => {
+            connection.failed(&tls_error(e));
             return None;
         }
     };
@@ -456,7 +337,7 @@ impl<S: Raw> Side<S> {
                 Err(e) if !quiet(&e) => return Ok(Some(e)),
                 Err(_) if Instant::now() >= deadline => return Err(Expired),
                 Err(_) => {
-                    if let Err(e) = wait(&*stream, PollFlags::IN, deadline) {
+                    if let Err(e) = wait_ready(&*stream, PollFlags::IN, deadline) {
                         return Ok(Some(e));
                     }
                 }
@@ -541,7 +422,7 @@ impl<S: Raw> Side<S> {
         {
             interest |= PollFlags::OUT;
         }
-        match wait(&self.stream, interest, wake) {
+        match wait_ready(&self.stream, interest, wake) {
             Ok(()) => Step::Idle,
             Err(e) => Step::Failed(e),
         }
@@ -670,7 +551,7 @@ fn flush_tls<S: Raw>(
             Ok(_) => {}
             Err(e) if !quiet(&e) => return Err(e),
             Err(_) if Instant::now() >= until => return Ok(false),
-            Err(_) => wait(&*stream, PollFlags::OUT, until)?,
+            Err(_) => wait_ready(&*stream, PollFlags::OUT, until)?,
         }
     }
     Ok(true)
