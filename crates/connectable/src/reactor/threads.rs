@@ -35,9 +35,8 @@
 //! not the in-memory pipe, which is a tokio duplex and only a tokio reactor can drive.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -83,21 +82,10 @@ impl Reactor for Threads {
         timeout: Duration,
     ) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
+        let sides = [server, client];
         Ledger::account(|ledger| match connect_pair(endpoint.network, deadline)? {
-            Pair::Tcp([server_end, client_end]) => both(
-                endpoint,
-                (server_end, server),
-                (client_end, client),
-                deadline,
-                ledger,
-            ),
-            Pair::Unix([server_end, client_end]) => both(
-                endpoint,
-                (server_end, server),
-                (client_end, client),
-                deadline,
-                ledger,
-            ),
+            Pair::Tcp(ends) => both(endpoint, ends, sides, deadline, ledger),
+            Pair::Unix(ends) => both(endpoint, ends, sides, deadline, ledger),
         })
     }
 
@@ -138,8 +126,8 @@ impl Reactor for Threads {
 /// the deadline passes.
 fn both<S: Raw + Send>(
     endpoint: &Endpoint,
-    (server_end, mut server): (End<S>, Connection),
-    (client_end, mut client): (End<S>, Connection),
+    [server_end, client_end]: [End<S>; 2],
+    [mut server, mut client]: [Connection; 2],
     deadline: Instant,
     ledger: &Arc<Ledger>,
 ) -> Result<(), Error> {
@@ -180,33 +168,16 @@ fn one_side(
     }
 }
 
-/// What this reactor needs of a socket beyond reading and writing.
-trait Raw: Read + Write + AsFd + Sized {
-    /// Sends FIN: the peer reads EOF.
-    fn shutdown_write(&self) -> io::Result<()>;
-    /// Discards what is unsent and closes with a reset where the network has one.
-    fn reset(self);
-}
+/// What this reactor needs of a socket: std's TCP and UNIX streams.
+trait Raw: Read + Write + AsFd {}
 
-impl Raw for TcpStream {
-    fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
-    }
+impl<S: Read + Write + AsFd> Raw for S {}
 
-    fn reset(self) {
-        // SO_LINGER 0: close() discards the send queue and sends RST. std's `set_linger` is
-        // unstable; tokio's TcpSocket wraps the descriptor without a runtime.
-        let socket = ::tokio::net::TcpSocket::from_std_stream(self);
-        let _ = socket.set_zero_linger();
-    }
-}
-
-impl Raw for UnixStream {
-    fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
-    }
-
-    fn reset(self) {}
+/// Discards what is unsent and closes with a reset: `SO_LINGER` 0, and close() sends RST. A
+/// UNIX socket has no reset and ignores the setting: its peer sees an EOF, or a reset if it
+/// had unread data, as on the tokio reactors.
+fn reset(socket: impl AsFd) {
+    let _ = rustix::net::sockopt::set_socket_linger(socket, Some(Duration::ZERO));
 }
 
 /// A rustls failure as an I/O error, the way tokio-rustls reports it, so that
@@ -249,7 +220,7 @@ fn side<S: Raw>(
     connection.made(host, peer, endpoint.tls.is_some(), Instant::now());
     match connection.poll_action(Instant::now()) {
         Action::Reset => {
-            stream.reset();
+            reset(stream);
             connection.reset_done();
             return None;
         }
@@ -357,7 +328,7 @@ impl<S: Raw> Side<S> {
             match connection.poll_action(now) {
                 Action::Finished => return None,
                 Action::Reset => {
-                    self.stream.reset();
+                    reset(self.stream);
                     connection.reset_done();
                     return None;
                 }
@@ -512,7 +483,8 @@ impl<S: Raw> Side<S> {
                 return Ok(false);
             }
         }
-        match stream.shutdown_write() {
+        match rustix::net::shutdown(&*stream, rustix::net::Shutdown::Write).map_err(io::Error::from)
+        {
             // As tokio's shutdown: a connection the peer has already reset has no writing
             // side left to shut down; the reset shows on the next read, if any.
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(true),

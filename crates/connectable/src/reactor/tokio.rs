@@ -97,7 +97,7 @@ fn drive(
     client: Connection,
     timeout: Duration,
 ) -> Result<(), Error> {
-    let sides = (server, client);
+    let sides = [server, client];
     flavor.pool().run(|runtime, ledger| {
         runtime.block_on(async {
             let pair = match endpoint.network {
@@ -141,7 +141,7 @@ async fn both<S: ByteStream>(
     flavor: Flavor,
     endpoint: &Endpoint,
     [server_end, client_end]: [End<S>; 2],
-    (server, client): (Connection, Connection),
+    [server, client]: [Connection; 2],
     timeout: Duration,
     ledger: &Arc<Ledger>,
 ) -> (Result<(), Error>, bool) {
