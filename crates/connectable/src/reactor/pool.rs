@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::runtime::Runtime;
+use tokio::runtime::{Builder, Runtime};
 
 use crate::Error;
 
@@ -18,21 +18,6 @@ pub(super) enum Flavor {
 }
 
 impl Flavor {
-    fn build(self) -> Result<Runtime, Error> {
-        let mut builder = match self {
-            Self::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-            Self::MultiThread => {
-                let mut builder = tokio::runtime::Builder::new_multi_thread();
-                builder.worker_threads(2);
-                builder
-            }
-        };
-        builder
-            .enable_all()
-            .build()
-            .map_err(Error::io("building the tokio runtime"))
-    }
-
     pub(super) fn pool(self) -> &'static RuntimePool {
         static CURRENT_THREAD: RuntimePool = RuntimePool::new(Flavor::CurrentThread);
         static MULTI_THREAD: RuntimePool = RuntimePool::new(Flavor::MultiThread);
@@ -48,10 +33,9 @@ impl Flavor {
 ///
 /// A runtime goes back only if the pairing left nothing on it: no task alive (on `tokio-ct`
 /// nothing is spawned; a stream of your own that spawned tasks gets its runtime dropped with
-/// them, as before), and on `tokio-mt` both sides' tasks finished. After a timeout the runtime
-/// is shut down in the background instead, abandoning a callback that may still be stuck in a
-/// worker. A process-wide pool rather than a thread-local one, so that no runtime is ever
-/// dropped by a thread-local destructor.
+/// them), and on `tokio-mt` both sides' tasks finished. Otherwise, or when the pool is full,
+/// it is shut down. A process-wide pool rather than a thread-local one, so that no runtime is
+/// ever dropped by a thread-local destructor.
 pub(super) struct RuntimePool {
     flavor: Flavor,
     idle: Mutex<Vec<Runtime>>,
@@ -69,39 +53,6 @@ impl RuntimePool {
         }
     }
 
-    /// An idle runtime, or a new one.
-    fn take(&self) -> Result<Runtime, Error> {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        match idle {
-            Some(runtime) => Ok(runtime),
-            None => self.flavor.build(),
-        }
-    }
-
-    /// Gives back a runtime a pairing has finished with; `clean` says the pairing's tasks
-    /// all ended. A runtime with anything left on it is shut down instead.
-    fn give_back(&self, runtime: Runtime, clean: bool) {
-        let clean = clean
-            && match self.flavor {
-                Flavor::CurrentThread => runtime.metrics().num_alive_tasks() == 0,
-                // A finished task can still count as alive for a moment after its join
-                // handle completed; `clean` already says both tasks ended.
-                Flavor::MultiThread => true,
-            };
-        if clean {
-            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < Self::KEEP {
-                idle.push(runtime);
-                return;
-            }
-        }
-        shut_down(runtime);
-    }
-
     /// Runs `pairing` on a runtime of this pool; it returns its result and whether every task
     /// it started has ended.
     ///
@@ -114,19 +65,42 @@ impl RuntimePool {
         pairing: impl FnOnce(&Runtime, &Arc<Ledger>) -> (T, bool),
     ) -> Result<T, Error> {
         Ledger::account(|ledger| {
-            let runtime = self.take()?;
+            let idle = self
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let runtime = match idle {
+                Some(runtime) => runtime,
+                None => match self.flavor {
+                    Flavor::CurrentThread => Builder::new_current_thread().enable_all().build(),
+                    Flavor::MultiThread => {
+                        let mut builder = Builder::new_multi_thread();
+                        builder.worker_threads(2).enable_all().build()
+                    }
+                }
+                .map_err(Error::io("building the tokio runtime"))?,
+            };
             // If the pairing panics, the runtime is dropped with the unwinding, not given back.
-            let (result, clean) = pairing(&runtime, ledger);
-            // On tokio-mt a task that ended can count as alive a moment longer; its side's
-            // entry in the ledger says whether it was dropped.
+            let (result, mut clean) = pairing(&runtime, ledger);
+            // On tokio-mt a task that ended can count as alive a moment after its join handle
+            // completed: `clean` says whether both sides' tasks ended, and the ledger whether
+            // each side was dropped.
             let alive = runtime.metrics().num_alive_tasks();
             if self.flavor == Flavor::CurrentThread && alive > 0 {
                 note_left_behind(format!(
                     "{alive} task(s) still alive on the runtime when the pairing ended \
                      (dropped with the runtime)"
                 ));
+                clean = false;
             }
-            self.give_back(runtime, clean);
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if clean && idle.len() < Self::KEEP {
+                idle.push(runtime);
+            } else {
+                drop(idle);
+                shut_down(runtime);
+            }
             Ok(result)
         })
     }
@@ -149,9 +123,7 @@ pub fn release_idle_runtimes() {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        for runtime in idle {
-            shut_down(runtime);
-        }
+        idle.into_iter().for_each(shut_down);
     }
     super::connecting::release_idle();
 }
@@ -160,11 +132,11 @@ pub fn release_idle_runtimes() {
 /// tasks and exit.
 pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
-/// Shuts down a runtime the pool does not keep (something was left on it, or the pool is
-/// full), and waits until its threads have dropped their tasks and sockets and exited, so
-/// that nothing of the pairing outlives `drive` (a background shutdown left worker threads, a
-/// poller and sockets behind for a while after each trial). A callback stuck in a worker must
-/// not hold the caller: after [`SHUTDOWN_GRACE`] it is abandoned, with its thread.
-fn shut_down(runtime: tokio::runtime::Runtime) {
+/// Shuts down a runtime the pool does not keep, and waits until its threads have dropped their
+/// tasks and sockets and exited, so that nothing of the pairing outlives `drive` (a background
+/// shutdown left worker threads, a poller and sockets behind for a while after each trial). A
+/// callback stuck in a worker must not hold the caller: after [`SHUTDOWN_GRACE`] it is
+/// abandoned, with its thread.
+fn shut_down(runtime: Runtime) {
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
 }

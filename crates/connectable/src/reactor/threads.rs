@@ -186,9 +186,6 @@ fn tls_error(error: rustls::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, error)
 }
 
-/// The deadline of the pairing passed: the side stops where it is, unfinished.
-struct Expired;
-
 /// What one turn of the I/O loop produced.
 enum Step {
     /// This many bytes were read into the side's buffer.
@@ -218,15 +215,6 @@ fn side<S: Raw>(
 ) -> Option<S> {
     let (host, peer) = addresses;
     connection.made(host, peer, endpoint.tls.is_some(), Instant::now());
-    match connection.poll_action(Instant::now()) {
-        Action::Reset => {
-            reset(stream);
-            connection.reset_done();
-            return None;
-        }
-        Action::Finished => return None,
-        Action::Handshake | Action::Exchange | Action::ShutDownWriting { .. } => {}
-    }
     let tls = endpoint.tls.as_ref().map(|configs| match role {
         Role::Server => rustls::ServerConnection::new(configs.server.clone()).map(Into::into),
         Role::Client => {
@@ -234,33 +222,19 @@ fn side<S: Raw>(
             rustls::ClientConnection::new(config, name).map(Into::into)
         }
     });
-    let tls = match tls.transpose() {
-        Ok(tls) => tls,
+    match tls.transpose() {
+        Ok(tls) => Side {
+            stream,
+            tls,
+            deadline,
+            buffer: ReadBuffer::take(),
+        }
+        .converse(connection),
         Err(e) => {
             connection.failed(&tls_error(e));
-            return None;
-        }
-    };
-    let mut side = Side {
-        stream,
-        tls,
-        deadline,
-        buffer: ReadBuffer::take(),
-    };
-    match side.handshake() {
-        Err(Expired) => return Some(side.stream),
-        Ok(Some(error)) => {
-            connection.failed(&error);
-            return None;
-        }
-        Ok(None) => {
-            if let Some(tls) = &side.tls {
-                connection.tls_negotiated(tls);
-                connection.handshake_completed();
-            }
+            None
         }
     }
-    side.converse(connection)
 }
 
 /// One side's socket, TLS state and read buffer, owned by its thread.
@@ -272,8 +246,9 @@ struct Side<S> {
 }
 
 impl<S: Raw> Side<S> {
-    /// Runs the TLS handshake, if any, to its end; `Some` if it failed.
-    fn handshake(&mut self) -> Result<Option<io::Error>, Expired> {
+    /// One turn of the TLS handshake: sends what rustls holds, then reads what has come or
+    /// waits for it; whether the handshake is over.
+    fn handshake(&mut self) -> io::Result<bool> {
         let Self {
             stream,
             tls: Some(tls),
@@ -281,44 +256,31 @@ impl<S: Raw> Side<S> {
             ..
         } = self
         else {
-            return Ok(None);
+            return Ok(true);
         };
-        let deadline = *deadline;
-        loop {
-            match flush_tls(stream, tls, deadline) {
-                Ok(true) => {}
-                Ok(false) => return Err(Expired),
-                Err(e) => return Ok(Some(e)),
-            }
-            if !tls.is_handshaking() {
-                return Ok(None);
-            }
-            match tls.read_tls(stream) {
-                Ok(n) => match tls.process_new_packets() {
-                    Err(e) => {
-                        send_alert(stream, tls);
-                        return Ok(Some(tls_error(e)));
-                    }
-                    Ok(state) if tls.is_handshaking() && (n == 0 || state.peer_has_closed()) => {
-                        let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof");
-                        return Ok(Some(eof));
-                    }
-                    Ok(_) => {}
-                },
-                Err(e) if !quiet(&e) => return Ok(Some(e)),
-                Err(_) if Instant::now() >= deadline => return Err(Expired),
-                Err(_) => {
-                    if let Err(e) = wait_ready(&*stream, PollFlags::IN, deadline) {
-                        return Ok(Some(e));
-                    }
+        // A flush cut short by the deadline: the loop stops at it.
+        if !flush_tls(stream, tls, *deadline)? || !tls.is_handshaking() {
+            return Ok(!tls.is_handshaking());
+        }
+        match tls.read_tls(stream) {
+            Ok(n) => match tls.process_new_packets() {
+                Err(e) => {
+                    send_alert(stream, tls);
+                    Err(tls_error(e))
                 }
-            }
+                Ok(state) if tls.is_handshaking() && (n == 0 || state.peer_has_closed()) => Err(
+                    io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof"),
+                ),
+                Ok(_) => Ok(!tls.is_handshaking()),
+            },
+            Err(e) if quiet(&e) => wait_ready(&*stream, PollFlags::IN, *deadline).map(|()| false),
+            Err(e) => Err(e),
         }
     }
 
-    /// After the handshake: carries out what the connection asks ([`Action`]) until it has
-    /// ended or the deadline passes; every decision is the connection's, this only moves
-    /// bytes and waits. Returns the socket, still open, if the deadline passed (see [`side`]).
+    /// Carries out what the connection asks ([`Action`]) until it has ended or the deadline
+    /// passes; every decision is the connection's, this only moves bytes and waits. Returns
+    /// the socket, still open, if the deadline passed (see [`side`]).
     fn converse(mut self, connection: &mut Connection) -> Option<S> {
         loop {
             let now = Instant::now();
@@ -340,8 +302,17 @@ impl<S: Raw> Side<S> {
                         Err(e) => connection.failed(&e),
                     }
                 }
-                // The handshake is over once conversing.
-                Action::Exchange | Action::Handshake => {
+                Action::Handshake => match self.handshake() {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        if let Some(tls) = &self.tls {
+                            connection.tls_negotiated(tls);
+                        }
+                        connection.handshake_completed();
+                    }
+                    Err(e) => connection.failed(&e),
+                },
+                Action::Exchange => {
                     if let Some(at) = connection.poll_timeout()
                         && at <= now
                     {
