@@ -1,5 +1,5 @@
 //! Trials stay isolated although the reactors keep their loopback listeners between pairings
-//! (`reactor/listeners.rs`): a connection made to the listener after a pairing ended (a late
+//! (`reactor/connecting.rs`): a connection made to the listener after a pairing ended (a late
 //! client of that trial, or anything that read the port from its trace) never reaches the
 //! next pairing's server. It is closed unread, and the next server talks to its own client
 //! only. Every built-in reactor, over tcp and tcp6, with TLS and without.

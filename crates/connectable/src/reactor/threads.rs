@@ -26,9 +26,8 @@
 //!
 //! The [`Connection`] decides, as for the tokio reactors: this side only carries out its
 //! actions (send and read while it flushes and lingers, close_notify when asked and FIN with
-//! `shutdown(Write)`, a reset) and tells it what happened. An abort resets: std has no stable
-//! `SO_LINGER`, so the TCP socket is handed to `tokio::net::TcpSocket` (a plain socket wrapper
-//! that needs no runtime) for `set_zero_linger`, then closed. A UNIX socket has no reset: its
+//! `shutdown(Write)`, a reset) and tells it what happened. An abort resets: `SO_LINGER` 0,
+//! then close (through rustix: std's linger is unstable). A UNIX socket has no reset: its
 //! peer sees an EOF, or a reset if it had unread data, as on the tokio reactors.
 //!
 //! It runs TCP over IPv4 and IPv6 loopback and UNIX domain sockets, each with or without TLS;
