@@ -1,7 +1,7 @@
 //! A protocol that is dropped is dropped (Twisted's `test_protocolGarbageAfterLostConnection`):
 //! once a pairing is over, on every built-in reactor and transport, nothing of the reactor
 //! still holds either probe, although the caller still holds both sides' records; and the
-//! reactor says it left nothing behind.
+//! reactor says it left nothing behind; and when a side is not dropped, the reactor names it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -99,4 +99,44 @@ fn check(reactor: &dyn Reactor, network: Network, tls: bool) {
     for side in [&pairing.server, &pairing.client] {
         assert!(side.disconnect_reason().is_some(), "{context}");
     }
+}
+
+/// Blocks the worker it runs on in `connection_made` for longer than the pairing and both
+/// grace periods of `tokio-mt` (stopping the sides, then shutting the runtime down) together.
+struct Stuck;
+
+impl Protocol for Stuck {
+    fn connection_made(&mut self, _: &mut Transport) -> CallbackResult {
+        std::thread::sleep(Duration::from_secs(3));
+        Ok(())
+    }
+
+    fn data_received(&mut self, _: &mut Transport, _: &[u8]) -> CallbackResult {
+        Ok(())
+    }
+}
+
+/// The other way round: a side that is not dropped when the pairing ends is named by
+/// `leftovers`. On `tokio-mt` a callback stuck in a worker is abandoned with its runtime, and
+/// its side with it; the client, stopped at the timeout, is dropped.
+#[test]
+fn a_side_not_dropped_is_named() {
+    let reactor = reactor::by_name("tokio-mt").expect("a built-in reactor");
+    let alive = Arc::new(AtomicUsize::new(0));
+    let pairing = run_protocols(
+        reactor,
+        &Endpoint::plain(Network::Tcp),
+        ConnectableProtocol::new(Stuck),
+        ConnectableProtocol::new(OneByte(Sentinel::new(&alive))),
+        Duration::from_millis(100),
+    );
+    assert!(
+        matches!(pairing, Err(connectable::Error::TimedOut { .. })),
+        "{pairing:?}"
+    );
+    assert_eq!(
+        reactor.leftovers(),
+        ["the server's stream (with its TLS state and timers) outlived the pairing"],
+    );
+    assert_eq!(alive.load(Ordering::SeqCst), 0, "the client was dropped");
 }

@@ -136,16 +136,6 @@ thread_local! {
     static LEFT_BEHIND: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Starts the account of a new pairing on this thread.
-fn forget_left_behind() {
-    LEFT_BEHIND.with(|left| left.borrow_mut().clear());
-}
-
-/// Notes something the pairing left behind.
-pub(crate) fn note_left_behind(what: String) {
-    LEFT_BEHIND.with(|left| left.borrow_mut().push(what));
-}
-
 /// What the pairing this thread last drove left behind, for [`Reactor::leftovers`].
 pub(crate) fn take_left_behind() -> Vec<String> {
     LEFT_BEHIND.with(|left| std::mem::take(&mut *left.borrow_mut()))
@@ -155,51 +145,58 @@ pub(crate) fn take_left_behind() -> Vec<String> {
 pub(crate) const SERVER_HELD: &str = "the server's stream (with its TLS state and timers)";
 pub(crate) const CLIENT_HELD: &str = "the client's stream (with its TLS state and timers)";
 
-/// What a pairing holds, by name, while it holds it: each [`Held`] is registered here when
-/// its side starts and removed when the side (its stream, TLS state and timers) is dropped,
-/// wherever that happens, so what is still here once the pairing is over outlived it.
+/// What a pairing holds, by name: each side takes a [`Held`] when it starts and drops it with
+/// its stream, TLS state and timers, wherever that happens, so a `Held` still alive once the
+/// pairing is over marks what outlived it. Anything else left behind is noted in it too.
 #[derive(Debug, Default)]
-pub(crate) struct Ledger(Mutex<Vec<&'static str>>);
+pub(crate) struct Ledger {
+    held: Mutex<Vec<(&'static str, Held)>>,
+    noted: Mutex<Vec<String>>,
+}
+
+/// One thing a pairing holds, for as long as this lives (a clone stays in its [`Ledger`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Held(Arc<()>);
 
 impl Ledger {
-    /// Registers `what` until the returned guard is dropped.
-    pub(crate) fn hold(self: &Arc<Self>, what: &'static str) -> Held {
-        self.0
+    /// Registers `what` for as long as the returned token lives.
+    pub(crate) fn hold(&self, what: &'static str) -> Held {
+        let held = Held::default();
+        let mut ledger = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        ledger.push((what, held.clone()));
+        held
+    }
+
+    /// Notes something left behind that no [`Held`] stands for.
+    pub(crate) fn note(&self, what: String) {
+        self.noted
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(what);
-        Held {
-            ledger: Arc::clone(self),
-            what,
-        }
     }
 
     /// Accounts for one pairing on this thread: `pairing` registers what it holds in a fresh
-    /// ledger, and whatever is still registered once it has returned is noted as left behind.
-    pub(crate) fn account<T>(pairing: impl FnOnce(&Arc<Self>) -> T) -> T {
-        forget_left_behind();
-        let ledger = Arc::new(Self::default());
+    /// ledger, and what is still held once it has returned, and what it noted, is what it
+    /// left behind ([`take_left_behind`]).
+    pub(crate) fn account<T>(pairing: impl FnOnce(&Self) -> T) -> T {
+        // A pairing that panics leaves no account, not the one before it.
+        LEFT_BEHIND.with(|left_behind| left_behind.borrow_mut().clear());
+        let ledger = Self::default();
         let result = pairing(&ledger);
-        let held = ledger.0.lock().unwrap_or_else(PoisonError::into_inner);
-        for what in held.iter() {
-            note_left_behind(format!("{what} outlived the pairing"));
-        }
+        let held = ledger
+            .held
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let outlived = held
+            .into_iter()
+            .filter(|(_, Held(token))| Arc::strong_count(token) > 1)
+            .map(|(what, _)| format!("{what} outlived the pairing"));
+        let mut left = ledger
+            .noted
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        left.extend(outlived);
+        LEFT_BEHIND.with(|left_behind| *left_behind.borrow_mut() = left);
         result
-    }
-}
-
-/// One thing a pairing holds, registered in its [`Ledger`] for as long as this lives.
-#[derive(Debug)]
-pub(crate) struct Held {
-    ledger: Arc<Ledger>,
-    what: &'static str,
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let mut held = self.ledger.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(at) = held.iter().position(|w| *w == self.what) {
-            held.swap_remove(at);
-        }
     }
 }

@@ -2,14 +2,14 @@
 //! kept between pairings, since building one (an epoll instance, a timer wheel and, for
 //! `tokio-mt`, two threads) costs more than a whole loopback pairing.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::runtime::{Builder, Runtime};
 
 use crate::Error;
 
-use super::{Ledger, note_left_behind};
+use super::Ledger;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Flavor {
@@ -62,7 +62,7 @@ impl RuntimePool {
     /// current-thread runtime when the pairing ended, is noted as left behind.
     pub(super) fn run<T>(
         &self,
-        pairing: impl FnOnce(&Runtime, &Arc<Ledger>) -> (T, bool),
+        pairing: impl FnOnce(&Runtime, &Ledger) -> (T, bool),
     ) -> Result<T, Error> {
         Ledger::account(|ledger| {
             let idle = self
@@ -88,7 +88,7 @@ impl RuntimePool {
             // each side was dropped.
             let alive = runtime.metrics().num_alive_tasks();
             if self.flavor == Flavor::CurrentThread && alive > 0 {
-                note_left_behind(format!(
+                ledger.note(format!(
                     "{alive} task(s) still alive on the runtime when the pairing ended \
                      (dropped with the runtime)"
                 ));

@@ -36,7 +36,6 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsFd;
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -128,7 +127,7 @@ fn both<S: Raw + Send>(
     [server_end, client_end]: [End<S>; 2],
     [mut server, mut client]: [Connection; 2],
     deadline: Instant,
-    ledger: &Arc<Ledger>,
+    ledger: &Ledger,
 ) -> Result<(), Error> {
     let (client_held, server_held) = (ledger.hold(CLIENT_HELD), ledger.hold(SERVER_HELD));
     thread::scope(|scope| {

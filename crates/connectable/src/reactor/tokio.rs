@@ -13,7 +13,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpStream, UnixStream};
@@ -143,7 +142,7 @@ async fn both<S: ByteStream>(
     [server_end, client_end]: [End<S>; 2],
     [server, client]: [Connection; 2],
     timeout: Duration,
-    ledger: &Arc<Ledger>,
+    ledger: &Ledger,
 ) -> (Result<(), Error>, bool) {
     // Boxed: a side's future holds every stream and TLS state it may need (tens of KiB);
     // moved by value into the join, the timeout and block_on, it was copied whole each time,
@@ -246,7 +245,7 @@ fn side<S: ByteStream>(
     end: End<S>,
     mut connection: Connection,
     role: Role,
-    ledger: &Arc<Ledger>,
+    ledger: &Ledger,
 ) -> impl Future<Output = ()> + use<S> {
     let held = ledger.hold(match role {
         Role::Server => SERVER_HELD,
