@@ -14,9 +14,9 @@ use crate::{Address, Connection, Endpoint, Error, Network, Reactor};
 
 use super::connecting::End;
 use super::connecting::{ip_address, unix_address};
-use super::conversation::side_over;
 use super::pool::Flavor;
-use super::{CLIENT_HELD, Role, SERVER_HELD, take_left_behind};
+use super::take_left_behind;
+use super::tokio::both;
 
 /// Drives a pairing over two connected streams of a transport of your own, the way the
 /// tokio reactors drive their built-in ones, on a current-thread runtime of its own: the
@@ -29,17 +29,12 @@ pub fn drive_streams<S: ByteStream>(
     client: (S, Connection),
     timeout: Duration,
 ) -> Result<(), Error> {
-    let ((server_stream, mut server), (client_stream, mut client)) = (server, client);
-    Flavor::CurrentThread.pool().run(|runtime, ledger| {
-        let (server_held, client_held) = (ledger.hold(SERVER_HELD), ledger.hold(CLIENT_HELD));
-        let (s, c) = (&mut server, &mut client);
-        let (server_end, client_end) = (ends(server_stream), ends(client_stream));
-        let server = side_over(endpoint, server_end, s, Role::Server, server_held);
-        let client = side_over(endpoint, client_end, c, Role::Client, client_held);
-        let both = async { tokio::join!(server, client) };
-        let finished = runtime.block_on(async { tokio::time::timeout(timeout, both).await });
-        ((), finished.is_ok())
-    })
+    let flavor = Flavor::CurrentThread;
+    let ends = [ends(server.0), ends(client.0)];
+    flavor.pool().run(|runtime, ledger| {
+        let sides = [server.1, client.1];
+        runtime.block_on(both(flavor, endpoint, ends, sides, timeout, ledger))
+    })?
 }
 
 /// A stream with its addresses, as it reports them.

@@ -135,8 +135,11 @@ fn register<S, T>(
 }
 
 /// Runs both sides to their end, or until the timeout; on `tokio-mt` as two tasks. Gives
-/// `drive`'s result and whether every task it started has ended.
-async fn both<S: ByteStream>(
+/// `drive`'s result and whether every task it started has ended. [`drive_streams`] runs
+/// streams of your own with it.
+///
+/// [`drive_streams`]: super::drive_streams
+pub(super) async fn both<S: ByteStream>(
     flavor: Flavor,
     endpoint: &Endpoint,
     [server_end, client_end]: [End<S>; 2],
