@@ -139,10 +139,7 @@ pub(super) fn connect_pair(network: Network, deadline: Instant) -> Result<Pair, 
             .map_err(Error::io("accepting"))?;
             give_back((listener, address));
             for stream in [&server, &client] {
-                let _ = stream.set_nodelay(true);
-                stream
-                    .set_nonblocking(true)
-                    .map_err(Error::io("making a socket non-blocking"))?;
+                prepare(stream).map_err(Error::io("making a socket non-blocking"))?;
             }
             // The listener's address and the client's are both ends of this connection:
             // asking the server's socket again would cost two system calls.
@@ -203,6 +200,13 @@ fn accept_until<T>(
     }
 }
 
+/// Makes a TCP stream of ours what both kinds of reactor drive: Nagle off (a probe's small
+/// writes go at once), non-blocking.
+fn prepare(stream: &TcpStream) -> io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    stream.set_nonblocking(true)
+}
+
 /// How a side against a program in another process got its connection.
 pub(super) enum Opened {
     /// Connected: the stream, non-blocking, Nagle off, with its addresses.
@@ -220,8 +224,7 @@ impl Opened {
         why: impl FnOnce(io::Error) -> String,
     ) -> Self {
         let opened = stream.and_then(|stream| {
-            let _ = stream.set_nodelay(true);
-            stream.set_nonblocking(true)?;
+            prepare(&stream)?;
             let addresses = (
                 ip_address(stream.local_addr()),
                 ip_address(stream.peer_addr()),
