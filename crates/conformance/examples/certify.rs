@@ -48,6 +48,22 @@ impl AsyncWrite for Counting {
         Pin::new(&mut self.0).poll_write(cx, buf)
     }
 
+    // Forwarded too: without them a write takes only the first buffer it is handed. After a
+    // failed handshake tokio-rustls sends what it holds in one vectored write, once (a TLS 1.3
+    // client's ChangeCipherSpec, then its alert), so the alert would be lost and the peer end
+    // `lost` instead of `tls`: the certificate cases of suites/tls.toml fail on such a stream.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_flush(cx)
     }

@@ -12,8 +12,7 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::memory::MemoryStream;
 use crate::{Address, Connection, Endpoint, Error, Network, Reactor};
 
-use super::connecting::End;
-use super::connecting::{ip_address, unix_address};
+use super::connecting::{End, ip_address, unix_address};
 use super::pool::Flavor;
 use super::take_left_behind;
 use super::tokio::both;
@@ -30,9 +29,10 @@ pub fn drive_streams<S: ByteStream>(
     timeout: Duration,
 ) -> Result<(), Error> {
     let flavor = Flavor::CurrentThread;
-    let ends = [ends(server.0), ends(client.0)];
     flavor.pool().run(|runtime, ledger| {
-        let sides = [server.1, client.1];
+        // Asked inside the runtime, as every call on a stream of yours is.
+        let _entered = runtime.enter();
+        let (ends, sides) = ([ends(server.0), ends(client.0)], [server.1, client.1]);
         runtime.block_on(both(flavor, endpoint, ends, sides, timeout, ledger))
     })?
 }
@@ -117,6 +117,12 @@ where
 /// A connected byte stream of some transport, as the tokio reactors drive it: implement it
 /// for your own transport's stream and [`drive_streams`] runs the whole contract (TLS on top
 /// included) over it.
+///
+/// A wrapper should forward `poll_write_vectored` and `is_write_vectored` when what it wraps
+/// has them: after a failed TLS handshake tokio-rustls sends what it holds in one vectored
+/// write, once, and a stream that takes only the first buffer loses the alert behind a TLS
+/// 1.3 client's ChangeCipherSpec (the certificate cases of suites/tls.toml then fail, the
+/// peer ending `lost` instead of `tls`).
 pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     /// Discards what is unsent and makes the close a reset, not a clean EOF, where the
     /// transport has resets (TCP: RST; the in-memory pipe: a reset flag). A UNIX socket has
